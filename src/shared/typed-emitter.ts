@@ -1,0 +1,27 @@
+import { EventEmitter } from 'node:events';
+
+type EventMap = Record<string, unknown[]>;
+
+/** EventEmitter whose event names and argument lists are checked by the compiler. */
+export class TypedEmitter<Events extends EventMap> {
+  readonly #emitter = new EventEmitter();
+
+  on<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
+    this.#emitter.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  once<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
+    this.#emitter.once(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  off<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
+    this.#emitter.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  protected emit<K extends keyof Events & string>(event: K, ...args: Events[K]): boolean {
+    return this.#emitter.emit(event, ...args);
+  }
+}
