@@ -12,7 +12,14 @@ export default tseslint.config(
       // node-media-server may only be imported from the ingest module.
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['node-media-server', 'node-media-server/*'], message: 'Import node-media-server only in src/ingest/.' }] },
+        {
+          patterns: [
+            {
+              group: ['node-media-server', 'node-media-server/*'],
+              message: 'Import node-media-server only in src/ingest/.',
+            },
+          ],
+        },
       ],
     },
   },

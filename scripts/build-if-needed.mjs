@@ -17,8 +17,11 @@ function newestMtime(dir) {
 
 const stale =
   !existsSync(entry) ||
-  statSync(entry).mtimeMs < Math.max(newestMtime('src'), newestMtime('workers'), statSync('tsconfig.json').mtimeMs);
+  statSync(entry).mtimeMs <
+    Math.max(newestMtime('src'), newestMtime('workers'), statSync('tsconfig.json').mtimeMs);
 if (stale) {
   console.error('building recorder…');
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], {
+    stdio: 'inherit',
+  });
 }

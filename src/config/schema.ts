@@ -32,7 +32,9 @@ function numberIn(min: number, max: number) {
     .max(max, { error: `must be ${range}` });
 }
 
-const nonEmpty = z.string({ error: 'must be a non-empty string' }).min(1, { error: 'must be a non-empty string' });
+const nonEmpty = z
+  .string({ error: 'must be a non-empty string' })
+  .min(1, { error: 'must be a non-empty string' });
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
@@ -49,7 +51,8 @@ const fileNameTemplate = nonEmpty
   .refine((t) => !/[/\\\0]/.test(t), { error: 'must not contain "/", "\\" or NUL' })
   .refine((t) => t.includes('{StreamID}'), { error: 'must contain {StreamID}' })
   .refine(
-    (t) => [...t.matchAll(/\{([^}]*)\}/g)].every((m) => (NAME_PLACEHOLDERS as readonly string[]).includes(m[1]!)),
+    (t) =>
+      [...t.matchAll(/\{([^}]*)\}/g)].every((m) => (NAME_PLACEHOLDERS as readonly string[]).includes(m[1]!)),
     { error: `may only use the placeholders ${NAME_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}` },
   );
 
@@ -88,7 +91,9 @@ export const configSchema = z.strictObject({
         .default(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
     })
     .prefault({}),
-  storage: z.discriminatedUnion('type', [z.strictObject({ type: z.literal('local') })]).prefault({ type: 'local' }),
+  storage: z
+    .discriminatedUnion('type', [z.strictObject({ type: z.literal('local') })])
+    .prefault({ type: 'local' }),
   callback: z
     .strictObject({
       url: httpUrl.optional(),

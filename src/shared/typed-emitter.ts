@@ -1,9 +1,7 @@
 import { EventEmitter } from 'node:events';
 
-type EventMap = Record<string, unknown[]>;
-
 /** EventEmitter whose event names and argument lists are checked by the compiler. */
-export class TypedEmitter<Events extends EventMap> {
+export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   readonly #emitter = new EventEmitter();
 
   on<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {

@@ -1,0 +1,160 @@
+import { mkdir } from 'node:fs/promises';
+import { STATUS_CODES } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, resolve } from 'node:path';
+import { fastifyStatic } from '@fastify/static';
+import {
+  fastify,
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { errorMessage, ListenError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+
+/** What the HTTP edge needs: where to bind, which directory to serve, and how to report readiness. */
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  logger: Logger;
+  isReady?: () => boolean;
+}
+
+/** The HTTP edge: health probes and recorded files; more routes are registered on `app` before `listen()`. */
+export interface HttpServer {
+  readonly app: FastifyInstance;
+  listen(): Promise<{ host: string; port: number }>;
+  close(): Promise<void>;
+}
+
+// mime (used by @fastify/send) says audio/x-aac for .aac; players and Tencent expect audio/aac.
+const CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.ts': 'video/mp2t',
+  '.mp4': 'video/mp4',
+  '.flv': 'video/x-flv',
+  '.aac': 'audio/aac',
+});
+
+/** Builds the fastify app with health probes and static serving of `dataDir`; nothing is bound until `listen()`. */
+export function createHttpServer(opts: HttpServerOptions): HttpServer {
+  const dataDir = resolve(opts.dataDir);
+  const isReady = opts.isReady ?? (() => true);
+
+  // Widened to the default logger type so route plugins written against plain FastifyInstance register cleanly.
+  const app = fastify({
+    loggerInstance: opts.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+  }) as unknown as FastifyInstance;
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody(404, `Route ${request.method} ${request.url} not found`));
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) =>
+    isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'not ready' }),
+  );
+
+  void app.register(async (scope) => {
+    await mkdir(dataDir, { recursive: true });
+    scope.addHook('onSend', overrideMediaContentType);
+    await scope.register(fastifyStatic, {
+      root: dataDir,
+      prefix: '/',
+      decorateReply: false,
+      index: false,
+      list: false,
+      redirect: false,
+      dotfiles: 'ignore',
+      allowedPath: isServablePath,
+    });
+  });
+
+  let closing: Promise<void> | undefined;
+
+  return {
+    app,
+    async listen() {
+      // Plugin failures (e.g. dataDir cannot be created) surface as themselves, not as a port problem.
+      await app.ready();
+      try {
+        await app.listen({ host: opts.host, port: opts.port });
+      } catch (err) {
+        throw new ListenError(listenFailureMessage(opts.host, opts.port, err), { cause: err });
+      }
+      const address = app.server.address() as AddressInfo;
+      return { host: address.address, port: address.port };
+    },
+    close() {
+      closing ??= app.close();
+      return closing;
+    },
+  };
+}
+
+/** True for `/a/b.ext` paths with no empty, dot-prefixed or backslash-bearing segment. */
+function isServablePath(pathname: string): boolean {
+  if (pathname.includes('\0') || pathname.includes('\\')) return false;
+  const segments = pathname.split('/').slice(1);
+  return segments.length > 0 && segments.every((s) => s.length > 0 && !s.startsWith('.'));
+}
+
+async function overrideMediaContentType(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+  if (reply.statusCode !== 200 && reply.statusCode !== 206) return payload;
+  const served = (request.params as { '*'?: unknown })['*'];
+  if (typeof served !== 'string') return payload;
+  const type = CONTENT_TYPES[extname(served).toLowerCase()];
+  if (type !== undefined) void reply.header('content-type', type);
+  return payload;
+}
+
+function errorBody(
+  statusCode: number,
+  message: string,
+): { statusCode: number; error: string; message: string } {
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
+}
+
+interface HttpishError {
+  statusCode?: unknown;
+  status?: unknown;
+  headers?: unknown;
+}
+
+// The one place an error becomes a response: no stacks, and 5xx details stay in the log.
+function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as HttpishError;
+  const raw = typeof e.statusCode === 'number' ? e.statusCode : typeof e.status === 'number' ? e.status : 500;
+  const statusCode = raw >= 400 && raw <= 599 ? raw : 500;
+  if (statusCode >= 500) {
+    request.log.error({ err, method: request.method, url: request.url }, 'request failed');
+    void reply.code(statusCode).send(errorBody(statusCode, STATUS_CODES[statusCode] ?? 'Error'));
+    return;
+  }
+  // A 416 from send carries Content-Range; keep such headers.
+  if (typeof e.headers === 'object' && e.headers !== null) {
+    void reply.headers(e.headers as Record<string, string>);
+  }
+  void reply.code(statusCode).send(errorBody(statusCode, errorMessage(err)));
+}
+
+function listenFailureMessage(host: string, port: number, err: unknown): string {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  switch ((err as { code?: unknown } | null)?.code) {
+    case 'EADDRINUSE':
+      return `HTTP port ${where} is already in use`;
+    case 'EACCES':
+      return `HTTP port ${where} needs more privileges to bind`;
+    case 'EADDRNOTAVAIL':
+      return `HTTP address ${host} is not an address of this machine`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `HTTP host ${host} cannot be resolved`;
+    default:
+      return `HTTP server cannot listen on ${where}: ${errorMessage(err)}`;
+  }
+}

@@ -1,0 +1,27 @@
+/** How often and how many times a callback is attempted. */
+export interface RetryPolicy {
+  intervalMs: number;
+  maxAttempts: number;
+}
+
+/** Tencent's policy: an attempt every 60 s, 12 attempts in all. */
+export const TENCENT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
+  intervalMs: 60_000,
+  maxAttempts: 12,
+});
+
+/** A backoff that waits the same time before every retry. */
+export function fixedDelay(intervalMs: number): (attemptsMade: number) => number {
+  if (!Number.isFinite(intervalMs) || intervalMs < 0) throw new RangeError(`invalid interval: ${intervalMs}`);
+  return () => intervalMs;
+}
+
+/** Milliseconds to wait before the next attempt after `attemptsMade` attempts; null when none is left. */
+export function nextAttemptDelay(policy: RetryPolicy, attemptsMade: number): number | null {
+  if (!Number.isInteger(attemptsMade) || attemptsMade < 0) {
+    throw new RangeError(`invalid attempt count: ${attemptsMade}`);
+  }
+  if (attemptsMade >= policy.maxAttempts) return null;
+  // The first attempt goes out at once; only retries wait.
+  return attemptsMade === 0 ? 0 : fixedDelay(policy.intervalMs)(attemptsMade);
+}

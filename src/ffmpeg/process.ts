@@ -1,0 +1,145 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { FfmpegExitError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { TypedEmitter } from '../shared/typed-emitter.js';
+
+/** How an ffmpeg process ended. */
+export interface FfmpegExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when we asked it to stop (input ended, stop() or kill()); false when it died on its own. */
+  requested: boolean;
+  /** The spawn itself failed (binary missing, not executable). */
+  spawnError?: string;
+  stderrTail: string[];
+}
+
+export interface FfmpegProcessEvents {
+  exit: [FfmpegExit];
+}
+
+export interface FfmpegStartOptions {
+  logger: Logger;
+  /** Lines of stderr kept for error reports. */
+  stderrLines?: number;
+}
+
+/** Whether an exit is a clean end of work. */
+export function isCleanExit(exit: FfmpegExit): boolean {
+  return exit.code === 0 && !exit.spawnError;
+}
+
+/** One ffmpeg child, fed through stdin. Spawned with no shell; stop() escalates to SIGKILL. */
+export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
+  readonly #child: ChildProcess;
+  readonly #tail: string[] = [];
+  readonly #maxLines: number;
+  readonly #log: Logger;
+  #requested = false;
+  #exit: FfmpegExit | undefined;
+  readonly exited: Promise<FfmpegExit>;
+
+  constructor(path: string, args: readonly string[], options: FfmpegStartOptions) {
+    super();
+    this.#maxLines = options.stderrLines ?? 50;
+    this.#log = options.logger;
+    this.#child = spawn(path, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let spawnError: string | undefined;
+    this.exited = new Promise((resolve) => {
+      this.#child.once('error', (err) => {
+        spawnError = err.message;
+      });
+      this.#child.once('close', (code, signal) => {
+        this.#exit = {
+          code,
+          signal,
+          requested: this.#requested,
+          stderrTail: [...this.#tail],
+          ...(spawnError ? { spawnError } : {}),
+        };
+        resolve(this.#exit);
+        this.emit('exit', this.#exit);
+      });
+    });
+    // A child that dies while we write makes stdin fail with EPIPE; the exit event reports it.
+    this.#child.stdin?.on('error', () => {});
+    let partial = '';
+    this.#child.stderr?.setEncoding('utf8');
+    this.#child.stderr?.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split(/\r?\n|\r/);
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) this.#keep(line);
+    });
+  }
+
+  #keep(line: string): void {
+    this.#tail.push(line);
+    if (this.#tail.length > this.#maxLines) this.#tail.shift();
+    this.#log.debug({ line }, 'ffmpeg stderr');
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get running(): boolean {
+    return this.#exit === undefined;
+  }
+
+  /** Bytes written to stdin but not yet taken by ffmpeg. */
+  get pendingInputBytes(): number {
+    return this.#child.stdin?.writableLength ?? 0;
+  }
+
+  /** Writes to stdin; false means ffmpeg is behind (the data is still queued). */
+  write(data: Buffer): boolean {
+    const stdin = this.#child.stdin;
+    if (!stdin || stdin.destroyed || stdin.writableEnded || this.#exit) return false;
+    return stdin.write(data);
+  }
+
+  /** Ends stdin: ffmpeg flushes its outputs and exits. */
+  endInput(): void {
+    this.#requested = true;
+    const stdin = this.#child.stdin;
+    if (stdin && !stdin.writableEnded) stdin.end();
+  }
+
+  /** Ends input and waits for exit; sends SIGKILL if it has not exited after graceMs. */
+  async stop(graceMs: number): Promise<FfmpegExit> {
+    this.endInput();
+    if (this.#exit) return this.#exit;
+    const timer = setTimeout(() => this.kill('SIGKILL'), graceMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Sends a signal; counts as requested. */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.#requested = true;
+    if (!this.#exit) this.#child.kill(signal);
+  }
+}
+
+/** Runs ffmpeg to completion (no stdin); rejects with FfmpegExitError on a non-zero exit or timeout. */
+export async function runFfmpeg(
+  path: string,
+  args: readonly string[],
+  options: FfmpegStartOptions & { timeoutMs: number },
+): Promise<void> {
+  const proc = new FfmpegProcess(path, ['-nostdin', ...args], options);
+  proc.endInput();
+  const timer = setTimeout(() => proc.kill('SIGKILL'), options.timeoutMs);
+  const exit = await proc.exited.finally(() => clearTimeout(timer));
+  if (!isCleanExit(exit)) {
+    throw new FfmpegExitError(
+      `ffmpeg failed (${exit.spawnError ?? `code ${exit.code}, signal ${exit.signal}`}): ${exit.stderrTail.at(-1) ?? ''}`,
+      exit.code,
+      exit.signal,
+      exit.stderrTail,
+    );
+  }
+}

@@ -1,0 +1,316 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import Rtmp from 'node-media-server/src/protocol/rtmp.js';
+import Flv from 'node-media-server/src/protocol/flv.js';
+import nmsLogger from 'node-media-server/src/core/logger.js';
+import { decodeAmf0Data } from 'node-media-server/src/protocol/amf.js';
+import type AVPacket from 'node-media-server/src/core/avpacket.js';
+import { ListenError, errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { IngestEndReason, MediaPacket, PublishRequest, PublishSink } from './types.js';
+
+/** What the recorder answers to a publish: a sink for its media, or a refusal with the reason. */
+export type AdmitDecision = { accept: PublishSink } | { refuse: string };
+
+export interface RtmpIngestOptions {
+  host: string;
+  port: number;
+  logger: Logger;
+  /** Decides synchronously whether a publish is recorded. */
+  admit: (request: PublishRequest) => AdmitDecision;
+  /** A connection that sends nothing for this long is closed; a stalled publisher ends within it. */
+  idleTimeoutMs?: number;
+}
+
+// "@setDataFrame" as an AMF0 string: RTMP publishers wrap onMetaData in it, FLV readers expect it bare.
+const SET_DATA_FRAME = Buffer.from([0x02, 0x00, 0x0d, ...Buffer.from('@setDataFrame')]);
+
+let nmsLoggerRouted = false;
+
+/** node-media-server prints through console.log; route its lines into our structured log instead. */
+function routeNmsLogger(logger: Logger): void {
+  if (nmsLoggerRouted) return;
+  nmsLoggerRouted = true;
+  const child = logger.child({ component: 'nms' });
+  nmsLogger.log = (message: string, level = 'info') => {
+    if (level === 'error' || level === 'warn') child.warn(message);
+    else child.trace(message);
+  };
+}
+
+/** NMS's RTMP protocol engine, extended to keep the publish name verbatim and to see deleteStream. */
+class RecorderRtmp extends Rtmp {
+  rawStreamName = '';
+  onUnpublish: () => void = () => {};
+
+  override onPublish(invokeMessage: { cmd: string; streamName?: string }): void {
+    this.rawStreamName = String(invokeMessage.streamName ?? '');
+    super.onPublish(invokeMessage);
+  }
+
+  override onDeleteStream(invokeMessage: { cmd: string }): void {
+    super.onDeleteStream(invokeMessage);
+    this.onUnpublish();
+  }
+}
+
+function queryOf(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  const at = text.indexOf('?');
+  return at >= 0 ? text.slice(at + 1) : undefined;
+}
+
+/** Converts one parsed NMS packet into our media packet, copying it out of the parser's reused buffer. */
+function toMediaPacket(packet: AVPacket): MediaPacket | null {
+  switch (packet.codec_type) {
+    case 8:
+      return {
+        kind: 'audio',
+        codecId: packet.codec_id,
+        isSequenceHeader: packet.flags === 0,
+        isKeyFrame: true,
+        enhanced: packet.codec_id === 9,
+        dts: packet.dts,
+        tag: Flv.createMessage(packet),
+      };
+    case 9: {
+      const enhanced = packet.size > 0 && (packet.data[0]! & 0x80) !== 0;
+      return {
+        kind: 'video',
+        codecId: enhanced ? -1 : packet.data[0]! & 0x0f,
+        isSequenceHeader: packet.flags === 2,
+        isKeyFrame: packet.flags === 3,
+        enhanced,
+        dts: packet.dts,
+        tag: Flv.createMessage(packet),
+      };
+    }
+    case 18: {
+      let bare = packet;
+      const data = packet.data.subarray(0, packet.size);
+      if (data.subarray(0, SET_DATA_FRAME.length).equals(SET_DATA_FRAME)) {
+        bare = Object.assign(Object.create(Object.getPrototypeOf(packet)) as AVPacket, packet, {
+          data: data.subarray(SET_DATA_FRAME.length),
+          size: packet.size - SET_DATA_FRAME.length,
+        });
+      }
+      let metadata: Record<string, unknown> | undefined;
+      try {
+        const decoded = decodeAmf0Data(bare.data.subarray(0, bare.size));
+        if (decoded.cmd === 'onMetaData' && decoded.dataObj) metadata = decoded.dataObj;
+      } catch {
+        // Malformed script data is passed through unparsed; ffmpeg ignores what it cannot read.
+      }
+      return {
+        kind: 'script',
+        codecId: 0,
+        isSequenceHeader: false,
+        isKeyFrame: false,
+        enhanced: false,
+        dts: packet.dts,
+        tag: Flv.createMessage(bare),
+        ...(metadata ? { metadata } : {}),
+      };
+    }
+    default:
+      return null;
+  }
+}
+
+/** One TCP connection speaking RTMP. At most one publish per connection is recorded. */
+class RtmpConnection {
+  readonly id = randomBytes(6).toString('hex');
+  readonly #socket: net.Socket;
+  readonly #rtmp = new RecorderRtmp();
+  readonly #ingest: RtmpIngest;
+  readonly #log: Logger;
+  #request: PublishRequest | undefined;
+  #sink: PublishSink | undefined;
+  #ended = false;
+
+  constructor(socket: net.Socket, ingest: RtmpIngest, logger: Logger, idleTimeoutMs: number) {
+    this.#socket = socket;
+    this.#ingest = ingest;
+    this.#log = logger.child({ connection: this.id, remote: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.#rtmp.onOutputCallback = (buffer) => {
+      if (!socket.destroyed) socket.write(buffer);
+    };
+    this.#rtmp.onConnectCallback = (req) => this.#onConnect(req);
+    this.#rtmp.onPushCallback = () => this.#onPush();
+    this.#rtmp.onPlayCallback = () => this.close('playback is not served over RTMP');
+    this.#rtmp.onPacketCallback = (packet) => this.#onPacket(packet);
+    this.#rtmp.onUnpublish = () => this.#end('unpublished');
+    socket.setNoDelay(true);
+    socket.setTimeout(idleTimeoutMs, () => {
+      this.#log.warn({ idleTimeoutMs }, 'rtmp connection idle, closing');
+      socket.destroy();
+    });
+    socket.on('data', (data: Buffer) => this.#onData(data));
+    socket.on('error', (err) => this.#log.debug({ err: errorMessage(err) }, 'rtmp socket error'));
+    socket.on('close', () => {
+      this.#end('disconnected');
+      ingest.forget(this);
+    });
+  }
+
+  /** The publish this connection carries, once admitted. */
+  get publishing(): PublishRequest | undefined {
+    return this.#sink ? this.#request : undefined;
+  }
+
+  #onData(data: Buffer): void {
+    let error: string | null;
+    try {
+      error = this.#rtmp.parserData(data);
+    } catch (err) {
+      error = errorMessage(err);
+    }
+    if (error !== null) {
+      this.#log.warn({ reason: error }, 'rtmp protocol error, closing');
+      this.#socket.destroy();
+    }
+  }
+
+  #onConnect(req: { app: string; name: string; host: string }): void {
+    const connectObj = this.#rtmp.connectCmdObj ?? {};
+    const appRaw = String(connectObj.app ?? req.app ?? '');
+    const query =
+      queryOf(this.#rtmp.rawStreamName) ?? queryOf(appRaw) ?? queryOf(String(connectObj.tcUrl ?? '')) ?? '';
+    this.#request = {
+      connectionId: this.id,
+      app: appRaw.split('?')[0]!.replace(/\/+$/, ''),
+      stream: req.name,
+      query,
+      host: req.host ?? '',
+      remoteAddress: this.#socket.remoteAddress ?? '',
+    };
+  }
+
+  #onPush(): void {
+    const request = this.#request;
+    if (!request || this.#sink || this.#ended) {
+      this.close('a second publish on one connection is not supported');
+      return;
+    }
+    let decision: AdmitDecision;
+    try {
+      decision = this.#ingest.admit(request);
+    } catch (err) {
+      decision = { refuse: errorMessage(err) };
+    }
+    if ('refuse' in decision) {
+      this.#log.warn(
+        { app: request.app, stream: request.stream, reason: decision.refuse },
+        'publish refused',
+      );
+      this.close(decision.refuse);
+      return;
+    }
+    this.#sink = decision.accept;
+    this.#log.info({ app: request.app, stream: request.stream }, 'publish accepted');
+  }
+
+  #onPacket(packet: AVPacket): void {
+    if (!this.#sink || this.#ended) return;
+    const media = toMediaPacket(packet);
+    if (media) this.#sink.onPacket(media);
+  }
+
+  #end(reason: IngestEndReason): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#sink) {
+      this.#log.info({ reason }, 'publish ended');
+      this.#sink.onEnd(reason);
+    }
+  }
+
+  /** Closes the connection; a publish on it ends with `kicked`. */
+  close(reason: string, endReason: IngestEndReason = 'kicked'): void {
+    this.#log.debug({ reason }, 'closing rtmp connection');
+    this.#end(endReason);
+    this.#socket.end();
+    // A peer that ignores the FIN is cut off.
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
+  }
+}
+
+/** RTMP listener built on node-media-server's protocol engine; hands each publish to `admit`. */
+export class RtmpIngest {
+  readonly #options: Required<RtmpIngestOptions>;
+  readonly #server: net.Server;
+  readonly #connections = new Set<RtmpConnection>();
+  readonly #log: Logger;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: RtmpIngestOptions) {
+    this.#options = { idleTimeoutMs: 10_000, ...options };
+    this.#log = options.logger.child({ component: 'ingest' });
+    routeNmsLogger(options.logger);
+    this.#server = net.createServer((socket) => {
+      this.#connections.add(new RtmpConnection(socket, this, this.#log, this.#options.idleTimeoutMs));
+    });
+  }
+
+  /** @internal called by a connection on publish */
+  admit(request: PublishRequest): AdmitDecision {
+    if (this.#closing) return { refuse: 'the recorder is shutting down' };
+    return this.#options.admit(request);
+  }
+
+  /** @internal called by a connection when its socket closes */
+  forget(connection: RtmpConnection): void {
+    this.#connections.delete(connection);
+  }
+
+  /** Starts listening; rejects with ListenError when the port cannot be bound. */
+  listen(): Promise<{ host: string; port: number }> {
+    const { host, port } = this.#options;
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        const where = `${host}:${port}`;
+        reject(
+          new ListenError(
+            err.code === 'EADDRINUSE'
+              ? `RTMP port ${where} is already in use`
+              : `cannot listen for RTMP on ${where}: ${err.message}`,
+            { cause: err },
+          ),
+        );
+      };
+      this.#server.once('error', onError);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', onError);
+        const address = this.#server.address() as net.AddressInfo;
+        this.#log.info({ host: address.address, port: address.port }, 'rtmp listening');
+        resolve({ host: address.address, port: address.port });
+      });
+    });
+  }
+
+  /** Closes a publisher's connection by its connection id; returns false if none. */
+  kick(connectionId: string, reason: string): boolean {
+    for (const connection of this.#connections) {
+      if (connection.id === connectionId) {
+        connection.close(reason);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Stops accepting connections, ends every publish with `shutdown` and closes all connections. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      for (const connection of this.#connections) connection.close('shutdown', 'shutdown');
+      if (!this.#server.listening) resolve();
+    });
+    return this.#closing;
+  }
+}
+
+/** An FLV file header announcing the given tracks. */
+export function flvFileHeader(hasAudio: boolean, hasVideo: boolean): Buffer {
+  return Flv.createHeader(hasAudio, hasVideo);
+}

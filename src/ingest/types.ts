@@ -1,0 +1,38 @@
+/** A publish as the RTMP ingest saw it. */
+export interface PublishRequest {
+  /** Id of the RTMP connection carrying the publish. */
+  connectionId: string;
+  app: string;
+  stream: string;
+  /** The push URL's query string, verbatim, without the leading '?'. */
+  query: string;
+  /** The host name the publisher used in its tcUrl. */
+  host: string;
+  remoteAddress: string;
+}
+
+/** One audio, video or script message of a publish, as a complete FLV tag. */
+export interface MediaPacket {
+  kind: 'audio' | 'video' | 'script';
+  /** FLV codec id: video 7 = H.264; audio 10 = AAC, 2 = MP3; -1 for enhanced-RTMP video. */
+  codecId: number;
+  isSequenceHeader: boolean;
+  isKeyFrame: boolean;
+  /** Enhanced-RTMP (FourCC) signalling, which ffmpeg before 6.1 cannot read. */
+  enhanced: boolean;
+  /** Decoding timestamp in milliseconds. */
+  dts: number;
+  /** The FLV tag: 11-byte header, payload, 4-byte previous-tag size. */
+  tag: Buffer;
+  /** Parsed onMetaData object, for script packets that carry one. */
+  metadata?: Record<string, unknown>;
+}
+
+export type IngestEndReason = 'unpublished' | 'disconnected' | 'kicked' | 'shutdown';
+
+/** Receives the media of one admitted publish. */
+export interface PublishSink {
+  onPacket(packet: MediaPacket): void;
+  /** Called once, when the publish ends for any reason. */
+  onEnd(reason: IngestEndReason): void;
+}

@@ -1,0 +1,57 @@
+import HLS from 'hls-parser';
+
+/** One closed segment of a recording's playlist. */
+export interface PlaylistSegment {
+  uri: string;
+  /** Media sequence number; numbering continues across runs. */
+  seq: number;
+  durationSeconds: number;
+  /** Wall-clock time of the segment's first media. */
+  programDateTime: Date;
+  /** First segment of a later run: the timeline restarts here. */
+  discontinuity: boolean;
+}
+
+/** Renders the playlist of a recording; `ended` adds EXT-X-ENDLIST and marks it VOD. */
+export function renderPlaylist(
+  segments: readonly PlaylistSegment[],
+  ended: boolean,
+  segmentSeconds: number,
+): string {
+  const first = segments[0];
+  const longest = Math.max(segmentSeconds, ...segments.map((s) => s.durationSeconds));
+  const playlist = new HLS.types.MediaPlaylist({
+    version: 3,
+    targetDuration: Math.ceil(longest),
+    mediaSequenceBase: first?.seq ?? 0,
+    endlist: ended,
+    ...(ended ? { playlistType: 'VOD' as const } : { playlistType: 'EVENT' as const }),
+    segments: segments.map(
+      (s) =>
+        new HLS.types.Segment({
+          uri: s.uri,
+          duration: Number(s.durationSeconds.toFixed(6)),
+          mediaSequenceNumber: s.seq,
+          discontinuity: s.discontinuity,
+          programDateTime: s.programDateTime,
+        }),
+    ),
+  });
+  return HLS.stringify(playlist);
+}
+
+/** Parses a playlist written by renderPlaylist back into segments (for recovery and checks). */
+export function parsePlaylist(text: string): { segments: PlaylistSegment[]; ended: boolean } {
+  const parsed = HLS.parse(text);
+  if (parsed.isMasterPlaylist) throw new Error('expected a media playlist');
+  return {
+    ended: parsed.endlist,
+    segments: parsed.segments.map((s) => ({
+      uri: s.uri,
+      seq: s.mediaSequenceNumber,
+      durationSeconds: s.duration,
+      programDateTime: s.programDateTime ?? new Date(0),
+      discontinuity: Boolean(s.discontinuity),
+    })),
+  };
+}

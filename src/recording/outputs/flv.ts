@@ -1,0 +1,26 @@
+import { avMaps, segmentMuxerArgs, type OutputFormat } from './format.js';
+
+/** FLV: split by the segment muxer, then remuxed once closed to carry a keyframe index (seekable). */
+export const flvOutput: OutputFormat = {
+  format: 'flv',
+  supports: (tracks) => (tracks.audio || tracks.video ? true : 'the stream has no audio or video'),
+  maps: avMaps,
+  pattern: 'flv_%05d.flv',
+  muxerArgs(spec) {
+    return segmentMuxerArgs(spec, 'flv', this.pattern);
+  },
+  // The segment muxer writes a broken keyframe index (lasttimestamp "inf"); a direct remux writes a good one.
+  finalizeArgs: (input, output) => [
+    '-i',
+    input,
+    '-map',
+    '0',
+    '-c',
+    'copy',
+    '-flvflags',
+    'add_keyframe_index',
+    '-f',
+    'flv',
+    output,
+  ],
+};

@@ -1,0 +1,55 @@
+import type { RecordFormat } from '../../config/schema.js';
+import type { Tracks } from '../tracks.js';
+
+/** Where and how one run writes one format's files before they are finalized. */
+export interface OutputSpec {
+  format: RecordFormat;
+  /** Work directory of the run. */
+  dir: string;
+  /** Split length in seconds (HLS: the segment length). */
+  segmentSeconds: number;
+  /** Number of the run's first file (HLS continues numbering across runs). */
+  startNumber: number;
+}
+
+/** One recorded format: how ffmpeg writes it during a run, and how a closed file becomes the stored one. */
+export interface OutputFormat {
+  readonly format: RecordFormat;
+  /** Whether the publish's tracks can give this format; a reason when not. */
+  supports(tracks: Tracks): true | string;
+  /** Streams of the input this format takes. */
+  maps(tracks: Tracks): string[];
+  /** The ffmpeg segment-muxer options after `-map ... -c copy`. */
+  muxerArgs(spec: OutputSpec): string[];
+  /** File name pattern ffmpeg writes in the work dir. */
+  pattern: string;
+  /** Stream-copy remux that turns a closed work file into the stored file, or null to store it as is. */
+  finalizeArgs(input: string, output: string): string[] | null;
+}
+
+/** Segment-list CSV the run writes for a format: one `file,start,end` line per closed file. */
+export function listFileName(format: RecordFormat): string {
+  return `${format}.csv`;
+}
+
+/** Options common to every segment-muxer output. */
+export function segmentMuxerArgs(spec: OutputSpec, containerFormat: string, pattern: string): string[] {
+  return [
+    '-f',
+    'segment',
+    '-segment_format',
+    containerFormat,
+    '-segment_time',
+    String(spec.segmentSeconds),
+    '-segment_start_number',
+    String(spec.startNumber),
+    '-segment_list',
+    `${spec.dir}/${listFileName(spec.format)}`,
+    '-segment_list_type',
+    'csv',
+  ].concat(spec.format === 'hls' ? [] : ['-reset_timestamps', '1'], [`${spec.dir}/${pattern}`]);
+}
+
+export function avMaps(tracks: Tracks): string[] {
+  return [...(tracks.video ? ['-map', '0:v:0'] : []), ...(tracks.audio ? ['-map', '0:a:0'] : [])];
+}

@@ -1,0 +1,29 @@
+import { avMaps, segmentMuxerArgs, type OutputFormat } from './format.js';
+
+/** MP4: fragmented while recording so a killed ffmpeg still leaves a playable file; faststart once closed. */
+export const mp4Output: OutputFormat = {
+  format: 'mp4',
+  supports: (tracks) => (tracks.audio || tracks.video ? true : 'the stream has no audio or video'),
+  maps: avMaps,
+  pattern: 'mp4_%05d.mp4',
+  muxerArgs(spec) {
+    return [
+      '-segment_format_options',
+      'movflags=+frag_keyframe+empty_moov+default_base_moof',
+      ...segmentMuxerArgs(spec, 'mp4', this.pattern),
+    ];
+  },
+  finalizeArgs: (input, output) => [
+    '-i',
+    input,
+    '-map',
+    '0',
+    '-c',
+    'copy',
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+    output,
+  ],
+};

@@ -1,0 +1,356 @@
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RecordFormat } from '../config/schema.js';
+import { FfmpegProcess, type FfmpegExit } from '../ffmpeg/process.js';
+import { flvFileHeader, type MediaPacket } from '../ingest/index.js';
+import { FfmpegExitError, errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { TypedEmitter } from '../shared/typed-emitter.js';
+import { OUTPUTS, listFileName, type OutputSpec } from './outputs/index.js';
+import { buildRunArgs } from './run-args.js';
+import { SegmentListReader } from './segment-list.js';
+import { decideTracks, emptyObservation, observe, type TrackObservation, type Tracks } from './tracks.js';
+
+/** A file a run has finished writing (or left behind when ffmpeg died), in the run's work dir. */
+export interface RunFile {
+  format: RecordFormat;
+  path: string;
+  /** Number ffmpeg gave the file (HLS: the media sequence number). */
+  number: number;
+  /** Wall-clock span of the file's media, in ms. */
+  startMs: number;
+  endMs: number;
+  /** False for a file ffmpeg never closed (it died); it is still readable, but may be cut short. */
+  closed: boolean;
+}
+
+/** How a run ended. */
+export type RunEnd =
+  { kind: 'completed' } | { kind: 'died'; error: FfmpegExitError } | { kind: 'start-failed'; reason: string };
+
+export interface RunEvents {
+  started: [Tracks, RecordFormat[]];
+  'format-unavailable': [RecordFormat, string];
+  file: [RunFile];
+  ended: [RunEnd];
+}
+
+export interface RunOptions {
+  index: number;
+  dir: string;
+  ffmpegPath: string;
+  formats: readonly RecordFormat[];
+  hlsSegmentSeconds: number;
+  maxFileSeconds: number;
+  /** Read when ffmpeg starts: HLS numbering continues across runs. */
+  hlsStartNumber: () => number;
+  logger: Logger;
+  now: () => number;
+  /** How often the segment lists are read. */
+  pollMs: number;
+  /** How long ffmpeg may take to flush after its input ends before it is killed. */
+  stopGraceMs: number;
+  /** Bytes buffered while the tracks are being decided, before the run gives up waiting. */
+  maxProbeBytes: number;
+  /** Script and sequence-header tags to lead with when the run starts mid-publish. */
+  leadingTags?: readonly MediaPacket[];
+  /** ffmpeg starts only after this settles (the previous run of the recording has ended). */
+  after?: Promise<unknown> | undefined;
+}
+
+type RunState = 'probing' | 'running' | 'stopping' | 'ended';
+
+const NUMBER_IN_NAME = /_(\d+)\.[a-z0-9]+$/;
+
+/** One ffmpeg process recording one stretch of a publish into every configured format. */
+export class RecordingRun extends TypedEmitter<RunEvents> {
+  readonly index: number;
+  readonly #o: RunOptions;
+  readonly #log: Logger;
+  #state: RunState = 'probing';
+  #seen: TrackObservation = emptyObservation();
+  #buffer: MediaPacket[] = [];
+  #bufferBytes = 0;
+  #proc: FfmpegProcess | undefined;
+  #readers = new Map<RecordFormat, SegmentListReader>();
+  #emitted = new Set<string>();
+  #lastEnd = new Map<RecordFormat, number>();
+  #poller: NodeJS.Timeout | undefined;
+  #polling: Promise<void> = Promise.resolve();
+  #inputEnded = false;
+  #awaitKeyframe: boolean;
+  /** Wall-clock time and dts of the first media packet given to ffmpeg: output time 0. */
+  firstMediaWallMs: number | undefined;
+  #firstMediaDts = 0;
+  #lastMediaDts = 0;
+  tracks: Tracks | undefined;
+  readonly ended: Promise<RunEnd>;
+  #resolveEnded!: (end: RunEnd) => void;
+
+  constructor(options: RunOptions) {
+    super();
+    this.#o = options;
+    this.index = options.index;
+    this.#log = options.logger.child({ runId: options.index });
+    this.#awaitKeyframe = Boolean(options.leadingTags?.length);
+    for (const tag of options.leadingTags ?? []) this.#seen = observe(this.#seen, tag);
+    this.ended = new Promise((resolve) => (this.#resolveEnded = resolve));
+  }
+
+  get state(): RunState {
+    return this.#state;
+  }
+
+  /** Wall-clock time of the last media packet, mapped from its dts. */
+  get lastMediaWallMs(): number | undefined {
+    return this.firstMediaWallMs === undefined
+      ? undefined
+      : this.firstMediaWallMs + (this.#lastMediaDts - this.#firstMediaDts);
+  }
+
+  /** Bytes ffmpeg has not taken yet. */
+  get backlogBytes(): number {
+    return this.#proc?.pendingInputBytes ?? this.#bufferBytes;
+  }
+
+  write(packet: MediaPacket): void {
+    if (this.#state === 'stopping' || this.#state === 'ended') return;
+    if (this.#awaitKeyframe) {
+      // A run that starts mid-publish begins at a video keyframe, so its first segment decodes.
+      const hasVideo = this.#seen.videoConfigured;
+      if (packet.kind === 'script' || packet.isSequenceHeader) {
+        this.#seen = observe(this.#seen, packet);
+        return;
+      }
+      if (hasVideo && !(packet.kind === 'video' && packet.isKeyFrame)) return;
+      this.#awaitKeyframe = false;
+      this.#buffer = (this.#o.leadingTags ?? []).map((tag) => restamp(tag, packet.dts));
+    }
+    if (packet.kind !== 'script') {
+      if (this.firstMediaWallMs === undefined) {
+        this.firstMediaWallMs = this.#o.now();
+        this.#firstMediaDts = packet.dts;
+      }
+      this.#lastMediaDts = packet.dts;
+    }
+    if (this.#proc && this.#state === 'running') {
+      this.#proc.write(packet.tag);
+      return;
+    }
+    this.#buffer.push(packet);
+    this.#bufferBytes += packet.tag.length;
+    if (this.tracks) return; // decided; waiting for the previous run to end
+    this.#seen = observe(this.#seen, packet);
+    const decision = decideTracks(this.#seen);
+    if (decision === 'wait') {
+      if (this.#bufferBytes > this.#o.maxProbeBytes) {
+        this.#fail(`no playable tracks found in the first ${this.#o.maxProbeBytes} bytes`);
+      }
+      return;
+    }
+    if ('unsupported' in decision) {
+      this.#fail(decision.unsupported);
+      return;
+    }
+    void this.#start(decision);
+  }
+
+  /** The publish ended: flush what was received and let ffmpeg finish. */
+  endInput(): void {
+    if (this.#inputEnded) return;
+    this.#inputEnded = true;
+    if (this.#state === 'probing') {
+      const decision = decideTracks({ ...this.#seen, lastDts: Number.MAX_SAFE_INTEGER });
+      if (this.#buffer.length && decision !== 'wait' && !('unsupported' in decision)) {
+        void this.#start(decision);
+      } else {
+        this.#finish({ kind: 'completed' });
+      }
+      return;
+    }
+    if (this.#state === 'running') void this.#stop();
+  }
+
+  /** Kills ffmpeg as if it had died (used to test and to fail stalled runs). */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.#proc?.kill(signal);
+  }
+
+  get pid(): number | undefined {
+    return this.#proc?.pid;
+  }
+
+  async #start(tracks: Tracks): Promise<void> {
+    this.#state = 'running';
+    this.tracks = tracks;
+    const formats: RecordFormat[] = [];
+    for (const format of this.#o.formats) {
+      const ok = OUTPUTS[format].supports(tracks);
+      if (ok === true) formats.push(format);
+      else {
+        this.#log.error({ format, reason: ok }, 'format unavailable for this stream');
+        this.emit('format-unavailable', format, ok);
+      }
+    }
+    if (formats.length === 0) {
+      this.#fail('none of the configured formats can be made from this stream');
+      return;
+    }
+    await this.#o.after;
+    await mkdir(this.#o.dir, { recursive: true });
+    const specs: OutputSpec[] = formats.map((format) => ({
+      format,
+      dir: this.#o.dir,
+      segmentSeconds: format === 'hls' ? this.#o.hlsSegmentSeconds : this.#o.maxFileSeconds,
+      startNumber: format === 'hls' ? this.#o.hlsStartNumber() : 0,
+    }));
+    for (const format of formats)
+      this.#readers.set(format, new SegmentListReader(join(this.#o.dir, listFileName(format))));
+    const args = buildRunArgs(tracks, specs);
+    const proc = new FfmpegProcess(this.#o.ffmpegPath, args, {
+      logger: this.#log.child({ component: 'ffmpeg' }),
+    });
+    this.#proc = proc;
+    this.#log.info({ pid: proc.pid, formats, tracks }, 'recording started');
+    this.emit('started', tracks, formats);
+    proc.write(flvFileHeader(Boolean(tracks.audio), Boolean(tracks.video)));
+    for (const packet of this.#buffer) proc.write(packet.tag);
+    this.#buffer = [];
+    this.#bufferBytes = 0;
+    this.#poller = setInterval(() => this.#poll(), this.#o.pollMs);
+    void proc.exited
+      .then((exit) => this.#onExit(exit))
+      .catch((err: unknown) => {
+        // The run must end whatever happened while collecting its files.
+        this.#log.error({ err: errorMessage(err) }, 'collecting run files failed');
+        this.#finish({ kind: 'died', error: new FfmpegExitError(errorMessage(err), null, null, []) });
+      });
+    if (this.#inputEnded) void this.#stop();
+  }
+
+  async #stop(): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#state = 'stopping';
+    await this.#proc?.stop(this.#o.stopGraceMs);
+  }
+
+  #poll(): Promise<void> {
+    this.#polling = this.#polling
+      .then(() => this.#readLists(true))
+      .catch((err) => {
+        this.#log.warn({ err }, 'reading segment lists failed');
+      });
+    return this.#polling;
+  }
+
+  async #readLists(closed: boolean): Promise<void> {
+    for (const [format, reader] of this.#readers) {
+      for (const entry of await reader.readNew()) {
+        this.#emitFile(format, entry.file, entry.startSeconds, entry.endSeconds, closed);
+      }
+    }
+  }
+
+  #emitFile(
+    format: RecordFormat,
+    file: string,
+    startSeconds: number,
+    endSeconds: number,
+    closed: boolean,
+  ): void {
+    if (this.#emitted.has(file)) return;
+    this.#emitted.add(file);
+    this.#lastEnd.set(format, endSeconds);
+    const base = this.firstMediaWallMs ?? this.#o.now();
+    this.emit('file', {
+      format,
+      path: join(this.#o.dir, file),
+      number: Number(NUMBER_IN_NAME.exec(file)?.[1] ?? 0),
+      startMs: base + startSeconds * 1000,
+      endMs: base + endSeconds * 1000,
+      closed,
+    });
+  }
+
+  async #onExit(exit: FfmpegExit): Promise<void> {
+    clearInterval(this.#poller);
+    await this.#poll();
+    // Files ffmpeg left open (it died or was killed) are kept: fragmented MP4 and TS stay readable.
+    await this.#salvage();
+    const clean = exit.code === 0 && exit.requested;
+    if (clean) {
+      this.#log.info('ffmpeg finished');
+      this.#finish({ kind: 'completed' });
+      return;
+    }
+    const detail = exit.spawnError ?? `code ${exit.code}, signal ${exit.signal}`;
+    const error = new FfmpegExitError(`ffmpeg exited (${detail})`, exit.code, exit.signal, exit.stderrTail);
+    this.#log.error(
+      { code: exit.code, signal: exit.signal, stderr: exit.stderrTail.slice(-5) },
+      'ffmpeg died',
+    );
+    this.#finish(
+      this.#emitted.size === 0 && exit.spawnError
+        ? { kind: 'start-failed', reason: detail }
+        : { kind: 'died', error },
+    );
+  }
+
+  async #salvage(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.#o.dir);
+    } catch {
+      return;
+    }
+    const mediaEndSeconds = (this.#lastMediaDts - this.#firstMediaDts) / 1000;
+    for (const format of this.#readers.keys()) {
+      const written = patternRegExp(OUTPUTS[format].pattern);
+      for (const name of names.sort()) {
+        if (!written.test(name) || this.#emitted.has(name)) continue;
+        const path = join(this.#o.dir, name);
+        const size = await stat(path).then(
+          (s) => s.size,
+          () => -1,
+        );
+        if (size < 0) continue;
+        if (size === 0) {
+          await unlink(path);
+          continue;
+        }
+        const start = this.#lastEnd.get(format) ?? 0;
+        this.#emitFile(format, name, start, Math.max(start, mediaEndSeconds), false);
+      }
+    }
+  }
+
+  #fail(reason: string): void {
+    this.#log.error({ reason }, 'recording cannot start');
+    this.#buffer = [];
+    this.#finish({ kind: 'start-failed', reason });
+  }
+
+  #finish(end: RunEnd): void {
+    if (this.#state === 'ended') return;
+    this.#state = 'ended';
+    this.emit('ended', end);
+    this.#resolveEnded(end);
+  }
+}
+
+/** Matches exactly the names ffmpeg makes from a pattern like `mp4_%05d.mp4`. */
+function patternRegExp(pattern: string): RegExp {
+  const [before, after] = pattern.split(/%0\dd/);
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escape(before!)}\\d+${escape(after ?? '')}$`);
+}
+
+/** A copy of a header tag with its timestamp moved to `dts`, so a restarted run's timeline starts there. */
+function restamp(packet: MediaPacket, dts: number): MediaPacket {
+  const tag = Buffer.from(packet.tag);
+  tag[4] = (dts >> 16) & 0xff;
+  tag[5] = (dts >> 8) & 0xff;
+  tag[6] = dts & 0xff;
+  tag[7] = (dts >>> 24) & 0xff;
+  return { ...packet, dts, tag };
+}

@@ -1,0 +1,312 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import PQueue from 'p-queue';
+import type { RecordConfig } from '../config/schema.js';
+import type { IngestEndReason, MediaPacket, PublishRequest, PublishSink } from '../ingest/index.js';
+import { errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { TypedEmitter } from '../shared/typed-emitter.js';
+import type { FileFinisher, RecordingIdentity } from './file-finisher.js';
+import type { PlaylistSegment } from './hls-playlist.js';
+import { resumeTimeLeft } from './resume-window.js';
+import { RecordingRun, type RunEnd, type RunFile } from './recording-run.js';
+import { transition, type SessionState } from './session-state.js';
+
+/** Timings the tests shrink. */
+export interface SessionTimings {
+  pollMs: number;
+  stopGraceMs: number;
+  restartDelayMs: number;
+  /** Restarts of a dying ffmpeg allowed per publish before the publish is closed. */
+  maxRestarts: number;
+  maxProbeBytes: number;
+}
+
+export interface SessionOptions {
+  recordingId: string;
+  request: PublishRequest;
+  nameId: string;
+  record: RecordConfig;
+  workDir: string;
+  ffmpegPath: string;
+  finisher: FileFinisher;
+  logger: Logger;
+  now: () => number;
+  timings: SessionTimings;
+  /** Closes a publisher's connection. */
+  kick: (connectionId: string, reason: string) => void;
+}
+
+export interface SessionEvents {
+  state: [from: SessionState, to: SessionState, reason: string];
+  done: [SessionState];
+}
+
+/** One recording of one stream: its ffmpeg runs, its HLS playlist and its resume window. */
+export class RecordingSession extends TypedEmitter<SessionEvents> {
+  readonly id: string;
+  readonly key: string;
+  readonly #o: SessionOptions;
+  readonly #log: Logger;
+  #state: SessionState = 'starting';
+  readonly identity: RecordingIdentity;
+  #publishGen = 0;
+  #publish: PublishRequest | undefined;
+  #run: RecordingRun | undefined;
+  #runs: RecordingRun[] = [];
+  #restarts = 0;
+  #interruptedAt = 0;
+  #timer: NodeJS.Timeout | undefined;
+  // HLS: segments are stored one at a time, in order, so the playlist never names a missing one.
+  readonly #serial = new PQueue({ concurrency: 1 });
+  #head: Promise<{ head: string; disambiguator: number }> | undefined;
+  #segments: PlaylistSegment[] = [];
+  #segmentsSize = 0;
+  #lastSegmentRun = -1;
+  #nextSeq = 0;
+  readonly #parts: Promise<unknown>[] = [];
+  #failures = 0;
+  readonly #headers = new Map<string, MediaPacket>();
+  #finalizing: Promise<void> | undefined;
+  readonly done: Promise<SessionState>;
+  #resolveDone!: (state: SessionState) => void;
+
+  constructor(options: SessionOptions) {
+    super();
+    this.#o = options;
+    this.id = options.recordingId;
+    this.key = `${options.request.app}/${options.request.stream}`;
+    this.#log = options.logger.child({
+      component: 'session',
+      streamId: options.request.stream,
+      recordingId: options.recordingId,
+    });
+    this.identity = {
+      recordingId: options.recordingId,
+      app: options.request.app,
+      stream: options.request.stream,
+      nameId: options.nameId,
+      host: options.request.host,
+      query: options.request.query,
+      mediaStartMs: 0,
+      tracks: undefined,
+    };
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** When the publisher left, for the resume decision. */
+  get interruptedAt(): number {
+    return this.#interruptedAt;
+  }
+
+  get currentRun(): RecordingRun | undefined {
+    return this.#run;
+  }
+
+  get #resumable(): boolean {
+    return this.#o.record.formats.includes('hls') && this.#o.record.hlsResumeTimeoutSeconds > 0;
+  }
+
+  #move(to: SessionState, reason: string): void {
+    const from = this.#state;
+    this.#state = transition(from, to);
+    this.#log.info({ from, to, reason }, 'recording state');
+    this.emit('state', from, to, reason);
+  }
+
+  /** Takes the first publish of the recording. */
+  start(request: PublishRequest): PublishSink {
+    return this.#attach(request);
+  }
+
+  /** Takes a publish that continues the interrupted recording (same playlist, a discontinuity). */
+  resume(request: PublishRequest): PublishSink {
+    clearTimeout(this.#timer);
+    this.#move('recording', 'publisher returned within the resume window');
+    return this.#attach(request);
+  }
+
+  #attach(request: PublishRequest): PublishSink {
+    const gen = ++this.#publishGen;
+    this.#publish = request;
+    this.#restarts = 0;
+    this.#headers.clear();
+    this.#startRun([]);
+    return {
+      onPacket: (packet) => {
+        if (gen !== this.#publishGen) return;
+        if (packet.kind === 'script' || packet.isSequenceHeader) this.#headers.set(packet.kind, packet);
+        this.#run?.write(packet);
+      },
+      onEnd: (reason) => {
+        if (gen === this.#publishGen) this.#onPublishEnd(reason);
+      },
+    };
+  }
+
+  #startRun(leadingTags: MediaPacket[]): void {
+    const previous = this.#run;
+    const index = this.#runs.length;
+    const run = new RecordingRun({
+      index,
+      dir: join(this.#o.workDir, `run-${index}`),
+      ffmpegPath: this.#o.ffmpegPath,
+      formats: this.#o.record.formats,
+      hlsSegmentSeconds: this.#o.record.hlsSegmentSeconds,
+      maxFileSeconds: this.#o.record.maxFileDurationSeconds,
+      hlsStartNumber: () => this.#nextSeq,
+      logger: this.#log,
+      now: this.#o.now,
+      pollMs: this.#o.timings.pollMs,
+      stopGraceMs: this.#o.timings.stopGraceMs,
+      maxProbeBytes: this.#o.timings.maxProbeBytes,
+      leadingTags,
+      // HLS numbering continues from the previous run, so that run must have closed its last segment.
+      after: previous?.ended,
+    });
+    this.#run = run;
+    this.#runs.push(run);
+    run.on('started', (tracks) => {
+      if (index === 0 || !this.identity.tracks) {
+        this.identity.tracks = tracks;
+        this.identity.mediaStartMs = run.firstMediaWallMs ?? this.#o.now();
+      }
+      if (this.#state === 'starting') this.#move('recording', 'media arrived');
+      if (this.#o.record.formats.includes('hls')) {
+        this.#head ??= this.#o.finisher.reserveHead(this.identity, run.firstMediaWallMs ?? this.#o.now());
+      }
+    });
+    run.on('file', (file) => this.#onFile(run, file));
+    run.on('ended', (end) => this.#onRunEnded(run, end));
+  }
+
+  #onFile(run: RecordingRun, file: RunFile): void {
+    if (file.format === 'hls') {
+      void this.#serial.add(async () => {
+        try {
+          const head = await this.#head!;
+          const stored = await this.#o.finisher.storeSegment(
+            this.identity,
+            file.path,
+            head.head,
+            file.number,
+          );
+          this.#segments.push({
+            uri: stored.key.slice(stored.key.lastIndexOf('/') + 1),
+            seq: file.number,
+            durationSeconds: Math.max(0, (file.endMs - file.startMs) / 1000),
+            programDateTime: new Date(file.startMs),
+            discontinuity: this.#lastSegmentRun !== -1 && this.#lastSegmentRun !== run.index,
+          });
+          this.#lastSegmentRun = run.index;
+          this.#segmentsSize += stored.size;
+          this.#nextSeq = Math.max(this.#nextSeq, file.number + 1);
+        } catch (err) {
+          this.#failures++;
+          this.#log.error({ err: errorMessage(err), file: file.path }, 'storing segment failed');
+        }
+      });
+      return;
+    }
+    const part = this.#o.finisher
+      .finishPart(this.identity, file.format, file.path, file.startMs, file.endMs)
+      .catch((err: unknown) => {
+        this.#failures++;
+        this.#log.error({ err: errorMessage(err), file: file.path }, 'finishing file failed');
+      });
+    this.#parts.push(part);
+  }
+
+  #onRunEnded(run: RecordingRun, end: RunEnd): void {
+    if (run !== this.#run) return;
+    const publish = this.#publish;
+    if (end.kind === 'start-failed') {
+      if (publish) this.#o.kick(publish.connectionId, `recording cannot start: ${end.reason}`);
+      if (this.#state === 'starting') {
+        this.#publish = undefined;
+        this.#move('finalizing', end.reason);
+        void this.#finalize('failed');
+      }
+      return;
+    }
+    if (end.kind === 'died' && publish) {
+      if (this.#restarts >= this.#o.timings.maxRestarts) {
+        this.#o.kick(publish.connectionId, `ffmpeg died ${this.#restarts + 1} times`);
+        return;
+      }
+      this.#restarts++;
+      const gen = this.#publishGen;
+      this.#log.warn({ restart: this.#restarts }, 'restarting ffmpeg');
+      setTimeout(() => {
+        if (gen === this.#publishGen && this.#publish) this.#startRun([...this.#headers.values()]);
+      }, this.#o.timings.restartDelayMs).unref();
+    }
+  }
+
+  #onPublishEnd(reason: IngestEndReason): void {
+    this.#publish = undefined;
+    this.#run?.endInput();
+    if (this.#state === 'finalizing' || this.#state === 'completed' || this.#state === 'failed') return;
+    if (reason !== 'shutdown' && this.#resumable && this.#state === 'recording') {
+      this.#interruptedAt = this.#o.now();
+      this.#move('interrupted', `publisher ${reason}`);
+      const window = {
+        interruptedAt: this.#interruptedAt,
+        resumeTimeoutSeconds: this.#o.record.hlsResumeTimeoutSeconds,
+      };
+      this.#timer = setTimeout(
+        () => {
+          if (this.#state === 'interrupted') void this.finish('resume window expired');
+        },
+        resumeTimeLeft(window, this.#o.now()),
+      );
+      return;
+    }
+    void this.finish(`publisher ${reason}`);
+  }
+
+  /** Ends the recording now: closes the playlist and finishes every file. Idempotent. */
+  finish(reason: string): Promise<void> {
+    if (this.#finalizing) return this.#finalizing;
+    clearTimeout(this.#timer);
+    if (this.#publish) {
+      this.#o.kick(this.#publish.connectionId, reason);
+      this.#publish = undefined;
+    }
+    this.#run?.endInput();
+    if (this.#state !== 'finalizing') this.#move('finalizing', reason);
+    return this.#finalize('completed');
+  }
+
+  #finalize(outcome: 'completed' | 'failed'): Promise<void> {
+    this.#finalizing ??= (async () => {
+      await Promise.all(this.#runs.map((run) => run.ended));
+      await this.#serial.onIdle();
+      await Promise.all(this.#parts);
+      if (this.#segments.length && this.#head) {
+        try {
+          await this.#o.finisher.finishPlaylist(
+            this.identity,
+            await this.#head,
+            this.#segments,
+            this.#segmentsSize,
+          );
+        } catch (err) {
+          this.#failures++;
+          this.#log.error({ err: errorMessage(err) }, 'finishing playlist failed');
+        }
+      }
+      const final = outcome === 'failed' || this.#failures > 0 ? 'failed' : 'completed';
+      // Work files are removed only when everything in them was stored.
+      if (final === 'completed') await rm(this.#o.workDir, { recursive: true, force: true });
+      this.#move(final, final === 'completed' ? 'all files stored' : `${this.#failures} files not stored`);
+      this.#resolveDone(final);
+      this.emit('done', final);
+    })();
+    return this.#finalizing;
+  }
+}

@@ -1,0 +1,51 @@
+import { open } from 'node:fs/promises';
+
+/** A file ffmpeg's segment muxer has closed, with its span in the run's output timeline. */
+export interface ClosedFile {
+  file: string;
+  startSeconds: number;
+  endSeconds: number;
+}
+
+/** Parses one `file,start,end` line of a segment list (CSV); null if it is not one. */
+export function parseSegmentListLine(line: string): ClosedFile | null {
+  const match = /^"?([^",]+)"?,(-?[\d.]+),(-?[\d.]+)$/.exec(line.trim());
+  if (!match) return null;
+  const startSeconds = Number(match[2]);
+  const endSeconds = Number(match[3]);
+  if (!Number.isFinite(startSeconds) || !Number.isFinite(endSeconds)) return null;
+  return { file: match[1]!, startSeconds, endSeconds };
+}
+
+/** Reads a growing segment list, returning only lines that are complete (ffmpeg may be mid-write). */
+export class SegmentListReader {
+  readonly #path: string;
+  #offset = 0;
+  #partial = '';
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  async readNew(): Promise<ClosedFile[]> {
+    let handle;
+    try {
+      handle = await open(this.#path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size <= this.#offset) return [];
+      const buffer = Buffer.alloc(size - this.#offset);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.#offset);
+      this.#offset += bytesRead;
+      const lines = (this.#partial + buffer.subarray(0, bytesRead).toString('utf8')).split('\n');
+      this.#partial = lines.pop() ?? '';
+      return lines.map(parseSegmentListLine).filter((f): f is ClosedFile => f !== null);
+    } finally {
+      await handle.close();
+    }
+  }
+}

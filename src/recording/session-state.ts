@@ -1,0 +1,23 @@
+import { InvalidStateError } from '../shared/errors.js';
+
+/** Where a recording is in its life. `interrupted`: the publisher left and the resume window is open. */
+export type SessionState = 'starting' | 'recording' | 'interrupted' | 'finalizing' | 'completed' | 'failed';
+
+const MOVES: Readonly<Record<SessionState, readonly SessionState[]>> = {
+  starting: ['recording', 'finalizing', 'failed'],
+  recording: ['interrupted', 'finalizing', 'failed'],
+  interrupted: ['recording', 'finalizing'],
+  finalizing: ['completed', 'failed'],
+  completed: [],
+  failed: [],
+};
+
+/** Validates a move; throws InvalidStateError for one the table does not allow. */
+export function transition(from: SessionState, to: SessionState): SessionState {
+  if (!MOVES[from].includes(to)) throw new InvalidStateError(`recording cannot move from ${from} to ${to}`);
+  return to;
+}
+
+export function isTerminal(state: SessionState): boolean {
+  return MOVES[state].length === 0;
+}

@@ -1,0 +1,85 @@
+import type { MediaPacket } from '../ingest/index.js';
+
+export interface VideoTrack {
+  codec: 'h264';
+  width?: number;
+  height?: number;
+}
+export interface AudioTrack {
+  codec: 'aac' | 'mp3';
+}
+/** The tracks a publish carries, as ffmpeg will see them. */
+export interface Tracks {
+  video?: VideoTrack;
+  audio?: AudioTrack;
+}
+
+/** What has been seen of a publish so far, while deciding its tracks. */
+export interface TrackObservation {
+  metadata?: Record<string, unknown>;
+  /** FLV codec ids seen, -1 for enhanced-RTMP video. */
+  videoCodecId?: number;
+  audioCodecId?: number;
+  videoConfigured: boolean;
+  audioConfigured: boolean;
+  firstDts?: number;
+  lastDts?: number;
+}
+
+export function emptyObservation(): TrackObservation {
+  return { videoConfigured: false, audioConfigured: false };
+}
+
+/** Folds one packet into an observation (pure: returns a new one). */
+export function observe(seen: TrackObservation, packet: MediaPacket): TrackObservation {
+  const next = { ...seen };
+  if (packet.kind === 'script') {
+    if (packet.metadata) next.metadata = packet.metadata;
+    return next;
+  }
+  next.firstDts ??= packet.dts;
+  next.lastDts = packet.dts;
+  if (packet.kind === 'video') {
+    next.videoCodecId ??= packet.codecId;
+    // MP3 and other non-AVC video carry no sequence header: their first frame configures them.
+    if (packet.isSequenceHeader || packet.codecId !== 7) next.videoConfigured = true;
+  } else {
+    next.audioCodecId ??= packet.codecId;
+    if (packet.isSequenceHeader || packet.codecId !== 10) next.audioConfigured = true;
+  }
+  return next;
+}
+
+/** Media span after which tracks not yet seen are taken as absent. */
+export const TRACK_WAIT_MS = 1000;
+
+/** Decides the tracks once enough is seen: `wait`, the tracks, or a reason the media cannot be recorded. */
+export function decideTracks(seen: TrackObservation): 'wait' | Tracks | { unsupported: string } {
+  const meta = seen.metadata;
+  const expectVideo = meta ? meta.videocodecid !== undefined && meta.videocodecid !== 0 : undefined;
+  const expectAudio = meta ? meta.audiocodecid !== undefined && meta.audiocodecid !== 0 : undefined;
+  const span = seen.firstDts === undefined ? 0 : (seen.lastDts ?? seen.firstDts) - seen.firstDts;
+  const videoReady = expectVideo === false || seen.videoConfigured;
+  const audioReady = expectAudio === false || seen.audioConfigured;
+  const allSeen = meta ? videoReady && audioReady : seen.videoConfigured && seen.audioConfigured;
+  if (!allSeen && span < TRACK_WAIT_MS) return 'wait';
+
+  const tracks: Tracks = {};
+  if (seen.videoConfigured) {
+    if (seen.videoCodecId === -1) {
+      return { unsupported: 'enhanced-RTMP video (HEVC/AV1/VP9) cannot be remuxed by this ffmpeg' };
+    }
+    if (seen.videoCodecId !== 7) return { unsupported: `video codec id ${seen.videoCodecId} is not H.264` };
+    const width = Number(meta?.width) || undefined;
+    const height = Number(meta?.height) || undefined;
+    tracks.video = { codec: 'h264', ...(width ? { width } : {}), ...(height ? { height } : {}) };
+  }
+  if (seen.audioConfigured) {
+    if (seen.audioCodecId === 10) tracks.audio = { codec: 'aac' };
+    else if (seen.audioCodecId === 2) tracks.audio = { codec: 'mp3' };
+    else return { unsupported: `audio codec id ${seen.audioCodecId} is not AAC or MP3` };
+  }
+  if (!tracks.video && !tracks.audio)
+    return span < TRACK_WAIT_MS ? 'wait' : { unsupported: 'no audio or video' };
+  return tracks;
+}

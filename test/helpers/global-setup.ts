@@ -1,0 +1,17 @@
+import { execFileSync } from 'node:child_process';
+import { FFPROBE, PUBLISHER_FFMPEG, ensureFixtures } from './fixtures.js';
+
+/** Checks the media tools the tests need, builds the CLI, and makes the fixtures once. */
+export default function setup(): void {
+  for (const tool of [PUBLISHER_FFMPEG, FFPROBE]) {
+    try {
+      execFileSync(tool, ['-version'], { stdio: 'ignore' });
+    } catch {
+      throw new Error(`${tool} is required by the tests (apt-get install ffmpeg; .ci/run installs it)`);
+    }
+  }
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], {
+    stdio: 'inherit',
+  });
+  ensureFixtures();
+}

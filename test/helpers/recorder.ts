@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../src/config/load.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { Recorder } from '../../src/main.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { PUBLISHER_FFMPEG, fixturePath } from './fixtures.js';
+
+export interface TestRecorder {
+  recorder: Recorder;
+  dataDir: string;
+  rtmpUrl(stream: string, query?: string): string;
+  /** Files under dataDir/app (not the work or outbox dirs), sorted. */
+  files(app?: string): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/** Starts an in-process recorder on free loopback ports with a temp data dir and short timings. */
+export async function startRecorder(overrides: ConfigInput = {}): Promise<TestRecorder> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'recorder-test-'));
+  const config = parseConfig({
+    ...overrides,
+    rtmp: { host: '127.0.0.1', port: 0, ...overrides.rtmp },
+    http: { host: '127.0.0.1', port: 0, ...overrides.http },
+    dataDir,
+    record: { timeZone: 'Asia/Shanghai', ...overrides.record },
+    callback: { retryIntervalSeconds: 0.2, timeoutSeconds: 5, ...overrides.callback },
+  });
+  const recorder = await Recorder.start(config, {
+    logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    timings: { pollMs: 100, stopGraceMs: 5000, restartDelayMs: 50 },
+  });
+  return {
+    recorder,
+    dataDir,
+    rtmpUrl: (stream, query) =>
+      `rtmp://127.0.0.1:${recorder.rtmpPort}/live/${stream}${query ? `?${query}` : ''}`,
+    files: async (app = 'live') => (await readdir(join(dataDir, app)).catch(() => [] as string[])).sort(),
+    async stop() {
+      await recorder.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Publisher {
+  child: ChildProcess;
+  /** Resolves with ffmpeg's exit code. */
+  exited: Promise<number | null>;
+}
+
+/** Pushes a fixture in real time with a real ffmpeg publisher, stream copy. */
+export function publish(
+  url: string,
+  options: { fixture?: 'av.flv' | 'audio.flv' | 'video.flv'; seconds: number; seekSeconds?: number },
+): Publisher {
+  const child = spawn(
+    PUBLISHER_FFMPEG,
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-re',
+      ...(options.seekSeconds ? ['-ss', String(options.seekSeconds)] : []),
+      '-i',
+      fixturePath(options.fixture ?? 'av.flv'),
+      '-t',
+      String(options.seconds),
+      '-c',
+      'copy',
+      '-f',
+      'flv',
+      url,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, exited };
+}
+
+/** Resolves when `check` returns a truthy value, polling every 50 ms; rejects after timeoutMs. */
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
