@@ -48,7 +48,10 @@ export class Recorder {
     );
     const finisher = new FileFinisher({
       ffmpegPath,
-      store: new LocalStore({ dataDir, publicBaseUrl: config.http.publicBaseUrl }),
+      store: new LocalStore({
+        dataDir,
+        publicBaseUrl: () => config.http.publicBaseUrl ?? `http://127.0.0.1:${this.httpPort}`,
+      }),
       naming: { template: config.record.fileNameTemplate, timeZone: config.record.timeZone },
       hlsSegmentSeconds: config.record.hlsSegmentSeconds,
       callback: config.callback,

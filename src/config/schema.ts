@@ -68,7 +68,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: nonEmpty.default('0.0.0.0'),
       port: intIn(0, 65535).default(8080),
-      publicBaseUrl: httpUrl.default('http://127.0.0.1:8080'),
+      // Unset: http://127.0.0.1:<the bound HTTP port>.
+      publicBaseUrl: httpUrl.optional(),
     })
     .prefault({}),
   dataDir: nonEmpty.default('./data'),

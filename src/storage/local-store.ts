@@ -6,11 +6,12 @@ import type { ObjectStore, StoredObject } from './object-store.js';
 /** Files under dataDir, served by the recorder's HTTP server at the same path. */
 export class LocalStore implements ObjectStore {
   readonly #root: string;
-  readonly #publicBaseUrl: string;
+  readonly #publicBaseUrl: () => string;
 
-  constructor(options: { dataDir: string; publicBaseUrl: string }) {
+  /** publicBaseUrl is read when a URL is made, so it can depend on the port bound at start. */
+  constructor(options: { dataDir: string; publicBaseUrl: () => string }) {
     this.#root = resolve(options.dataDir);
-    this.#publicBaseUrl = options.publicBaseUrl.replace(/\/+$/, '');
+    this.#publicBaseUrl = options.publicBaseUrl;
   }
 
   #pathOf(key: string): string {
@@ -68,6 +69,6 @@ export class LocalStore implements ObjectStore {
   }
 
   urlFor(key: string): string {
-    return `${this.#publicBaseUrl}/${key.split('/').map(encodeURIComponent).join('/')}`;
+    return `${this.#publicBaseUrl().replace(/\/+$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
   }
 }
