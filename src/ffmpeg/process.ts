@@ -143,3 +143,35 @@ export async function runFfmpeg(
     );
   }
 }
+
+/** Media duration of a file in seconds, read by demuxing it with ffmpeg; undefined if it cannot be read. */
+export async function measureDuration(
+  path: string,
+  file: string,
+  options: FfmpegStartOptions & { timeoutMs: number },
+): Promise<number | undefined> {
+  const args = [
+    '-nostdin',
+    '-hide_banner',
+    '-v',
+    'error',
+    '-stats',
+    '-i',
+    file,
+    '-map',
+    '0',
+    '-c',
+    'copy',
+    '-f',
+    'null',
+    '-',
+  ];
+  const proc = new FfmpegProcess(path, args, options);
+  proc.endInput();
+  const timer = setTimeout(() => proc.kill('SIGKILL'), options.timeoutMs);
+  const exit = await proc.exited.finally(() => clearTimeout(timer));
+  const times = exit.stderrTail.flatMap((line) => [...line.matchAll(/time=(\d+):(\d+):([\d.]+)/g)]);
+  const last = times.at(-1);
+  if (!isCleanExit(exit) || !last) return undefined;
+  return Number(last[1]) * 3600 + Number(last[2]) * 60 + Number(last[3]);
+}

@@ -2,7 +2,7 @@ import { unlink } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import { buildRecordEvent, newFileId, newVideoId } from '../callback/index.js';
 import type { CallbackConfig, RecordFormat } from '../config/schema.js';
-import { runFfmpeg } from '../ffmpeg/process.js';
+import { measureDuration, runFfmpeg } from '../ffmpeg/process.js';
 import {
   extensionOf,
   objectKey,
@@ -117,15 +117,25 @@ export class FileFinisher {
     return stored;
   }
 
-  /** Finalizes an FLV, MP4 or AAC part: remux, name, store, announce. */
+  /** Finalizes an FLV, MP4 or AAC part: remux, name, store, announce. `closed` false: ffmpeg died writing it. */
   async finishPart(
     identity: RecordingIdentity,
     format: RecordFormat,
     workPath: string,
     startMs: number,
-    endMs: number,
+    receivedEndMs: number,
+    closed = true,
   ) {
     const naming = this.#o.naming;
+    let endMs = receivedEndMs;
+    if (!closed) {
+      // A file ffmpeg never closed holds media only up to its last complete fragment, not all that was sent.
+      const seconds = await measureDuration(this.#o.ffmpegPath, workPath, {
+        logger: this.#log,
+        timeoutMs: 60_000,
+      });
+      if (seconds !== undefined) endMs = startMs + seconds * 1000;
+    }
     const ext = extensionOf(format);
     const { key } = await this.#reserveFirstFree(
       identity.app,

@@ -213,7 +213,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       return;
     }
     const part = this.#o.finisher
-      .finishPart(this.identity, file.format, file.path, file.startMs, file.endMs)
+      .finishPart(this.identity, file.format, file.path, file.startMs, file.endMs, file.closed)
       .catch((err: unknown) => {
         this.#failures++;
         this.#log.error({ err: errorMessage(err), file: file.path }, 'finishing file failed');

@@ -55,50 +55,68 @@ async function playlist(path: string): Promise<{ seconds: number; discontinuity:
 const byFormat = (stream: string, format: string) => (b: Record<string, unknown>) =>
   b.stream_id === stream && b.file_format === format;
 
+/** Records a push, SIGKILLs the run's ffmpeg after 5 s, and returns the MP4 files and their callbacks. */
+async function recordThroughKill(pushSeconds: number) {
+  const callbacks = await receiver();
+  const rec = await recorderWith({ record: { formats: ['mp4'] }, callback: { url: callbacks.url } });
+  const publisher = publish(rec.rtmpUrl('killed'), { seconds: pushSeconds });
+  const session = await recordingSession(rec, 'killed');
+  const run = session.currentRun!;
+  // A deliberate span of recording: two 2 s GOPs (fragments) are written by then.
+  await eventually(
+    () => run.firstMediaWallMs !== undefined && Date.now() - run.firstMediaWallMs >= 5000,
+    30_000,
+    '5 s of recording',
+  );
+  const killedAt = Date.now();
+  process.kill(run.pid!, 'SIGKILL');
+  await eventually(() => session.currentRun !== run, 30_000, 'ffmpeg restarted');
+  const publisherCode = await publisher.exited;
+  const final = await session.done;
+  const mp4s = (await rec.files()).filter((f) => f.endsWith('.mp4')).map((f) => join(rec.dataDir, 'live', f));
+  const bodies = await callbacks.waitFor(byFormat('killed', 'mp4'), Math.max(1, mp4s.length));
+  return { rec, killedAt, publisherCode, final, mp4s, bodies };
+}
+
+const startOf = (body: Record<string, unknown>) =>
+  Number(body.start_time) + Number(body.start_time_usec) / 1e6;
+
 describe('faults', () => {
   it('an ffmpeg killed with SIGKILL mid-recording still leaves a readable MP4', async () => {
-    const callbacks = await receiver();
-    const rec = await recorderWith({ record: { formats: ['mp4'] }, callback: { url: callbacks.url } });
-    const publisher = publish(rec.rtmpUrl('killed'), { seconds: 12 });
-    const session = await recordingSession(rec, 'killed');
-    const run = session.currentRun!;
-    // A deliberate span of recording: two 2 s GOPs (fragments) are written by then.
-    await eventually(
-      () => run.firstMediaWallMs !== undefined && Date.now() - run.firstMediaWallMs >= 5000,
-      30_000,
-      '5 s of recording',
-    );
-    const killedAt = Date.now();
-    process.kill(run.pid!, 'SIGKILL');
-    await eventually(() => session.currentRun !== run, 30_000, 'ffmpeg restarted');
-
+    const { rec, killedAt, publisherCode, final, mp4s, bodies } = await recordThroughKill(12);
     // The publisher stays connected through the restart and finishes its push.
-    expect(await publisher.exited).toBe(0);
-    expect(await session.done).toBe('completed');
+    expect(publisherCode).toBe(0);
+    expect(final).toBe('completed');
 
-    const mp4s = (await rec.files()).filter((f) => f.endsWith('.mp4'));
+    // Seen: 2 files, the killed run's (about 4 s) and the restarted run's.
     expect(mp4s.length).toBeGreaterThanOrEqual(1);
-    const bodies = await callbacks.waitFor(byFormat('killed', 'mp4'), mp4s.length);
     expect(bodies).toHaveLength(mp4s.length);
-    expect(bodies.map((b) => fileOf(rec, b)).sort()).toEqual(mp4s.map((f) => join(rec.dataDir, 'live', f)));
-    console.info(`SIGKILL test: ${mp4s.length} mp4 file(s): ${mp4s.join(', ')}`);
+    expect(bodies.map((b) => fileOf(rec, b)).sort()).toEqual(mp4s);
 
     // The file from the killed run: it starts first, before the kill.
-    const first = [...bodies].sort(
-      (a, b) =>
-        Number(a.start_time_usec) / 1e6 +
-        Number(a.start_time) -
-        (Number(b.start_time_usec) / 1e6 + Number(b.start_time)),
-    )[0]!;
-    expect(Number(first.start_time) * 1000).toBeLessThan(killedAt);
+    const first = [...bodies].sort((a, b) => startOf(a) - startOf(b))[0]!;
+    expect(startOf(first) * 1000).toBeLessThan(killedAt);
     const info = await probe(fileOf(rec, first));
     expect(info.streams.some((s) => s.codec_type === 'video')).toBe(true);
     expect(Number(info.format.duration)).toBeGreaterThan(2);
 
-    for (const name of mp4s) {
-      const { errors, seconds } = await decode(join(rec.dataDir, 'live', name));
-      expect(errors, name).toEqual([]);
-      expect(seconds, name).toBeGreaterThan(0);
+    for (const file of mp4s) {
+      const { errors, seconds } = await decode(file);
+      expect(errors, file).toEqual([]);
+      expect(seconds, file).toBeGreaterThan(0);
+    }
+  });
+
+  it('the callback of an MP4 left by a killed ffmpeg states the duration the file holds', async () => {
+    const { rec, bodies } = await recordThroughKill(8);
+    expect(bodies.length).toBeGreaterThanOrEqual(1);
+    for (const body of bodies) {
+      const file = fileOf(rec, body);
+      const { seconds } = await decode(file);
+      expect(
+        Math.abs(Number(body.duration) - seconds),
+        `${file}: callback ${String(body.duration)} s, file ${seconds} s`,
+      ).toBeLessThanOrEqual(0.5);
     }
   });
 

@@ -71,7 +71,6 @@ describe('splitting by maxFileDurationSeconds', () => {
       for (const file of onDisk) {
         const { errors, seconds } = await decode(join(rec.dataDir, 'live', file));
         expect(errors, `decoding ${file}`).toEqual([]);
-        console.log(file, seconds);
         expect(seconds, `decoded duration of ${file}`).toBeGreaterThan(0);
         expect(seconds, `decoded duration of ${file}`).toBeLessThanOrEqual(
           MAX_FILE_SECONDS + GOP_SECONDS + 0.5,
@@ -86,11 +85,6 @@ describe('splitting by maxFileDurationSeconds', () => {
         expect(gap, `${format} gap between part ${i - 1} and part ${i}`).toBeGreaterThanOrEqual(-0.1);
         expect(gap, `${format} gap between part ${i - 1} and part ${i}`).toBeLessThanOrEqual(GOP_SECONDS);
       }
-      console.log(
-        format,
-        JSON.stringify(spans),
-        JSON.stringify(bodies.map((b) => [b.duration, b.video_url])),
-      );
       const total = spans.reduce((sum, s) => sum + (s.end - s.start), 0);
       expect(total, `${format} total duration`).toBeGreaterThanOrEqual(PUSH_SECONDS - 1.5);
       expect(total, `${format} total duration`).toBeLessThanOrEqual(PUSH_SECONDS + 1.5);
