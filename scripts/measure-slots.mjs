@@ -101,7 +101,12 @@ function treeOf(root, table) {
   const pids = new Set([root]);
   for (let grew = true; grew;) {
     grew = false;
-    for (const [pid, p] of table) if (!pids.has(pid) && pids.has(p.ppid)) (pids.add(pid), (grew = true));
+    for (const [pid, p] of table) {
+      if (!pids.has(pid) && pids.has(p.ppid)) {
+        pids.add(pid);
+        grew = true;
+      }
+    }
   }
   return [...pids].map((pid) => table.get(pid)).filter(Boolean);
 }
