@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RECORD_FORMATS } from '../config/schema.js';
 import { buildRecordEvent, newFileId, newVideoId, splitUnixMs, type RecordFileFacts } from './events.js';
 import { signed } from './sign.js';
+import { EVENT_100_FIELD_TYPES } from '../../test/helpers/event-100.js';
 
 const facts: RecordFileFacts = {
   appid: 1253488539,
@@ -26,31 +27,7 @@ const facts: RecordFileFacts = {
 };
 
 // Section 1 of tencent-compat.md, without sign and t (those are added per attempt).
-const FIELD_TYPES = {
-  event_type: 'number',
-  appid: 'number',
-  app: 'string',
-  appname: 'string',
-  stream_id: 'string',
-  channel_id: 'string',
-  file_id: 'string',
-  record_file_id: 'string',
-  record_temp_id: 'string',
-  file_format: 'string',
-  task_id: 'string',
-  start_time: 'number',
-  end_time: 'number',
-  start_time_usec: 'number',
-  end_time_usec: 'number',
-  duration: 'number',
-  file_size: 'number',
-  stream_param: 'string',
-  video_url: 'string',
-  video_id: 'string',
-  media_start_time: 'number',
-  record_bps: 'number',
-  callback_ext: 'string',
-} as const;
+const FIELD_TYPES = EVENT_100_FIELD_TYPES;
 
 describe('buildRecordEvent', () => {
   const body = buildRecordEvent(facts);

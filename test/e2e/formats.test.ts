@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyTencentSign } from '../../src/callback/index.js';
+import { EVENT_100_FIELD_TYPES } from '../helpers/event-100.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { decode, probe } from '../helpers/media.js';
 import { publish, startRecorder, type TestRecorder } from '../helpers/recorder.js';
@@ -10,31 +11,9 @@ const PUSH_SECONDS = 8;
 const KEY = 'callback-key-123';
 const QUERY = 'txSecret=0123abcd&txTime=5C271099&userid=MQ==';
 
-/** The event 100 table: every field and its JSON type. */
+/** The event 100 table with the signature fields. */
 const EVENT_100_FIELDS: Record<string, 'number' | 'string'> = {
-  event_type: 'number',
-  appid: 'number',
-  app: 'string',
-  appname: 'string',
-  stream_id: 'string',
-  channel_id: 'string',
-  file_id: 'string',
-  record_file_id: 'string',
-  record_temp_id: 'string',
-  file_format: 'string',
-  task_id: 'string',
-  start_time: 'number',
-  end_time: 'number',
-  start_time_usec: 'number',
-  end_time_usec: 'number',
-  duration: 'number',
-  file_size: 'number',
-  stream_param: 'string',
-  video_url: 'string',
-  video_id: 'string',
-  media_start_time: 'number',
-  record_bps: 'number',
-  callback_ext: 'string',
+  ...EVENT_100_FIELD_TYPES,
   sign: 'string',
   t: 'number',
 };

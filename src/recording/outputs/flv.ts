@@ -1,4 +1,4 @@
-import { avMaps, segmentMuxerArgs, type OutputFormat } from './format.js';
+import { avMaps, remuxArgs, segmentMuxerArgs, type OutputFormat } from './format.js';
 
 /** FLV: split by the segment muxer, then remuxed once closed to carry a keyframe index (seekable). */
 export const flvOutput: OutputFormat = {
@@ -10,17 +10,5 @@ export const flvOutput: OutputFormat = {
     return segmentMuxerArgs(spec, 'flv', this.pattern);
   },
   // The segment muxer writes a broken keyframe index (lasttimestamp "inf"); a direct remux writes a good one.
-  finalizeArgs: (input, output) => [
-    '-i',
-    input,
-    '-map',
-    '0',
-    '-c',
-    'copy',
-    '-flvflags',
-    'add_keyframe_index',
-    '-f',
-    'flv',
-    output,
-  ],
+  finalizeArgs: (input, output) => remuxArgs(input, output, 'flv', ['-flvflags', 'add_keyframe_index']),
 };

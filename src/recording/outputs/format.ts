@@ -53,3 +53,8 @@ export function segmentMuxerArgs(spec: OutputSpec, containerFormat: string, patt
 export function avMaps(tracks: Tracks): string[] {
   return [...(tracks.video ? ['-map', '0:v:0'] : []), ...(tracks.audio ? ['-map', '0:a:0'] : [])];
 }
+
+/** Stream-copy remux of a closed work file into its stored container. */
+export function remuxArgs(input: string, output: string, container: string, options: string[]): string[] {
+  return ['-i', input, '-map', '0', '-c', 'copy', ...options, '-f', container, output];
+}

@@ -1,4 +1,4 @@
-import { avMaps, segmentMuxerArgs, type OutputFormat } from './format.js';
+import { avMaps, remuxArgs, segmentMuxerArgs, type OutputFormat } from './format.js';
 
 /** MP4: fragmented while recording so a killed ffmpeg still leaves a playable file; faststart once closed. */
 export const mp4Output: OutputFormat = {
@@ -13,17 +13,5 @@ export const mp4Output: OutputFormat = {
       ...segmentMuxerArgs(spec, 'mp4', this.pattern),
     ];
   },
-  finalizeArgs: (input, output) => [
-    '-i',
-    input,
-    '-map',
-    '0',
-    '-c',
-    'copy',
-    '-movflags',
-    '+faststart',
-    '-f',
-    'mp4',
-    output,
-  ],
+  finalizeArgs: (input, output) => remuxArgs(input, output, 'mp4', ['-movflags', '+faststart']),
 };
