@@ -236,17 +236,18 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
 
   #poll(): Promise<void> {
     this.#polling = this.#polling
-      .then(() => this.#readLists(true))
+      .then(() => this.#readLists())
       .catch((err) => {
         this.#log.warn({ err }, 'reading segment lists failed');
       });
     return this.#polling;
   }
 
-  async #readLists(closed: boolean): Promise<void> {
+  /** Files listed by ffmpeg are closed. */
+  async #readLists(): Promise<void> {
     for (const [format, reader] of this.#readers) {
       for (const entry of await reader.readNew()) {
-        this.#emitFile(format, entry.file, entry.startSeconds, entry.endSeconds, closed);
+        this.#emitFile(format, entry.file, entry.startSeconds, entry.endSeconds, true);
       }
     }
   }

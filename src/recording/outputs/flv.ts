@@ -1,9 +1,9 @@
-import { avMaps, remuxArgs, segmentMuxerArgs, type OutputFormat } from './format.js';
+import { anyTrack, avMaps, remuxArgs, segmentMuxerArgs, type OutputFormat } from './format.js';
 
 /** FLV: split by the segment muxer, then remuxed once closed to carry a keyframe index (seekable). */
 export const flvOutput: OutputFormat = {
   format: 'flv',
-  supports: (tracks) => (tracks.audio || tracks.video ? true : 'the stream has no audio or video'),
+  supports: anyTrack,
   maps: avMaps,
   pattern: 'flv_%05d.flv',
   muxerArgs(spec) {

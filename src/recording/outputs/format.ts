@@ -50,6 +50,11 @@ export function segmentMuxerArgs(spec: OutputSpec, containerFormat: string, patt
   ].concat(spec.format === 'hls' ? [] : ['-reset_timestamps', '1'], [`${spec.dir}/${pattern}`]);
 }
 
+/** Containers that take whatever audio and video the stream has. */
+export function anyTrack(tracks: Tracks): true | string {
+  return tracks.audio || tracks.video ? true : 'the stream has no audio or video';
+}
+
 export function avMaps(tracks: Tracks): string[] {
   return [...(tracks.video ? ['-map', '0:v:0'] : []), ...(tracks.audio ? ['-map', '0:a:0'] : [])];
 }

@@ -1,9 +1,9 @@
-import { avMaps, segmentMuxerArgs, type OutputFormat } from './format.js';
+import { anyTrack, avMaps, segmentMuxerArgs, type OutputFormat } from './format.js';
 
 /** HLS: MPEG-TS segments of about hlsSegmentSeconds; the recorder writes the playlist itself. */
 export const hlsOutput: OutputFormat = {
   format: 'hls',
-  supports: (tracks) => (tracks.audio || tracks.video ? true : 'the stream has no audio or video'),
+  supports: anyTrack,
   maps: avMaps,
   pattern: 'hls_%06d.ts',
   muxerArgs(spec) {

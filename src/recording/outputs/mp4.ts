@@ -1,9 +1,9 @@
-import { avMaps, remuxArgs, segmentMuxerArgs, type OutputFormat } from './format.js';
+import { anyTrack, avMaps, remuxArgs, segmentMuxerArgs, type OutputFormat } from './format.js';
 
 /** MP4: fragmented while recording so a killed ffmpeg still leaves a playable file; faststart once closed. */
 export const mp4Output: OutputFormat = {
   format: 'mp4',
-  supports: (tracks) => (tracks.audio || tracks.video ? true : 'the stream has no audio or video'),
+  supports: anyTrack,
   maps: avMaps,
   pattern: 'mp4_%05d.mp4',
   muxerArgs(spec) {
