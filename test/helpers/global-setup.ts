@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { FFPROBE, PUBLISHER_FFMPEG, ensureFixtures } from './fixtures.js';
+import { installMinio } from './minio.js';
 
-/** Checks the media tools the tests need, builds the CLI, and makes the fixtures once. */
+/** Checks the media tools the tests need, builds the CLI, makes the fixtures once, and builds MinIO once. */
 export default function setup(): void {
   for (const tool of [PUBLISHER_FFMPEG, FFPROBE]) {
     try {
@@ -14,4 +15,6 @@ export default function setup(): void {
     stdio: 'inherit',
   });
   ensureFixtures();
+  // A real MinIO for the storage tests; a failed build fails the run with go's reason, never skips them.
+  installMinio();
 }
