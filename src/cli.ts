@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { loadConfigFile, parseConfig } from './config/load.js';
+import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { Recorder } from './main.js';
 import { ConfigError, ListenError, errorMessage } from './shared/errors.js';
@@ -14,7 +14,7 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 async function serve(options: { config?: string }): Promise<void> {
   let config: Config;
   try {
-    config = options.config ? loadConfigFile(options.config) : parseConfig({});
+    config = loadConfig({ file: options.config || undefined, env: process.env });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`recorder: ${err.message}\n`);
@@ -59,7 +59,11 @@ const program = new Command('recorder')
 program
   .command('serve')
   .description('run the recorder (RTMP ingest, recording, HTTP playback and callbacks)')
-  .option('-c, --config <file>', 'YAML or JSON config file; without it the embedded defaults are used')
+  .option(
+    '-c, --config <file>',
+    'YAML or JSON config file; without it the embedded defaults are used. ' +
+      'RECORDER_<KEY>__<SUBKEY> environment variables override it, e.g. RECORDER_STORAGE__BUCKET',
+  )
   .action(serve);
 
 await program.parseAsync(process.argv);

@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, errorMessage } from '../shared/errors.js';
+import { applyEnvOverrides, envOverrides } from './env.js';
 import { configSchema, type Config } from './schema.js';
 
 function deepFreeze<T>(value: T): T {
@@ -28,36 +29,62 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return node;
 }
 
+export interface ParseConfigOptions {
+  /** Where the value at a key path came from (e.g. an environment variable), added to its error. */
+  origin?: (path: readonly PropertyKey[]) => string | undefined;
+}
+
 /** Validates raw config input; throws ConfigError naming each key path, its value and what is allowed. */
-export function parseConfig(input: unknown): Config {
+export function parseConfig(input: unknown, options: ParseConfigOptions = {}): Config {
   const result = configSchema.safeParse(input ?? {});
   if (result.success) return deepFreeze(result.data);
+  const name = (path: readonly PropertyKey[]) => {
+    const origin = options.origin?.(path);
+    return `${path.map(String).join('.') || '(root)'}${origin ? ` (${origin})` : ''}`;
+  };
   const issues = result.error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      const where = issue.path.length ? `${issue.path.join('.')}.` : '';
-      return `${issue.keys.map((k) => where + k).join(', ')}: unknown key`;
+      return `${issue.keys.map((k) => name([...issue.path, k])).join(', ')}: unknown key`;
     }
-    const path = issue.path.join('.') || '(root)';
-    return `${path} = ${showValue(valueAt(input, issue.path))}: ${issue.message}`;
+    return `${name(issue.path)} = ${showValue(valueAt(input, issue.path))}: ${issue.message}`;
   });
   throw new ConfigError(`invalid config:\n  ${issues.join('\n  ')}`, issues);
 }
 
-/** Reads a YAML or JSON config file and validates it. */
-export function loadConfigFile(path: string): Config {
+/** Reads a YAML or JSON config file, unvalidated. */
+function readConfigFile(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError(`cannot read config file ${path}: ${errorMessage(err)}`);
   }
-  let raw: unknown;
   try {
-    raw = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
+    return extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
     throw new ConfigError(`cannot parse config file ${path}: ${errorMessage(err)}`);
   }
-  return parseConfig(raw);
+}
+
+/** Reads a YAML or JSON config file and validates it. */
+export function loadConfigFile(path: string): Config {
+  return parseConfig(readConfigFile(path));
+}
+
+/**
+ * The config to run with: the file (if any), then the RECORDER_* variables of `env` over it
+ * (see env.ts), validated. Without a file the embedded defaults are the base; without `env`
+ * no variables are read.
+ */
+export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): Config {
+  const base = options.file === undefined ? {} : readConfigFile(options.file);
+  const overrides = envOverrides(options.env ?? {});
+  return parseConfig(applyEnvOverrides(base, overrides), {
+    origin: (path) => {
+      const override = overrides.find((o) => o.path.every((key, i) => path[i] === key));
+      return override && `env ${override.name}`;
+    },
+  });
 }
 
 /** JSON Schema of the config file, for editors and for checking deployment files. */
