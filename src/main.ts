@@ -8,8 +8,13 @@ import { RtmpIngest } from './ingest/index.js';
 import { FileFinisher, type FinishedFile } from './recording/file-finisher.js';
 import { RecordingManager } from './recording/recording-manager.js';
 import type { SessionTimings } from './recording/recording-session.js';
+import { errorMessage } from './shared/errors.js';
 import { createLogger, type Logger } from './shared/logger.js';
-import { LocalStore } from './storage/local-store.js';
+import { registerMediaRoutes } from './api/media-routes.js';
+import { createStore } from './storage/index.js';
+import type { ObjectStore } from './storage/object-store.js';
+import { UploadQueue } from './storage/upload-queue.js';
+import type { AnnounceSpec } from './recording/file-finisher.js';
 
 export interface RecorderOptions {
   logger?: Logger;
@@ -18,7 +23,11 @@ export interface RecorderOptions {
   /** How long shutdown waits for in-flight callback attempts. */
   drainTimeoutMs?: number;
   onFileFinished?: (file: FinishedFile) => void;
+  /** Shorter upload retries for tests. */
+  uploadRetry?: { retryBaseMs?: number; retryMaxMs?: number };
 }
+
+const SWEEP_INTERVAL_MS = 3_600_000;
 
 /** The running recorder: RTMP ingest, recordings, storage, callbacks and the HTTP server. */
 export class Recorder {
@@ -27,11 +36,15 @@ export class Recorder {
   readonly ingest: RtmpIngest;
   readonly manager: RecordingManager;
   readonly outbox: CallbackOutbox;
+  readonly store: ObjectStore;
+  readonly uploads: UploadQueue;
   readonly http: HttpServer;
   readonly #drainTimeoutMs: number;
   rtmpPort = 0;
   httpPort = 0;
   #stopping: Promise<void> | undefined;
+  #storageError: string | undefined = 'not initialized';
+  #sweeper: NodeJS.Timeout | undefined;
 
   private constructor(config: Config, options: RecorderOptions) {
     this.config = config;
@@ -46,12 +59,32 @@ export class Recorder {
         this.logger.child({ component: 'callback' }),
       ),
     );
+    this.store = createStore(config.storage, {
+      dataDir,
+      publicBaseUrl: () => config.http.publicBaseUrl ?? `http://127.0.0.1:${this.httpPort}`,
+    });
+    this.uploads = new UploadQueue({
+      dir: join(dataDir, '.uploads'),
+      store: this.store,
+      concurrency: config.storage.type === 'minio' ? config.storage.concurrency : 4,
+      logger: this.logger.child({ component: 'uploads' }),
+      ...options.uploadRetry,
+      // Event 100 goes out only once every object of the file is stored.
+      onDone: async (job) => {
+        if (job.announce) await finisher.announce(job.announce as AnnounceSpec);
+      },
+    });
+    this.uploads.on('failed', (_job, err) => {
+      this.#storageError = errorMessage(err);
+    });
+    this.uploads.on('stored', () => {
+      this.#storageError = undefined;
+    });
     const finisher = new FileFinisher({
       ffmpegPath,
-      store: new LocalStore({
-        dataDir,
-        publicBaseUrl: () => config.http.publicBaseUrl ?? `http://127.0.0.1:${this.httpPort}`,
-      }),
+      store: this.store,
+      uploads: this.uploads,
+      retentionDays: config.record.storageDays,
       naming: { template: config.record.fileNameTemplate, timeZone: config.record.timeZone },
       hlsSegmentSeconds: config.record.hlsSegmentSeconds,
       callback: config.callback,
@@ -81,13 +114,45 @@ export class Recorder {
       dataDir,
       logger: this.logger.child({ component: 'http' }),
       isReady: () => this.#stopping === undefined,
+      storageStatus: () => this.#storageError,
     });
+    registerMediaRoutes(this.http.app, { store: this.store, adminToken: config.api.adminToken });
+  }
+
+  /** Prepares the store; on failure the recorder still runs, keeps files locally and retries. */
+  async #initStore(): Promise<void> {
+    try {
+      await this.store.init();
+      this.#storageError = undefined;
+      this.logger.info({ storage: this.store.kind }, 'storage ready');
+    } catch (err) {
+      this.#storageError = errorMessage(err);
+      const code = (err as { code?: string }).code;
+      this.logger.error({ storage: this.store.kind, code, err: this.#storageError }, 'storage not ready');
+    }
+  }
+
+  /** Deletes expired files where the store has no lifecycle of its own (the local disk). */
+  async sweepExpired(now = new Date()): Promise<string[]> {
+    const removed = await this.store.sweep(now);
+    if (removed.length) this.logger.info({ removed: removed.length }, 'expired files deleted');
+    return removed;
   }
 
   /** Starts every part; rejects (ListenError) if a port cannot be bound, leaving nothing running. */
   static async start(config: Config, options: RecorderOptions = {}): Promise<Recorder> {
     const recorder = new Recorder(config, options);
     try {
+      await recorder.#initStore();
+      await recorder.uploads.start();
+      recorder.#sweeper = setInterval(() => {
+        recorder
+          .sweepExpired()
+          .catch((err: unknown) =>
+            recorder.logger.error({ err: errorMessage(err) }, 'retention sweep failed'),
+          );
+      }, SWEEP_INTERVAL_MS);
+      recorder.#sweeper.unref();
       await recorder.outbox.start();
       recorder.httpPort = (await recorder.http.listen()).port;
       recorder.rtmpPort = (await recorder.ingest.listen()).port;
@@ -108,9 +173,14 @@ export class Recorder {
       this.logger.info('recorder stopping');
       await this.ingest.close();
       await this.manager.shutdown();
+      clearInterval(this.#sweeper);
+      // What cannot be stored in time stays queued on disk and resumes at the next start.
+      await this.uploads.drain(this.#drainTimeoutMs);
+      await this.uploads.close();
       await this.outbox.drain(this.#drainTimeoutMs);
       await this.outbox.close();
       await this.http.close();
+      await this.store.close();
       this.logger.info('recorder stopped');
     })();
     return this.#stopping;

@@ -10,11 +10,14 @@ import {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { errorMessage, ListenError } from '../shared/errors.js';
+import { AppError, errorMessage, ListenError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { MEDIA_CONTENT_TYPES } from '../storage/content-type.js';
 
 /** What the HTTP edge needs: where to bind, which directory to serve, and how to report readiness. */
 export interface HttpServerOptions {
+  /** The last storage error, or undefined while storage works. */
+  storageStatus?: () => string | undefined;
   host: string;
   port: number;
   dataDir: string;
@@ -28,15 +31,6 @@ export interface HttpServer {
   listen(): Promise<{ host: string; port: number }>;
   close(): Promise<void>;
 }
-
-// mime (used by @fastify/send) says audio/x-aac for .aac; players and Tencent expect audio/aac.
-const CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({
-  '.m3u8': 'application/vnd.apple.mpegurl',
-  '.ts': 'video/mp2t',
-  '.mp4': 'video/mp4',
-  '.flv': 'video/x-flv',
-  '.aac': 'audio/aac',
-});
 
 /** Builds the fastify app with health probes and static serving of `dataDir`; nothing is bound until `listen()`. */
 export function createHttpServer(opts: HttpServerOptions): HttpServer {
@@ -55,9 +49,14 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) =>
-    isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'not ready' }),
-  );
+  app.get('/readyz', async (_request, reply) => {
+    if (!isReady()) return reply.code(503).send({ status: 'not ready' });
+    // Storage trouble is reported but not fatal: recordings go on and files wait locally.
+    const storageError = opts.storageStatus?.();
+    return storageError
+      ? { status: 'ready', storage: { ok: false, error: storageError } }
+      : { status: 'ready' };
+  });
 
   void app.register(async (scope) => {
     await mkdir(dataDir, { recursive: true });
@@ -107,7 +106,7 @@ async function overrideMediaContentType(request: FastifyRequest, reply: FastifyR
   if (reply.statusCode !== 200 && reply.statusCode !== 206) return payload;
   const served = (request.params as { '*'?: unknown })['*'];
   if (typeof served !== 'string') return payload;
-  const type = CONTENT_TYPES[extname(served).toLowerCase()];
+  const type = MEDIA_CONTENT_TYPES[extname(served).toLowerCase()];
   if (type !== undefined) void reply.header('content-type', type);
   return payload;
 }
@@ -125,10 +124,22 @@ interface HttpishError {
   headers?: unknown;
 }
 
+// Stable AppError codes and the status each one answers with.
+const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
+  NOT_FOUND: 404,
+  INVALID_KEY: 400,
+  INVALID_NAME: 400,
+  STORAGE_LOCKED: 409,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+});
+
 // The one place an error becomes a response: no stacks, and 5xx details stay in the log.
 function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const e = (typeof err === 'object' && err !== null ? err : {}) as HttpishError;
-  const raw = typeof e.statusCode === 'number' ? e.statusCode : typeof e.status === 'number' ? e.status : 500;
+  const code = err instanceof AppError ? STATUS_BY_CODE[err.code] : undefined;
+  const raw =
+    code ?? (typeof e.statusCode === 'number' ? e.statusCode : typeof e.status === 'number' ? e.status : 500);
   const statusCode = raw >= 400 && raw <= 599 ? raw : 500;
   if (statusCode >= 500) {
     request.log.error({ err, method: request.method, url: request.url }, 'request failed');

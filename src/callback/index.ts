@@ -2,7 +2,6 @@ import type { CallbackConfig } from '../config/schema.js';
 import type { Logger } from '../shared/logger.js';
 import type { OutboxOptions } from './outbox.js';
 
-export * from './backoff.js';
 export * from './events.js';
 export * from './outbox.js';
 export * from './sign.js';

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { AppError, CallbackRejectedError, errorMessage, InvalidStateError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
-import { nextAttemptDelay, type RetryPolicy } from './backoff.js';
+import { nextAttemptDelay, type RetryPolicy } from '../shared/backoff.js';
 import { signed } from './sign.js';
 
 /** One callback to deliver, as stored in `pending/<id>.json` or `dead/<id>.json`. */

@@ -56,58 +56,136 @@ const fileNameTemplate = nonEmpty
     { error: `may only use the placeholders ${NAME_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}` },
   );
 
+const MIB = 1024 * 1024;
+const SSE_C_KEY_BYTES = 32;
+
+/** S3 bucket naming rules (3..63 lower-case letters, digits, dots, hyphens). */
+const bucketName = z.string({ error: 'must be a bucket name' }).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+  error: 'must be 3..63 characters of a-z, 0-9, "." and "-", starting and ending with a letter or digit',
+});
+
+const minioStorage = z.strictObject({
+  type: z.literal('minio'),
+  endPoint: nonEmpty,
+  port: intIn(1, 65535).optional(),
+  useSSL: z.boolean({ error: 'must be true or false' }).default(false),
+  /** PEM file of a CA to trust for a self-signed server certificate. */
+  caFile: nonEmpty.optional(),
+  accessKey: nonEmpty,
+  secretKey: nonEmpty,
+  // Temporary (STS) credentials come with a session token.
+  sessionToken: nonEmpty.optional(),
+  bucket: bucketName,
+  region: nonEmpty.default('us-east-1'),
+  // Key prefix inside the bucket, e.g. "recordings/"; keys are then prefix + app/file.
+  prefix: z
+    .string()
+    .regex(/^([A-Za-z0-9._-]+\/)*$/, { error: 'must be empty or path segments each ending in "/"' })
+    .default(''),
+  // Set for a CDN or public bucket: video_url = publicBaseUrl + key. Unset: a presigned GET.
+  publicBaseUrl: httpUrl.optional(),
+  presignSeconds: intIn(1, 604800).default(604800),
+  // Bounded parts: memory per upload is one part.
+  partSize: intIn(5 * MIB, 512 * MIB).default(16 * MIB),
+  concurrency: intIn(1, 64).default(4),
+  sse: z
+    .discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('SSE-S3') }),
+      z.strictObject({
+        type: z.literal('SSE-C'),
+        key: z.string().refine((k) => Buffer.from(k, 'base64').length === SSE_C_KEY_BYTES, {
+          error: `must be a base64 ${SSE_C_KEY_BYTES}-byte key`,
+        }),
+      }),
+    ])
+    .optional(),
+  objectLock: z
+    .strictObject({
+      mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { error: 'must be GOVERNANCE or COMPLIANCE' }),
+    })
+    .optional(),
+});
+
 const listen = (defaultPort: number) =>
   z.strictObject({
     host: nonEmpty.default('0.0.0.0'),
     port: intIn(0, 65535).default(defaultPort),
   });
 
-export const configSchema = z.strictObject({
-  rtmp: listen(1935).prefault({}),
-  http: z
-    .strictObject({
-      host: nonEmpty.default('0.0.0.0'),
-      port: intIn(0, 65535).default(8080),
-      // Unset: http://127.0.0.1:<the bound HTTP port>.
-      publicBaseUrl: httpUrl.optional(),
-    })
-    .prefault({}),
-  dataDir: nonEmpty.default('./data'),
-  ffmpegPath: nonEmpty.optional(),
-  record: z
-    .strictObject({
-      formats: z
-        .array(z.enum(RECORD_FORMATS, { error: `must be one of ${RECORD_FORMATS.join(', ')}` }), {
-          error: `must be a list of ${RECORD_FORMATS.join(', ')}`,
-        })
-        .min(1, { error: `must list at least one of ${RECORD_FORMATS.join(', ')}` })
-        .refine((list) => new Set(list).size === list.length, { error: 'must not repeat a format' })
-        .default(['hls']),
-      maxFileDurationSeconds: intIn(10, 7200).default(1800),
-      hlsResumeTimeoutSeconds: intIn(0, 1800).default(0),
-      hlsSegmentSeconds: intIn(1, 60).default(4),
-      fileNameTemplate: fileNameTemplate.default(DEFAULT_FILE_NAME_TEMPLATE),
-      timeZone: nonEmpty
-        .refine(isValidTimeZone, { error: 'must be an IANA time zone name, e.g. Asia/Shanghai' })
-        .default(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
-    })
-    .prefault({}),
-  storage: z
-    .discriminatedUnion('type', [z.strictObject({ type: z.literal('local') })])
-    .prefault({ type: 'local' }),
-  callback: z
-    .strictObject({
-      url: httpUrl.optional(),
-      key: z.string().default(''),
-      appid: intIn(0, 2 ** 53 - 1).default(0),
-      domain: nonEmpty.optional(),
-      // Tencent's policy: one attempt a minute, 12 attempts, 20 s to answer.
-      retryIntervalSeconds: numberIn(0.05, 3600).default(60),
-      maxAttempts: intIn(1, 1000).default(12),
-      timeoutSeconds: numberIn(0.1, 120).default(20),
-    })
-    .prefault({}),
-});
+export const configSchema = z
+  .strictObject({
+    rtmp: listen(1935).prefault({}),
+    http: z
+      .strictObject({
+        host: nonEmpty.default('0.0.0.0'),
+        port: intIn(0, 65535).default(8080),
+        // Unset: http://127.0.0.1:<the bound HTTP port>.
+        publicBaseUrl: httpUrl.optional(),
+      })
+      .prefault({}),
+    api: z
+      .strictObject({
+        // Bearer token for /api/ routes; unset: they answer loopback clients only.
+        adminToken: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+      })
+      .prefault({}),
+    dataDir: nonEmpty.default('./data'),
+    ffmpegPath: nonEmpty.optional(),
+    record: z
+      .strictObject({
+        formats: z
+          .array(z.enum(RECORD_FORMATS, { error: `must be one of ${RECORD_FORMATS.join(', ')}` }), {
+            error: `must be a list of ${RECORD_FORMATS.join(', ')}`,
+          })
+          .min(1, { error: `must list at least one of ${RECORD_FORMATS.join(', ')}` })
+          .refine((list) => new Set(list).size === list.length, { error: 'must not repeat a format' })
+          .default(['hls']),
+        maxFileDurationSeconds: intIn(10, 7200).default(1800),
+        hlsResumeTimeoutSeconds: intIn(0, 1800).default(0),
+        hlsSegmentSeconds: intIn(1, 60).default(4),
+        fileNameTemplate: fileNameTemplate.default(DEFAULT_FILE_NAME_TEMPLATE),
+        // Tencent StorageTime ("file save days"): 0 keeps files forever.
+        storageDays: intIn(0, 1080).default(0),
+        timeZone: nonEmpty
+          .refine(isValidTimeZone, { error: 'must be an IANA time zone name, e.g. Asia/Shanghai' })
+          .default(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
+      })
+      .prefault({}),
+    storage: z
+      .discriminatedUnion('type', [z.strictObject({ type: z.literal('local') }), minioStorage])
+      .prefault({ type: 'local' }),
+    callback: z
+      .strictObject({
+        url: httpUrl.optional(),
+        key: z.string().default(''),
+        appid: intIn(0, 2 ** 53 - 1).default(0),
+        domain: nonEmpty.optional(),
+        // Tencent's policy: one attempt a minute, 12 attempts, 20 s to answer.
+        retryIntervalSeconds: numberIn(0.05, 3600).default(60),
+        maxAttempts: intIn(1, 1000).default(12),
+        timeoutSeconds: numberIn(0.1, 120).default(20),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const { storage, record } = config;
+    if (storage.type === 'minio' && storage.objectLock && record.storageDays === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['record', 'storageDays'],
+        input: record.storageDays,
+        message: 'must be in 1..1080 when storage.objectLock is set (objects are locked until they expire)',
+      });
+    }
+    if (storage.type === 'minio' && storage.sse?.type === 'SSE-C' && !storage.useSSL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['storage', 'useSSL'],
+        input: storage.useSSL,
+        message: 'must be true with SSE-C (servers take customer keys only over TLS)',
+      });
+    }
+  });
 
 /** Configuration as written in a file: every key optional. */
 export type ConfigInput = z.input<typeof configSchema>;
@@ -115,3 +193,5 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type RecordConfig = Config['record'];
 export type CallbackConfig = Config['callback'];
+export type StorageConfig = Config['storage'];
+export type MinioStorageConfig = Extract<StorageConfig, { type: 'minio' }>;

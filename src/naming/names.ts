@@ -278,6 +278,11 @@ export function segmentFileName(head: string, seq: number): string {
   return `${head}_${pad(seq, 6)}.ts`;
 }
 
+/** Playlist that names the segments stored so far while a recording goes on; the final playlist replaces it. */
+export function livePlaylistFileName(head: string): string {
+  return `${head}.live.m3u8`;
+}
+
 /** Decodes a base name made by renderFileName (times in opts.timeZone), or null if it does not match. */
 export function parseFileName(
   opts: NameOptions,

@@ -1,10 +1,11 @@
-import { unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import { buildRecordEvent, newFileId, newVideoId } from '../callback/index.js';
 import type { CallbackConfig, RecordFormat } from '../config/schema.js';
 import { measureDuration, runFfmpeg } from '../ffmpeg/process.js';
 import {
   extensionOf,
+  livePlaylistFileName,
   objectKey,
   renderFileName,
   renderHead,
@@ -13,7 +14,8 @@ import {
 } from '../naming/names.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import type { ObjectStore, StoredObject } from '../storage/object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { UploadQueue } from '../storage/upload-queue.js';
 import { renderPlaylist, type PlaylistSegment } from './hls-playlist.js';
 import { OUTPUTS } from './outputs/index.js';
 import type { Tracks } from './tracks.js';
@@ -49,9 +51,30 @@ export interface CallbackSink {
   enqueue(url: string, body: Record<string, unknown>): Promise<unknown>;
 }
 
+/** What event 100 needs of a file, kept in its upload job so it survives a restart. */
+export interface AnnounceSpec {
+  recordingId: string;
+  app: string;
+  stream: string;
+  host: string;
+  query: string;
+  mediaStartMs: number;
+  videoCodec: string;
+  resolution: string;
+  format: RecordFormat;
+  key: string;
+  size: number;
+  startMs: number;
+  endMs: number;
+  durationSeconds: number;
+}
+
 export interface FileFinisherOptions {
   ffmpegPath: string;
   store: ObjectStore;
+  uploads: UploadQueue;
+  /** Tencent StorageTime for every stored object; 0 keeps them forever. */
+  retentionDays: number;
   naming: NameOptions;
   hlsSegmentSeconds: number;
   callback: CallbackConfig;
@@ -78,7 +101,11 @@ export class FileFinisher {
   }
 
   async #isTaken(key: string): Promise<boolean> {
-    return this.#reserved.has(key) || (await this.#o.store.exists(key));
+    return (
+      this.#reserved.has(key) ||
+      this.#o.uploads.isPendingKey(key) ||
+      (await this.#o.store.stat(key)) !== undefined
+    );
   }
 
   async #reserveFirstFree(app: string, nameFor: (n: number) => string): Promise<{ key: string; n: number }> {
@@ -104,17 +131,29 @@ export class FileFinisher {
     return { head: renderHead(this.#o.naming, identity.nameId, start, n), disambiguator: n };
   }
 
-  /** Stores one closed HLS segment under its final name. */
-  async storeSegment(
+  /** Queues one closed HLS segment, then the live playlist that names it; returns the segment's size. */
+  async queueSegment(
     identity: RecordingIdentity,
     workPath: string,
     head: string,
     seq: number,
-  ): Promise<StoredObject> {
-    const key = objectKey(identity.app, segmentFileName(head, seq));
-    const stored = await this.#o.store.putFile(workPath, key);
-    this.#reserved.delete(key);
-    return stored;
+    livePlaylist: string,
+  ): Promise<number> {
+    const uri = segmentFileName(head, seq);
+    const { size } = await stat(workPath);
+    const days = this.#o.retentionDays;
+    await this.#o.uploads.enqueue(hlsLane(identity), [
+      { kind: 'file', path: workPath, key: objectKey(identity.app, uri), retentionDays: days },
+      // Same lane, after the segment: the stored playlist never names a segment not stored yet.
+      {
+        kind: 'text',
+        text: livePlaylist,
+        key: objectKey(identity.app, livePlaylistFileName(head)),
+        retentionDays: 0,
+      },
+    ]);
+    this.#reserved.delete(objectKey(identity.app, uri));
+    return size;
   }
 
   /** Finalizes an FLV, MP4 or AAC part: remux, name, store, announce. `closed` false: ffmpeg died writing it. */
@@ -162,24 +201,28 @@ export class FileFinisher {
           await unlink(`${workPath}.final.${ext}`).catch(() => {});
         }
       }
-      const stored = await this.#o.store.putFile(source, key);
+      const { size } = await stat(source);
+      await this.#o.uploads.enqueue(
+        `file/${key}`,
+        [{ kind: 'file', path: source, key, retentionDays: this.#o.retentionDays }],
+        this.#spec(identity, format, key, size, startMs, endMs, (endMs - startMs) / 1000),
+      );
       if (source !== workPath) await unlink(workPath).catch(() => {});
-      return await this.#announce(identity, format, stored, startMs, endMs, (endMs - startMs) / 1000);
     } finally {
       this.#reserved.delete(key);
     }
   }
 
-  /** Writes the final playlist (with ENDLIST), stores it and announces the whole HLS recording. */
+  /** Queues the final playlist (with ENDLIST) after every segment, then drops the live one; announced once stored. */
   async finishPlaylist(
     identity: RecordingIdentity,
     head: { head: string; disambiguator: number },
     segments: readonly PlaylistSegment[],
     segmentsSize: number,
-  ): Promise<FinishedFile | undefined> {
+  ): Promise<void> {
     const first = segments[0];
     const last = segments.at(-1);
-    if (!first || !last) return undefined;
+    if (!first || !last) return;
     const startMs = first.programDateTime.getTime();
     const endMs = last.programDateTime.getTime() + last.durationSeconds * 1000;
     const name = renderFileName(
@@ -191,64 +234,92 @@ export class FileFinisher {
     );
     const key = objectKey(identity.app, `${name}.m3u8`);
     const text = renderPlaylist(segments, true, this.#o.hlsSegmentSeconds);
-    const stored = await this.#o.store.putBuffer(Buffer.from(text), key);
     const duration = segments.reduce((sum, s) => sum + s.durationSeconds, 0);
-    return this.#announce(
-      identity,
-      'hls',
-      { key, size: stored.size + segmentsSize },
-      startMs,
-      endMs,
-      duration,
+    await this.#o.uploads.enqueue(
+      hlsLane(identity),
+      [
+        { kind: 'text', text, key, retentionDays: this.#o.retentionDays },
+        { kind: 'delete', key: objectKey(identity.app, livePlaylistFileName(head.head)) },
+      ],
+      this.#spec(identity, 'hls', key, Buffer.byteLength(text) + segmentsSize, startMs, endMs, duration),
     );
   }
 
-  async #announce(
+  #spec(
     identity: RecordingIdentity,
     format: RecordFormat,
-    stored: StoredObject,
+    key: string,
+    size: number,
     startMs: number,
     endMs: number,
     durationSeconds: number,
-  ): Promise<FinishedFile> {
-    const file: FinishedFile = {
+  ): AnnounceSpec {
+    const video = identity.tracks?.video;
+    return {
+      recordingId: identity.recordingId,
+      app: identity.app,
+      stream: identity.stream,
+      host: identity.host,
+      query: identity.query,
+      mediaStartMs: identity.mediaStartMs,
+      videoCodec: video ? video.codec : '',
+      resolution: video?.width && video.height ? `${video.width}x${video.height}` : '',
       format,
-      key: stored.key,
-      url: this.#o.store.urlFor(stored.key),
-      fileId: newFileId(),
-      size: stored.size,
+      key,
+      size,
       startMs,
       endMs,
       durationSeconds: Math.round(durationSeconds * 1000) / 1000,
     };
-    this.#log.info({ format, key: file.key, size: file.size, duration: file.durationSeconds }, 'file closed');
-    this.#o.onFinished?.(file);
+  }
+
+  /** Announces a file whose objects are all stored: onFinished, then event 100 through the outbox. */
+  async announce(spec: AnnounceSpec): Promise<FinishedFile> {
+    const file: FinishedFile = {
+      format: spec.format,
+      key: spec.key,
+      url: await this.#o.store.urlFor(spec.key),
+      fileId: newFileId(),
+      size: spec.size,
+      startMs: spec.startMs,
+      endMs: spec.endMs,
+      durationSeconds: spec.durationSeconds,
+    };
     const { callback, callbacks } = this.#o;
     if (callback.url && callbacks) {
-      const video = identity.tracks?.video;
       const body = buildRecordEvent({
         appid: callback.appid,
-        domain: callback.domain ?? identity.host,
-        appName: identity.app,
-        streamId: identity.stream,
+        domain: callback.domain ?? spec.host,
+        appName: spec.app,
+        streamId: spec.stream,
         fileId: file.fileId,
-        format,
-        taskId: identity.recordingId,
+        format: spec.format,
+        taskId: spec.recordingId,
         templateId: '',
-        startMs,
-        endMs,
-        durationSeconds: file.durationSeconds,
-        fileSize: file.size,
-        streamParam: identity.query,
+        startMs: spec.startMs,
+        endMs: spec.endMs,
+        durationSeconds: spec.durationSeconds,
+        fileSize: spec.size,
+        streamParam: spec.query,
         videoUrl: file.url,
         videoId: newVideoId(callback.appid),
-        mediaStartMs: identity.mediaStartMs,
-        videoCodec: video ? video.codec : '',
-        resolution: video?.width && video.height ? `${video.width}x${video.height}` : '',
-        sessionId: identity.recordingId,
+        mediaStartMs: spec.mediaStartMs,
+        videoCodec: spec.videoCodec,
+        resolution: spec.resolution,
+        sessionId: spec.recordingId,
       });
       await callbacks.enqueue(callback.url, body as unknown as Record<string, unknown>);
     }
+    this.#log.info(
+      { format: file.format, key: file.key, size: file.size, duration: file.durationSeconds },
+      'file stored',
+    );
+    this.#o.onFinished?.(file);
     return file;
   }
+}
+
+/** Upload lane of a recording's HLS objects: segments, live playlists and the final playlist, in order. */
+function hlsLane(identity: RecordingIdentity): string {
+  return `hls/${identity.recordingId}`;
 }

@@ -7,7 +7,8 @@ import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import type { FileFinisher, RecordingIdentity } from './file-finisher.js';
-import type { PlaylistSegment } from './hls-playlist.js';
+import { segmentFileName } from '../naming/names.js';
+import { renderPlaylist, type PlaylistSegment } from './hls-playlist.js';
 import { resumeTimeLeft } from './resume-window.js';
 import { RecordingRun, type RunEnd, type RunFile } from './recording-run.js';
 import { transition, type SessionState } from './session-state.js';
@@ -189,25 +190,31 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       void this.#serial.add(async () => {
         try {
           const head = await this.#head!;
-          const stored = await this.#o.finisher.storeSegment(
+          const segments = [
+            ...this.#segments,
+            {
+              uri: segmentFileName(head.head, file.number),
+              seq: file.number,
+              durationSeconds: Math.max(0, (file.endMs - file.startMs) / 1000),
+              programDateTime: new Date(file.startMs),
+              discontinuity: this.#lastSegmentRun !== -1 && this.#lastSegmentRun !== run.index,
+            },
+          ];
+          const live = renderPlaylist(segments, false, this.#o.record.hlsSegmentSeconds);
+          const size = await this.#o.finisher.queueSegment(
             this.identity,
             file.path,
             head.head,
             file.number,
+            live,
           );
-          this.#segments.push({
-            uri: stored.key.slice(stored.key.lastIndexOf('/') + 1),
-            seq: file.number,
-            durationSeconds: Math.max(0, (file.endMs - file.startMs) / 1000),
-            programDateTime: new Date(file.startMs),
-            discontinuity: this.#lastSegmentRun !== -1 && this.#lastSegmentRun !== run.index,
-          });
+          this.#segments = segments;
           this.#lastSegmentRun = run.index;
-          this.#segmentsSize += stored.size;
+          this.#segmentsSize += size;
           this.#nextSeq = Math.max(this.#nextSeq, file.number + 1);
         } catch (err) {
           this.#failures++;
-          this.#log.error({ err: errorMessage(err), file: file.path }, 'storing segment failed');
+          this.#log.error({ err: errorMessage(err), file: file.path }, 'queueing segment failed');
         }
       });
       return;

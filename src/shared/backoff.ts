@@ -25,3 +25,9 @@ export function nextAttemptDelay(policy: RetryPolicy, attemptsMade: number): num
   // The first attempt goes out at once; only retries wait.
   return attemptsMade === 0 ? 0 : fixedDelay(policy.intervalMs)(attemptsMade);
 }
+
+/** A backoff that doubles from baseMs after each failure, capped at maxMs. */
+export function exponentialDelay(baseMs: number, maxMs: number): (attemptsMade: number) => number {
+  if (!(baseMs > 0) || !(maxMs >= baseMs)) throw new RangeError(`invalid backoff: ${baseMs}..${maxMs}`);
+  return (attemptsMade) => Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(attemptsMade - 1, 40)));
+}

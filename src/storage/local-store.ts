@@ -1,30 +1,74 @@
-import { copyFile, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
 import { AppError } from '../shared/errors.js';
-import type { ObjectStore, StoredObject } from './object-store.js';
+import {
+  DAY_MS,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  type StoredObject,
+} from './object-store.js';
 
-/** Files under dataDir, served by the recorder's HTTP server at the same path. */
+/** Sidecar of an object with an expiry, under `.meta/` (never served: dot dirs are refused). */
+interface Meta {
+  expiresAt: string;
+}
+
+const META_DIR = '.meta';
+
+async function writeDurably(path: string, data: Buffer | string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${dirname(path)}/.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`;
+  const handle = await open(temp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/** Files under dataDir, served by the recorder's HTTP server at the same path; a sweeper applies retention. */
 export class LocalStore implements ObjectStore {
+  readonly kind = 'local' as const;
   readonly #root: string;
   readonly #publicBaseUrl: () => string;
+  readonly #now: () => number;
 
   /** publicBaseUrl is read when a URL is made, so it can depend on the port bound at start. */
-  constructor(options: { dataDir: string; publicBaseUrl: () => string }) {
+  constructor(options: { dataDir: string; publicBaseUrl: () => string; now?: () => number }) {
     this.#root = resolve(options.dataDir);
     this.#publicBaseUrl = options.publicBaseUrl;
+    this.#now = options.now ?? Date.now;
   }
 
-  #pathOf(key: string): string {
-    const path = resolve(this.#root, key);
-    if (!path.startsWith(this.#root + sep))
-      throw new AppError('INVALID_KEY', `key ${key} escapes the data dir`);
+  #pathOf(key: string, root = this.#root): string {
+    const path = resolve(root, key);
+    if (!path.startsWith(root + sep) || key.split('/').some((s) => s.startsWith('.')))
+      throw new AppError('INVALID_KEY', `key ${key} escapes the data dir or names a hidden file`);
     return path;
   }
 
-  async putFile(localPath: string, key: string): Promise<StoredObject> {
+  #metaPath(key: string): string {
+    return `${this.#pathOf(key, join(this.#root, META_DIR))}.json`;
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.#root, { recursive: true });
+  }
+
+  async putFile(localPath: string, key: string, options?: PutOptions): Promise<StoredObject> {
     const target = this.#pathOf(key);
     const { size } = await stat(localPath);
     await mkdir(dirname(target), { recursive: true });
+    await this.#writeExpiry(key, options?.retentionDays);
     try {
       await rename(localPath, target);
     } catch (err) {
@@ -36,19 +80,34 @@ export class LocalStore implements ObjectStore {
     return this.#confirm(target, key, size);
   }
 
-  async putBuffer(data: Buffer, key: string): Promise<StoredObject> {
+  async putBuffer(data: Buffer, key: string, options?: PutOptions): Promise<StoredObject> {
     const target = this.#pathOf(key);
-    await mkdir(dirname(target), { recursive: true });
-    const temp = join(dirname(target), `.${process.pid}.${Date.now()}.tmp`);
-    const handle = await open(temp, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, target);
+    await this.#writeExpiry(key, options?.retentionDays);
+    await writeDurably(target, data);
     return this.#confirm(target, key, data.length);
+  }
+
+  async #writeExpiry(key: string, days: number | undefined): Promise<void> {
+    if (days && days > 0) {
+      await this.#setMeta(key, new Date(this.#now() + days * DAY_MS));
+    } else {
+      await rm(this.#metaPath(key), { force: true });
+    }
+  }
+
+  async #setMeta(key: string, expiresAt: Date | undefined): Promise<void> {
+    if (!expiresAt) return rm(this.#metaPath(key), { force: true });
+    const meta: Meta = { expiresAt: expiresAt.toISOString() };
+    await writeDurably(this.#metaPath(key), JSON.stringify(meta));
+  }
+
+  async #readMeta(key: string): Promise<Meta | undefined> {
+    try {
+      return JSON.parse(await readFile(this.#metaPath(key), 'utf8')) as Meta;
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
   }
 
   async #confirm(path: string, key: string, expectedSize: number): Promise<StoredObject> {
@@ -59,16 +118,94 @@ export class LocalStore implements ObjectStore {
     return { key, size };
   }
 
-  async exists(key: string): Promise<boolean> {
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    let info;
     try {
-      await stat(this.#pathOf(key));
-      return true;
-    } catch {
-      return false;
+      info = await stat(this.#pathOf(key));
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
     }
+    if (!info.isFile()) return undefined;
+    const meta = await this.#readMeta(key);
+    return {
+      key,
+      size: info.size,
+      lastModified: info.mtime,
+      expiresAt: meta ? new Date(meta.expiresAt) : undefined,
+    };
   }
 
-  urlFor(key: string): string {
+  async get(key: string): Promise<Readable> {
+    const path = this.#pathOf(key);
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isFile()) throw new AppError('NOT_FOUND', `no object ${key}`);
+    return createReadStream(path);
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const dir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const start = dir ? this.#pathOf(dir) : this.#root;
+    const keys: string[] = [];
+    const walk = async (path: string): Promise<void> => {
+      const entries = await readdir(path, { withFileTypes: true }).catch((err: unknown) => {
+        if (isMissing(err)) return [];
+        throw err;
+      });
+      for (const entry of entries) {
+        if (entry.name.startsWith('.')) continue;
+        const full = join(path, entry.name);
+        if (entry.isDirectory()) await walk(full);
+        else if (entry.isFile()) {
+          const key = relative(this.#root, full).split(sep).join('/');
+          if (key.startsWith(prefix)) keys.push(key);
+        }
+      }
+    };
+    await walk(start);
+    const infos = await Promise.all(keys.sort().map((key) => this.stat(key)));
+    return infos.filter((i): i is ObjectInfo => i !== undefined);
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.#pathOf(key), { force: true });
+    await rm(this.#metaPath(key), { force: true });
+  }
+
+  async urlFor(key: string): Promise<string> {
     return `${this.#publicBaseUrl().replace(/\/+$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
   }
+
+  async setExpiry(key: string, expiresAt: Date | undefined): Promise<Date | undefined> {
+    if (!(await this.stat(key))) throw new AppError('NOT_FOUND', `no object ${key}`);
+    await this.#setMeta(key, expiresAt);
+    return expiresAt;
+  }
+
+  async sweep(now: Date): Promise<string[]> {
+    const metaRoot = join(this.#root, META_DIR);
+    const removed: string[] = [];
+    const walk = async (path: string): Promise<void> => {
+      const entries = await readdir(path, { withFileTypes: true }).catch((err: unknown) => {
+        if (isMissing(err)) return [];
+        throw err;
+      });
+      for (const entry of entries) {
+        const full = join(path, entry.name);
+        if (entry.isDirectory()) await walk(full);
+        else if (entry.isFile() && entry.name.endsWith('.json') && !entry.name.startsWith('.')) {
+          const key = relative(metaRoot, full).split(sep).join('/').slice(0, -'.json'.length);
+          const meta = await this.#readMeta(key).catch(() => undefined);
+          if (meta && new Date(meta.expiresAt) <= now) {
+            await this.delete(key);
+            removed.push(key);
+          }
+        }
+      }
+    };
+    await walk(metaRoot);
+    return removed.sort();
+  }
+
+  async close(): Promise<void> {}
 }

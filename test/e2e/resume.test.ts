@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import HLS from 'hls-parser';
@@ -85,8 +86,15 @@ describe(`with hlsResumeTimeoutSeconds ${RESUME_SECONDS}`, () => {
     // Handled here too, so a push that fails first does not leave it rejecting unobserved.
     hlsArrival.catch(() => {});
     const secondEnd = await pushTwice(rec, 'resume1');
-    // Still inside the window: the playlist is not closed yet.
-    expect((await rec.files()).filter((f) => f.endsWith('.m3u8'))).toEqual([]);
+    // Still inside the window: only the live playlist exists, without ENDLIST, naming stored segments only.
+    const open = (await rec.files()).filter((f) => f.endsWith('.m3u8'));
+    expect(open).toHaveLength(1);
+    expect(open[0]).toMatch(/\.live\.m3u8$/);
+    const live = await readFile(join(rec.dataDir, 'live', open[0]!), 'utf8');
+    expect(live).not.toContain('#EXT-X-ENDLIST');
+    for (const uri of live.split('\n').filter((l) => l.endsWith('.ts'))) {
+      expect(existsSync(join(rec.dataDir, 'live', uri)), uri).toBe(true);
+    }
 
     const arrivedAt = await hlsArrival;
     // The playlist is announced only once the window after the second push has expired.

@@ -12,7 +12,7 @@ export interface TestRecorder {
   recorder: Recorder;
   dataDir: string;
   rtmpUrl(stream: string, query?: string): string;
-  /** Files under dataDir/app (not the work or outbox dirs), sorted. */
+  /** Files under dataDir/app (not the work or outbox dirs), sorted, once pending uploads are done. */
   files(app?: string): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -37,7 +37,11 @@ export async function startRecorder(overrides: ConfigInput = {}): Promise<TestRe
     dataDir,
     rtmpUrl: (stream, query) =>
       `rtmp://127.0.0.1:${recorder.rtmpPort}/live/${stream}${query ? `?${query}` : ''}`,
-    files: async (app = 'live') => (await readdir(join(dataDir, app)).catch(() => [] as string[])).sort(),
+    files: async (app = 'live') => {
+      // Finished files reach the store through the upload queue; list them once it is idle.
+      await recorder.uploads.drain(60_000);
+      return (await readdir(join(dataDir, app)).catch(() => [] as string[])).sort();
+    },
     async stop() {
       await recorder.stop();
       await rm(dataDir, { recursive: true, force: true });

@@ -1,0 +1,68 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { setMediaExpiry, mediaKeys } from '../recording/media.js';
+import { AppError } from '../shared/errors.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+export interface MediaRoutesOptions {
+  store: ObjectStore;
+  /** Bearer token for these routes; unset: loopback clients only. */
+  adminToken: string | undefined;
+}
+
+const keySchema = z.string().regex(/^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/, { error: 'must be app/file' });
+const expiryBody = z.strictObject({
+  key: keySchema,
+  // ISO 8601; null keeps the media forever (pinning).
+  expiresAt: z.iso.datetime({ offset: true }).nullable(),
+});
+
+function isLoopback(address: string): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+function authorize(request: FastifyRequest, token: string | undefined): void {
+  if (!token) {
+    if (!isLoopback(request.ip))
+      throw new AppError('FORBIDDEN', 'set api.adminToken to use /api/ from other hosts');
+    return;
+  }
+  const given = Buffer.from(/^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? '');
+  const expected = Buffer.from(token);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new AppError('UNAUTHORIZED', 'missing or wrong bearer token');
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw Object.assign(new Error(`${issue.path.join('.') || 'body'}: ${issue.message}`), { statusCode: 400 });
+}
+
+/** Retention of one media: read its expiry, move it, or clear it (pin). */
+export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOptions): void {
+  const { store } = options;
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/api/')) authorize(request, options.adminToken);
+  });
+
+  app.get('/api/media/expiry', async (request) => {
+    const key = parse(keySchema, (request.query as { key?: unknown }).key);
+    const keys = await mediaKeys(store, key);
+    const info = await store.stat(key);
+    return { key, keys, expiresAt: info?.expiresAt?.toISOString() ?? null };
+  });
+
+  app.put('/api/media/expiry', async (request) => {
+    const body = parse(expiryBody, request.body);
+    const result = await setMediaExpiry(
+      store,
+      body.key,
+      body.expiresAt ? new Date(body.expiresAt) : undefined,
+    );
+    return { key: body.key, keys: result.keys, expiresAt: result.expiresAt?.toISOString() ?? null };
+  });
+}

@@ -1,0 +1,15 @@
+import { extname } from 'node:path';
+
+/** Content types of recorded files; `mime` says audio/x-aac for .aac, while players and Tencent expect audio/aac. */
+export const MEDIA_CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.ts': 'video/mp2t',
+  '.mp4': 'video/mp4',
+  '.flv': 'video/x-flv',
+  '.aac': 'audio/aac',
+});
+
+/** Content type of a recorded file by its key or path. */
+export function contentTypeOf(key: string): string {
+  return MEDIA_CONTENT_TYPES[extname(key).toLowerCase()] ?? 'application/octet-stream';
+}
