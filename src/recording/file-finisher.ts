@@ -101,11 +101,14 @@ export class FileFinisher {
   }
 
   async #isTaken(key: string): Promise<boolean> {
-    return (
-      this.#reserved.has(key) ||
-      this.#o.uploads.isPendingKey(key) ||
-      (await this.#o.store.stat(key)) !== undefined
-    );
+    if (this.#reserved.has(key) || this.#o.uploads.isPendingKey(key)) return true;
+    try {
+      return (await this.#o.store.stat(key)) !== undefined;
+    } catch (err) {
+      // Storage down must not stop a recording: names carry the start second, so a clash is unlikely.
+      this.#log.warn({ key, err: errorMessage(err) }, 'cannot check the name in storage, taking it');
+      return false;
+    }
   }
 
   async #reserveFirstFree(app: string, nameFor: (n: number) => string): Promise<{ key: string; n: number }> {

@@ -178,7 +178,11 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       }
       if (this.#state === 'starting') this.#move('recording', 'media arrived');
       if (this.#o.record.formats.includes('hls')) {
-        this.#head ??= this.#o.finisher.reserveHead(this.identity, run.firstMediaWallMs ?? this.#o.now());
+        if (!this.#head) {
+          this.#head = this.#o.finisher.reserveHead(this.identity, run.firstMediaWallMs ?? this.#o.now());
+          // Awaited by every segment; a failure is counted there.
+          this.#head.catch(() => {});
+        }
       }
     });
     run.on('file', (file) => this.#onFile(run, file));

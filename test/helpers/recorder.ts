@@ -17,9 +17,12 @@ export interface TestRecorder {
   stop(): Promise<void>;
 }
 
-/** Starts an in-process recorder on free loopback ports with a temp data dir and short timings. */
-export async function startRecorder(overrides: ConfigInput = {}): Promise<TestRecorder> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'recorder-test-'));
+/** Starts an in-process recorder on free loopback ports with a temp data dir (or the given one) and short timings. */
+export async function startRecorder(
+  overrides: ConfigInput = {},
+  options: { drainTimeoutMs?: number } = {},
+): Promise<TestRecorder> {
+  const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'recorder-test-')));
   const config = parseConfig({
     ...overrides,
     rtmp: { host: '127.0.0.1', port: 0, ...overrides.rtmp },
@@ -31,6 +34,8 @@ export async function startRecorder(overrides: ConfigInput = {}): Promise<TestRe
   const recorder = await Recorder.start(config, {
     logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     timings: { pollMs: 100, stopGraceMs: 5000, restartDelayMs: 50 },
+    uploadRetry: { retryBaseMs: 100, retryMaxMs: 1000 },
+    ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
   });
   return {
     recorder,
