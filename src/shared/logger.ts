@@ -9,7 +9,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     base: { service: 'recorder' },
     // Secrets never reach a log line, even when a whole config or query is logged by mistake.
     redact: {
-      paths: ['*.key', '*.secretKey', '*.backupKey', 'query.txSecret', 'callback.key'],
+      paths: [
+        '*.key',
+        '*.secretKey',
+        '*.sessionToken',
+        '*.adminToken',
+        '*.backupKey',
+        'query.txSecret',
+        'callback.key',
+      ],
       censor: '[redacted]',
     },
     ...options,

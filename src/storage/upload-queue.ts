@@ -111,6 +111,8 @@ export class UploadQueue extends TypedEmitter<UploadQueueEvents> {
     jobs.sort((a, b) => a.seq - b.seq);
     for (const job of jobs) {
       this.#seq = Math.max(this.#seq, job.seq + 1);
+      // A restart is the moment a fixed config or a recovered server shows: try at once.
+      job.nextAttemptAt = Math.min(job.nextAttemptAt, this.#now());
       this.#addToLane(job);
     }
     if (jobs.length) this.#log.info({ jobs: jobs.length }, 'resuming uploads');
