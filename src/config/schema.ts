@@ -127,6 +127,24 @@ export const configSchema = z
       .strictObject({
         // Bearer token for /api/ routes; unset: they answer loopback clients only.
         adminToken: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+        // Tencent API v3 (TC3-HMAC-SHA256) credentials accepted on `POST /`.
+        credentials: z
+          .array(z.strictObject({ secretId: nonEmpty, secretKey: nonEmpty }), {
+            error: 'must be a list of {secretId, secretKey}',
+          })
+          .default([]),
+      })
+      .prefault({}),
+    auth: z
+      .strictObject({
+        // Tencent push authentication: txSecret = md5(key + StreamName + txTime).
+        publish: z
+          .strictObject({
+            enabled: z.boolean({ error: 'must be true or false' }).default(false),
+            key: z.string().default(''),
+            backupKey: z.string().default(''),
+          })
+          .prefault({}),
       })
       .prefault({}),
     dataDir: nonEmpty.default('./data'),
@@ -156,7 +174,12 @@ export const configSchema = z
       .prefault({ type: 'local' }),
     callback: z
       .strictObject({
+        // Sets every *NotifyUrl below that is not set itself.
         url: httpUrl.optional(),
+        StreamBeginNotifyUrl: httpUrl.optional(),
+        StreamEndNotifyUrl: httpUrl.optional(),
+        RecordNotifyUrl: httpUrl.optional(),
+        RecordStatusNotifyUrl: httpUrl.optional(),
         key: z.string().default(''),
         appid: intIn(0, 2 ** 53 - 1).default(0),
         domain: nonEmpty.optional(),
@@ -175,6 +198,14 @@ export const configSchema = z
         path: ['record', 'storageDays'],
         input: record.storageDays,
         message: 'must be in 1..1080 when storage.objectLock is set (objects are locked until they expire)',
+      });
+    }
+    if (config.auth.publish.enabled && !config.auth.publish.key && !config.auth.publish.backupKey) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth', 'publish', 'key'],
+        input: config.auth.publish.key,
+        message: 'must be set when auth.publish.enabled is true',
       });
     }
     if (storage.type === 'minio' && storage.sse?.type === 'SSE-C' && !storage.useSSL) {
