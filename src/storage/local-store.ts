@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError } from '../shared/errors.js';
 import {
@@ -17,6 +17,20 @@ interface Meta {
 }
 
 const META_DIR = '.meta';
+
+/** Every file below dir; entries starting with a dot are skipped when skipHidden. */
+async function* filesUnder(dir: string, skipHidden: boolean): AsyncGenerator<string> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((err: unknown) => {
+    if (isMissing(err)) return [];
+    throw err;
+  });
+  for (const entry of entries) {
+    if (skipHidden && entry.name.startsWith('.')) continue;
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) yield* filesUnder(full, skipHidden);
+    else if (entry.isFile()) yield full;
+  }
+}
 
 async function writeDurably(path: string, data: Buffer | string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -145,24 +159,11 @@ export class LocalStore implements ObjectStore {
 
   async list(prefix: string): Promise<ObjectInfo[]> {
     const dir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
-    const start = dir ? this.#pathOf(dir) : this.#root;
     const keys: string[] = [];
-    const walk = async (path: string): Promise<void> => {
-      const entries = await readdir(path, { withFileTypes: true }).catch((err: unknown) => {
-        if (isMissing(err)) return [];
-        throw err;
-      });
-      for (const entry of entries) {
-        if (entry.name.startsWith('.')) continue;
-        const full = join(path, entry.name);
-        if (entry.isDirectory()) await walk(full);
-        else if (entry.isFile()) {
-          const key = relative(this.#root, full).split(sep).join('/');
-          if (key.startsWith(prefix)) keys.push(key);
-        }
-      }
-    };
-    await walk(start);
+    for await (const full of filesUnder(dir ? this.#pathOf(dir) : this.#root, true)) {
+      const key = relative(this.#root, full).split(sep).join('/');
+      if (key.startsWith(prefix)) keys.push(key);
+    }
     const infos = await Promise.all(keys.sort().map((key) => this.stat(key)));
     return infos.filter((i): i is ObjectInfo => i !== undefined);
   }
@@ -185,25 +186,15 @@ export class LocalStore implements ObjectStore {
   async sweep(now: Date): Promise<string[]> {
     const metaRoot = join(this.#root, META_DIR);
     const removed: string[] = [];
-    const walk = async (path: string): Promise<void> => {
-      const entries = await readdir(path, { withFileTypes: true }).catch((err: unknown) => {
-        if (isMissing(err)) return [];
-        throw err;
-      });
-      for (const entry of entries) {
-        const full = join(path, entry.name);
-        if (entry.isDirectory()) await walk(full);
-        else if (entry.isFile() && entry.name.endsWith('.json') && !entry.name.startsWith('.')) {
-          const key = relative(metaRoot, full).split(sep).join('/').slice(0, -'.json'.length);
-          const meta = await this.#readMeta(key).catch(() => undefined);
-          if (meta && new Date(meta.expiresAt) <= now) {
-            await this.delete(key);
-            removed.push(key);
-          }
-        }
+    for await (const full of filesUnder(metaRoot, false)) {
+      if (!full.endsWith('.json') || basename(full).startsWith('.')) continue;
+      const key = relative(metaRoot, full).split(sep).join('/').slice(0, -'.json'.length);
+      const meta = await this.#readMeta(key).catch(() => undefined);
+      if (meta && new Date(meta.expiresAt) <= now) {
+        await this.delete(key);
+        removed.push(key);
       }
-    };
-    await walk(metaRoot);
+    }
     return removed.sort();
   }
 
