@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { checkPushAuth } from '../auth/tx-secret.js';
 import type { RecordConfig } from '../config/schema.js';
 import type { AdmitDecision, PublishRequest } from '../ingest/index.js';
 import { assertSafeComponent } from '../naming/names.js';
@@ -16,8 +17,12 @@ export interface RecordingManagerOptions {
   finisher: FileFinisher;
   logger: Logger;
   now?: () => number;
+  /** Tencent push authentication (txSecret/txTime); off when absent or not enabled. */
+  publishAuth?: { enabled: boolean; key: string; backupKey: string };
   timings?: Partial<SessionTimings>;
   kick: (connectionId: string, reason: string) => void;
+  /** Called with each new recording, before it takes its first publish (e.g. to watch its status). */
+  onSession?: (session: RecordingSession) => void;
 }
 
 export const DEFAULT_TIMINGS: SessionTimings = {
@@ -57,9 +62,26 @@ export class RecordingManager {
     return this.#byStream.get(`${app}/${stream}`);
   }
 
-  /** Decides a publish: a second publisher of a live stream is refused; a return within the window resumes. */
+  /** Decides a publish: a bad signature or a second publisher is refused; a return in the window resumes. */
   admit(request: PublishRequest): AdmitDecision {
     if (this.#closing) return { refuse: 'the recorder is shutting down' };
+    const auth = this.#o.publishAuth;
+    if (auth?.enabled) {
+      const verdict = checkPushAuth({
+        streamName: request.stream,
+        query: request.query,
+        keys: [auth.key, auth.backupKey],
+        nowMs: this.#now(),
+      });
+      if (!verdict.ok) {
+        // The query (and so the txSecret) stays out of the log line.
+        this.#log.warn(
+          { app: request.app, stream: request.stream, reason: verdict.reason, detail: verdict.detail },
+          'publish refused',
+        );
+        return { refuse: `push authentication failed (${verdict.reason}): ${verdict.detail}` };
+      }
+    }
     let nameId: string;
     try {
       assertSafeComponent('app', request.app);
@@ -99,6 +121,7 @@ export class RecordingManager {
       timings: this.#timings,
       kick: this.#o.kick,
     });
+    this.#o.onSession?.(session);
     this.#byStream.set(key, session);
     this.#active.add(session);
     void session.done.then(() => {
