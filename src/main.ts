@@ -7,10 +7,12 @@ import { resolveFfmpegPath } from './ffmpeg/locate.js';
 import { RtmpIngest } from './ingest/index.js';
 import { FileFinisher, type FinishedFile } from './recording/file-finisher.js';
 import { RecordingManager } from './recording/recording-manager.js';
+import { nodeAddress, StreamNotifier } from './recording/stream-notifier.js';
 import type { SessionTimings } from './recording/recording-session.js';
 import { errorMessage } from './shared/errors.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { registerMediaRoutes } from './api/media-routes.js';
+import { registerTencentApi, TencentActionRegistry } from './api/tencent-api.js';
 import { createStore } from './storage/index.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { UploadQueue } from './storage/upload-queue.js';
@@ -39,6 +41,8 @@ export class Recorder {
   readonly store: ObjectStore;
   readonly uploads: UploadQueue;
   readonly http: HttpServer;
+  /** Tencent API v3 actions served on `POST /`; modules register theirs before or after start. */
+  readonly tencentActions = new TencentActionRegistry();
   readonly #drainTimeoutMs: number;
   rtmpPort = 0;
   httpPort = 0;
@@ -88,10 +92,18 @@ export class Recorder {
       naming: { template: config.record.fileNameTemplate, timeZone: config.record.timeZone },
       hlsSegmentSeconds: config.record.hlsSegmentSeconds,
       callback: config.callback,
-      callbacks: config.callback.url ? this.outbox : undefined,
+      // Event 100 goes out when a RecordNotifyUrl (or url) is set; the finisher checks.
+      callbacks: this.outbox,
       logger: this.logger,
       concurrency: Math.max(1, availableParallelism()),
       ...(options.onFileFinished ? { onFinished: options.onFileFinished } : {}),
+    });
+    const notifier = new StreamNotifier({
+      callback: config.callback,
+      callbacks: this.outbox,
+      formats: config.record.formats,
+      node: nodeAddress(config.rtmp.host),
+      logger: this.logger,
     });
     this.manager = new RecordingManager({
       record: config.record,
@@ -99,14 +111,17 @@ export class Recorder {
       ffmpegPath,
       finisher,
       logger: this.logger,
+      publishAuth: config.auth.publish,
       ...(options.timings ? { timings: options.timings } : {}),
       kick: (connectionId, reason) => this.ingest.kick(connectionId, reason),
+      onSession: (session) => notifier.watch(session),
     });
     this.ingest = new RtmpIngest({
       host: config.rtmp.host,
       port: config.rtmp.port,
       logger: this.logger,
-      admit: (request) => this.manager.admit(request),
+      // Events 1 and 0 for every accepted publish; a refused one sends neither.
+      admit: (request) => notifier.admit(request, this.manager.admit(request)),
     });
     this.http = createHttpServer({
       host: config.http.host,
@@ -117,6 +132,7 @@ export class Recorder {
       storageStatus: () => this.#storageError,
     });
     registerMediaRoutes(this.http.app, { store: this.store, adminToken: config.api.adminToken });
+    registerTencentApi(this.http.app, { credentials: config.api.credentials, actions: this.tencentActions });
   }
 
   /** Prepares the store; on failure the recorder still runs, keeps files locally and retries. */

@@ -1,6 +1,21 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RECORD_FORMATS } from '../config/schema.js';
-import { buildRecordEvent, newFileId, newVideoId, splitUnixMs, type RecordFileFacts } from './events.js';
+import {
+  RECORD_STATUSES,
+  buildRecordEvent,
+  buildRecordStatusEvent,
+  buildStreamBeginEvent,
+  buildStreamEndEvent,
+  newFileId,
+  newSequence,
+  newVideoId,
+  notifyUrls,
+  splitUnixMs,
+  type RecordFileFacts,
+  type RecordStatusFacts,
+  type StreamFacts,
+} from './events.js';
 import { signed } from './sign.js';
 import { EVENT_100_FIELD_TYPES } from '../../test/helpers/event-100.js';
 
@@ -127,5 +142,187 @@ describe('ids', () => {
   it('newVideoId is <appid>_<32 lowercase hex>', () => {
     expect(newVideoId(1253488539)).toMatch(/^1253488539_[0-9a-f]{32}$/);
     expect(newVideoId(1)).not.toBe(newVideoId(1));
+  });
+});
+
+/** A fixture's field → JSON type table. */
+function fieldTypes(name: string): Record<string, 'number' | 'string'> {
+  return JSON.parse(readFileSync(new URL(`../../fixtures/${name}`, import.meta.url), 'utf8')) as Record<
+    string,
+    'number' | 'string'
+  >;
+}
+
+/** What a receiver sees: the signed body after a JSON round trip. */
+const onWire = (body: object) =>
+  JSON.parse(JSON.stringify(signed(body, 'k', Date.now()))) as Record<string, unknown>;
+
+const NOW = 1_700_000_123_456;
+
+const stream: StreamFacts = {
+  appid: 1253488539,
+  domain: 'push.example.com',
+  appName: 'live',
+  streamId: 'stream1001',
+  sequence: '7037777160241646428',
+  node: '10.0.0.5',
+  userIp: '61.135.194.200',
+  streamParam: 'txSecret=abc&txTime=5E48F1D0&userid=MQ==',
+  width: 0,
+  height: 0,
+};
+
+const status: RecordStatusFacts = {
+  appid: 1253488539,
+  domain: 'push.example.com',
+  appName: 'live',
+  streamId: 'stream1001',
+  status: 'record_paused',
+  sessionId: 'a1b2c3d4e5f60718',
+  seq: 2,
+  formats: ['hls', 'mp4'],
+  reason: 'publisher disconnected',
+};
+
+describe.each([
+  ['event 1', 'event-1-fields.json', buildStreamBeginEvent(stream, NOW)],
+  [
+    'event 0',
+    'event-0-fields.json',
+    buildStreamEndEvent(stream, NOW - 4_321.4, { errcode: 0, errmsg: '' }, NOW),
+  ],
+  ['event 332', 'event-332-fields.json', buildRecordStatusEvent(status, NOW)],
+] as const)('%s body', (_name, fixture, body) => {
+  const types = fieldTypes(fixture);
+  const wire = onWire(body);
+
+  it('has exactly the fields of its table, plus sign and t when signed', () => {
+    expect(Object.keys(body).sort()).toEqual(Object.keys(types).sort());
+    expect(Object.keys(wire).sort()).toEqual([...Object.keys(types), 'sign', 't'].sort());
+  });
+
+  it.each(Object.entries(types))('sends %s as a JSON %s', (field, type) => {
+    expect(typeof wire[field]).toBe(type);
+  });
+
+  it('sends event_time in whole Unix seconds', () => {
+    expect(wire.event_time).toBe(1_700_000_123);
+  });
+});
+
+describe('buildStreamBeginEvent and buildStreamEndEvent', () => {
+  it('map the facts to Tencent fields', () => {
+    expect(buildStreamBeginEvent(stream, NOW)).toEqual({
+      event_type: 1,
+      appid: 1253488539,
+      app: 'push.example.com',
+      appname: 'live',
+      stream_id: 'stream1001',
+      channel_id: 'stream1001',
+      event_time: 1_700_000_123,
+      sequence: stream.sequence,
+      node: '10.0.0.5',
+      user_ip: '61.135.194.200',
+      stream_param: stream.streamParam,
+      errcode: 0,
+      errmsg: '',
+      width: 0,
+      height: 0,
+      set_id: 1,
+    });
+  });
+
+  it('keep the sequence of the push in both events', () => {
+    const begin = buildStreamBeginEvent(stream, NOW);
+    const end = buildStreamEndEvent(stream, NOW, { errcode: 3, errmsg: 'recv() return 0' }, NOW + 5000);
+    expect(end.sequence).toBe(begin.sequence);
+    expect(end).toMatchObject({ event_type: 0, errcode: 3, errmsg: 'recv() return 0' });
+  });
+
+  it.each([
+    [0, '0'],
+    [4_321.4, '4321'],
+    [4_321.6, '4322'],
+    [3_600_000, '3600000'],
+    [-5, '0'],
+  ])('sends a push of %s ms as push_duration %j', (ms, text) => {
+    expect(buildStreamEndEvent(stream, NOW - ms, { errcode: 0, errmsg: '' }, NOW).push_duration).toBe(text);
+  });
+
+  it('sends the video size it was given', () => {
+    const end = buildStreamEndEvent(
+      { ...stream, width: 1280, height: 720 },
+      NOW,
+      { errcode: 0, errmsg: '' },
+      NOW,
+    );
+    expect([end.width, end.height]).toEqual([1280, 720]);
+  });
+});
+
+describe('buildRecordStatusEvent', () => {
+  it.each(RECORD_STATUSES)('sends record_event %s as given', (recordEvent) => {
+    expect(buildRecordStatusEvent({ ...status, status: recordEvent }, NOW).record_event).toBe(recordEvent);
+  });
+
+  it('maps the facts to Tencent fields, seq as a string', () => {
+    expect(buildRecordStatusEvent(status, NOW)).toMatchObject({
+      event_type: 332,
+      appid: 1253488539,
+      domain: 'push.example.com',
+      appname: 'live',
+      stream_id: 'stream1001',
+      session_id: 'a1b2c3d4e5f60718',
+      seq: '2',
+    });
+  });
+
+  it.each([
+    [['hls'], [2]],
+    [
+      ['flv', 'hls', 'mp4', 'aac'],
+      [1, 2, 3, 4],
+    ],
+  ] as const)('sends record_detail for %j as a JSON string with Tencent codes %j', (formats, codes) => {
+    const detail = JSON.parse(buildRecordStatusEvent({ ...status, formats }, NOW).record_detail) as unknown;
+    expect(detail).toEqual({
+      file_format: codes,
+      record_bps: 0,
+      start_model: 1,
+      record_content: 1,
+      source_type: 1,
+      reason: 'publisher disconnected',
+    });
+  });
+});
+
+describe('notifyUrls', () => {
+  const A = 'http://a.example/cb';
+  const B = 'http://b.example/cb';
+  it.each([
+    ['nothing set', {}, [undefined, undefined, undefined, undefined]],
+    ['url alone', { url: A }, [A, A, A, A]],
+    ['one specific URL', { RecordStatusNotifyUrl: B }, [undefined, undefined, undefined, B]],
+    ['url and a specific URL', { url: A, StreamEndNotifyUrl: B }, [A, B, A, A]],
+    [
+      'every specific URL',
+      {
+        url: A,
+        StreamBeginNotifyUrl: 'http://1/',
+        StreamEndNotifyUrl: 'http://0/',
+        RecordNotifyUrl: 'http://100/',
+        RecordStatusNotifyUrl: 'http://332/',
+      },
+      ['http://1/', 'http://0/', 'http://100/', 'http://332/'],
+    ],
+  ] as const)('%s', (_name, callback, [streamBegin, streamEnd, record, recordStatus]) => {
+    expect(notifyUrls(callback)).toEqual({ streamBegin, streamEnd, record, recordStatus });
+  });
+});
+
+describe('newSequence', () => {
+  it('is 19 decimal digits and fresh each time', () => {
+    expect(newSequence()).toMatch(/^[1-9][0-9]{18}$/);
+    expect(newSequence()).not.toBe(newSequence());
   });
 });

@@ -147,3 +147,227 @@ export function newFileId(): string {
 export function newVideoId(appid: number): string {
   return `${appid}_${randomBytes(16).toString('hex')}`;
 }
+
+/** What Tencent adds to every callback: `sign = md5(key + t)`, `t` the signature's expiry (Unix s). */
+export type CallbackSignature = { sign: string; t: number };
+
+/** Event 100 as a receiver gets it. */
+export type RecordFileEvent = SignedRecordEventBody;
+
+/** The callback settings that pick the URL of each event. */
+export interface NotifyUrlConfig {
+  url?: string | undefined;
+  StreamBeginNotifyUrl?: string | undefined;
+  StreamEndNotifyUrl?: string | undefined;
+  RecordNotifyUrl?: string | undefined;
+  RecordStatusNotifyUrl?: string | undefined;
+}
+
+/** Where each event goes; undefined: that event is not sent. */
+export interface NotifyUrls {
+  /** Event 1. */
+  streamBegin: string | undefined;
+  /** Event 0. */
+  streamEnd: string | undefined;
+  /** Event 100. */
+  record: string | undefined;
+  /** Event 332. */
+  recordStatus: string | undefined;
+}
+
+/** Each event's own URL, else `url`. */
+export function notifyUrls(callback: NotifyUrlConfig): NotifyUrls {
+  return {
+    streamBegin: callback.StreamBeginNotifyUrl ?? callback.url,
+    streamEnd: callback.StreamEndNotifyUrl ?? callback.url,
+    record: callback.RecordNotifyUrl ?? callback.url,
+    recordStatus: callback.RecordStatusNotifyUrl ?? callback.url,
+  };
+}
+
+/** What the recorder knows about one publish; the input of the event 1 and 0 bodies. */
+export interface StreamFacts {
+  appid: number;
+  /** `app` field: the configured domain, else the host the publisher used. */
+  domain: string;
+  appName: string;
+  streamId: string;
+  /** One id per publish, the same in its event 1 and event 0. */
+  sequence: string;
+  /** Address of the recorder that took the push. */
+  node: string;
+  /** The publisher's address. */
+  userIp: string;
+  /** The push URL's query string, verbatim. */
+  streamParam: string;
+  /** 0 while the video header has not been seen. */
+  width: number;
+  height: number;
+}
+
+// Type aliases rather than interfaces, so a body is assignable to Record<string, unknown>.
+/** Fields shared by events 1 and 0, without the signature. */
+export type StreamEventFields = {
+  appid: number;
+  app: string;
+  appname: string;
+  stream_id: string;
+  channel_id: string;
+  /** Unix seconds. */
+  event_time: number;
+  sequence: string;
+  node: string;
+  user_ip: string;
+  stream_param: string;
+  errcode: number;
+  errmsg: string;
+  width: number;
+  height: number;
+  /** Tencent: 1–6 a push inside the Chinese mainland, 7–200 outside; always 1 here. */
+  set_id: number;
+};
+
+/** Event 1 (push started) without its signature. */
+export type StreamBeginEventBody = StreamEventFields & { event_type: 1 };
+/** Event 0 (stream ended) without its signature. */
+export type StreamEndEventBody = StreamEventFields & {
+  event_type: 0;
+  /** Milliseconds the push lasted, as a decimal string (Tencent's type). */
+  push_duration: string;
+};
+/** Event 1 as a receiver gets it. */
+export type StreamBeginEvent = StreamBeginEventBody & CallbackSignature;
+/** Event 0 as a receiver gets it. */
+export type StreamEndEvent = StreamEndEventBody & CallbackSignature;
+
+/** The `record_event` values of event 332, in Tencent's spelling. */
+export const RECORD_STATUSES = [
+  'record_start_succeeded',
+  'record_start_failed',
+  'record_paused',
+  'record_resumed',
+  'record_error',
+  'record_ended',
+] as const;
+export type RecordStatus = (typeof RECORD_STATUSES)[number];
+
+/** What the recorder knows at one recording status change; the input of the event 332 body. */
+export interface RecordStatusFacts {
+  appid: number;
+  domain: string;
+  appName: string;
+  streamId: string;
+  status: RecordStatus;
+  /** The recording's session id (event 100's task_id). */
+  sessionId: string;
+  /** Position of this event among the recording's 332 events: 1, 2, ... */
+  seq: number;
+  formats: readonly RecordFormat[];
+  /** Why the status changed, e.g. the ffmpeg error. */
+  reason: string;
+}
+
+/** Event 332 (recording status) without its signature; Tencent's field set, which names the domain `domain`. */
+export type RecordStatusEventBody = {
+  event_type: 332;
+  appid: number;
+  domain: string;
+  appname: string;
+  stream_id: string;
+  /** Unix seconds. */
+  event_time: number;
+  record_event: RecordStatus;
+  /** A JSON string: see RecordStatusDetail. */
+  record_detail: string;
+  session_id: string;
+  /** Tencent sends a string; here the event's position in its recording, so receivers can order them. */
+  seq: string;
+};
+/** Event 332 as a receiver gets it. */
+export type RecordStatusEvent = RecordStatusEventBody & CallbackSignature;
+
+/** The `record_detail` JSON string's content. */
+export interface RecordStatusDetail {
+  /** Tencent codes: 1 FLV, 2 HLS, 3 MP4, 4 AAC; one recording here writes every configured format. */
+  file_format: number[];
+  /** 0: stream copy. */
+  record_bps: number;
+  /** 1: started by a recording rule (not by CreateRecordTask). */
+  start_model: number;
+  /** 1: the original stream. */
+  record_content: number;
+  /** 1: live recording. */
+  source_type: number;
+  /** Not a Tencent key: why the status changed ('' when there is nothing to say). */
+  reason: string;
+}
+
+const TENCENT_FORMAT_CODES: Readonly<Record<RecordFormat, number>> = { flv: 1, hls: 2, mp4: 3, aac: 4 };
+
+function streamFields(f: StreamFacts, nowMs: number, errcode: number, errmsg: string): StreamEventFields {
+  return {
+    appid: f.appid,
+    app: f.domain,
+    appname: f.appName,
+    stream_id: f.streamId,
+    channel_id: f.streamId,
+    event_time: Math.floor(nowMs / 1000),
+    sequence: f.sequence,
+    node: f.node,
+    user_ip: f.userIp,
+    stream_param: f.streamParam,
+    errcode,
+    errmsg,
+    width: f.width,
+    height: f.height,
+    set_id: 1,
+  };
+}
+
+/** The event 1 body of a push that has just been accepted. */
+export function buildStreamBeginEvent(f: StreamFacts, nowMs: number): StreamBeginEventBody {
+  return { event_type: 1, ...streamFields(f, nowMs, 0, '') };
+}
+
+/** The event 0 body of a push that has ended; `startedMs` is when it was accepted. */
+export function buildStreamEndEvent(
+  f: StreamFacts,
+  startedMs: number,
+  end: { errcode: number; errmsg: string },
+  nowMs: number,
+): StreamEndEventBody {
+  return {
+    event_type: 0,
+    ...streamFields(f, nowMs, end.errcode, end.errmsg),
+    push_duration: String(Math.max(0, Math.round(nowMs - startedMs))),
+  };
+}
+
+/** The event 332 body of one recording status change. */
+export function buildRecordStatusEvent(f: RecordStatusFacts, nowMs: number): RecordStatusEventBody {
+  const detail: RecordStatusDetail = {
+    file_format: f.formats.map((format) => TENCENT_FORMAT_CODES[format]),
+    record_bps: 0,
+    start_model: 1,
+    record_content: 1,
+    source_type: 1,
+    reason: f.reason,
+  };
+  return {
+    event_type: 332,
+    appid: f.appid,
+    domain: f.domain,
+    appname: f.appName,
+    stream_id: f.streamId,
+    event_time: Math.floor(nowMs / 1000),
+    record_event: f.status,
+    record_detail: JSON.stringify(detail),
+    session_id: f.sessionId,
+    seq: String(f.seq),
+  };
+}
+
+/** A push's sequence: 19 decimal digits, like Tencent's. */
+export function newSequence(): string {
+  return newFileId();
+}

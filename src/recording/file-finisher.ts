@@ -1,6 +1,6 @@
 import { stat, unlink } from 'node:fs/promises';
 import PQueue from 'p-queue';
-import { buildRecordEvent, newFileId, newVideoId } from '../callback/index.js';
+import { buildRecordEvent, newFileId, newVideoId, notifyUrls } from '../callback/index.js';
 import type { CallbackConfig, RecordFormat } from '../config/schema.js';
 import { measureDuration, runFfmpeg } from '../ffmpeg/process.js';
 import {
@@ -289,7 +289,8 @@ export class FileFinisher {
       durationSeconds: spec.durationSeconds,
     };
     const { callback, callbacks } = this.#o;
-    if (callback.url && callbacks) {
+    const url = notifyUrls(callback).record;
+    if (url && callbacks) {
       const body = buildRecordEvent({
         appid: callback.appid,
         domain: callback.domain ?? spec.host,
@@ -311,7 +312,7 @@ export class FileFinisher {
         resolution: spec.resolution,
         sessionId: spec.recordingId,
       });
-      await callbacks.enqueue(callback.url, body as unknown as Record<string, unknown>);
+      await callbacks.enqueue(url, body as unknown as Record<string, unknown>);
     }
     this.#log.info(
       { format: file.format, key: file.key, size: file.size, duration: file.durationSeconds },

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
+import type { RecordStatus } from '../callback/events.js';
 import type { RecordConfig } from '../config/schema.js';
 import type { IngestEndReason, MediaPacket, PublishRequest, PublishSink } from '../ingest/index.js';
 import { errorMessage } from '../shared/errors.js';
@@ -40,6 +41,8 @@ export interface SessionOptions {
 
 export interface SessionEvents {
   state: [from: SessionState, to: SessionState, reason: string];
+  /** A Tencent recording status change (event 332), with why it happened. */
+  status: [RecordStatus, detail: string];
   done: [SessionState];
 }
 
@@ -117,6 +120,8 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     this.#state = transition(from, to);
     this.#log.info({ from, to, reason }, 'recording state');
     this.emit('state', from, to, reason);
+    const status = statusOfMove(from, to);
+    if (status) this.emit('status', status, reason);
   }
 
   /** Takes the first publish of the recording. */
@@ -236,6 +241,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     if (run !== this.#run) return;
     const publish = this.#publish;
     if (end.kind === 'start-failed') {
+      this.emit('status', this.#state === 'starting' ? 'record_start_failed' : 'record_error', end.reason);
       if (publish) this.#o.kick(publish.connectionId, `recording cannot start: ${end.reason}`);
       if (this.#state === 'starting') {
         this.#publish = undefined;
@@ -244,6 +250,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       }
       return;
     }
+    if (end.kind === 'died') this.emit('status', 'record_error', end.error.message);
     if (end.kind === 'died' && publish) {
       if (this.#restarts >= this.#o.timings.maxRestarts) {
         this.#o.kick(publish.connectionId, `ffmpeg died ${this.#restarts + 1} times`);
@@ -320,4 +327,13 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     })();
     return this.#finalizing;
   }
+}
+
+/** The event 332 status a state move reports, if any; start failures and ffmpeg deaths are reported where they happen. */
+function statusOfMove(from: SessionState, to: SessionState): RecordStatus | undefined {
+  if (to === 'completed' || to === 'failed') return 'record_ended';
+  if (from === 'starting' && to === 'recording') return 'record_start_succeeded';
+  if (from === 'recording' && to === 'interrupted') return 'record_paused';
+  if (from === 'interrupted' && to === 'recording') return 'record_resumed';
+  return undefined;
 }

@@ -1,0 +1,151 @@
+import { networkInterfaces } from 'node:os';
+import {
+  buildRecordStatusEvent,
+  buildStreamBeginEvent,
+  buildStreamEndEvent,
+  newSequence,
+  notifyUrls,
+  type NotifyUrls,
+  type RecordStatus,
+  type StreamFacts,
+} from '../callback/index.js';
+import type { CallbackConfig, RecordFormat } from '../config/schema.js';
+import type { AdmitDecision, IngestEndReason, PublishRequest } from '../ingest/index.js';
+import { errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { CallbackSink } from './file-finisher.js';
+import type { RecordingSession } from './recording-session.js';
+
+/**
+ * Event 0's errcode and errmsg per way a publish ends. A normal end is 0 and ''. 3 is Tencent's code for a
+ * publisher that closed its TCP connection without deleteStream; 1001 and 1002 are this recorder's own.
+ */
+export const STREAM_END_CODES: Readonly<Record<IngestEndReason, { errcode: number; errmsg: string }>> = {
+  unpublished: { errcode: 0, errmsg: '' },
+  disconnected: { errcode: 3, errmsg: 'recv() return 0' },
+  kicked: { errcode: 1001, errmsg: 'closed by the recorder' },
+  shutdown: { errcode: 1002, errmsg: 'recorder shutting down' },
+};
+
+export interface StreamNotifierOptions {
+  callback: CallbackConfig;
+  callbacks: CallbackSink;
+  /** Formats each recording writes, for event 332's record_detail. */
+  formats: readonly RecordFormat[];
+  /** Event 1/0 `node`: the address publishers reach this recorder at. */
+  node: string;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** Sends Tencent's push events (1 and 0) for admitted publishes and the recording status events (332). */
+export class StreamNotifier {
+  readonly #o: StreamNotifierOptions;
+  readonly #urls: NotifyUrls;
+  readonly #log: Logger;
+  readonly #now: () => number;
+
+  constructor(options: StreamNotifierOptions) {
+    this.#o = options;
+    this.#urls = notifyUrls(options.callback);
+    this.#log = options.logger.child({ component: 'stream-events' });
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Wraps an admission: an accepted publish sends event 1 now and event 0 when it ends; a refused one sends nothing. */
+  admit(request: PublishRequest, decision: AdmitDecision): AdmitDecision {
+    const { streamBegin, streamEnd } = this.#urls;
+    if (!('accept' in decision) || (!streamBegin && !streamEnd)) return decision;
+    const sink = decision.accept;
+    const startedMs = this.#now();
+    const facts: StreamFacts = {
+      appid: this.#o.callback.appid,
+      domain: this.#o.callback.domain ?? request.host,
+      appName: request.app,
+      streamId: request.stream,
+      sequence: newSequence(),
+      node: this.#o.node,
+      userIp: plainAddress(request.remoteAddress),
+      streamParam: request.query,
+      width: 0,
+      height: 0,
+    };
+    if (streamBegin) this.#send(streamBegin, buildStreamBeginEvent(facts, startedMs), request);
+    let ended = false;
+    return {
+      accept: {
+        onPacket: (packet) => {
+          // onMetaData carries the video size; event 1 went out before it, event 0 reports it.
+          if (packet.metadata) {
+            const { width, height } = packet.metadata;
+            if (typeof width === 'number' && Number.isFinite(width)) facts.width = Math.round(width);
+            if (typeof height === 'number' && Number.isFinite(height)) facts.height = Math.round(height);
+          }
+          sink.onPacket(packet);
+        },
+        onEnd: (reason) => {
+          try {
+            sink.onEnd(reason);
+          } finally {
+            if (!ended && streamEnd) {
+              const body = buildStreamEndEvent(facts, startedMs, STREAM_END_CODES[reason], this.#now());
+              this.#send(streamEnd, body, request);
+            }
+            ended = true;
+          }
+        },
+      },
+    };
+  }
+
+  /** Sends an event 332 for each status change of a recording. */
+  watch(session: RecordingSession): void {
+    const url = this.#urls.recordStatus;
+    if (!url) return;
+    const { identity } = session;
+    let seq = 0;
+    session.on('status', (status: RecordStatus, reason: string) => {
+      seq++;
+      const body = buildRecordStatusEvent(
+        {
+          appid: this.#o.callback.appid,
+          domain: this.#o.callback.domain ?? identity.host,
+          appName: identity.app,
+          streamId: identity.stream,
+          status,
+          sessionId: session.id,
+          seq,
+          formats: this.#o.formats,
+          reason,
+        },
+        this.#now(),
+      );
+      this.#send(url, body, { app: identity.app, stream: identity.stream });
+    });
+  }
+
+  #send(url: string, body: { event_type: number }, at: { app: string; stream: string }): void {
+    this.#o.callbacks.enqueue(url, body).catch((err: unknown) => {
+      // The outbox could not store it (disk full, or closed at shutdown): nothing durable is left to retry.
+      this.#log.error(
+        { eventType: body.event_type, app: at.app, stream: at.stream, err: errorMessage(err) },
+        'callback not queued',
+      );
+    });
+  }
+}
+
+/** An IPv4 address without the IPv6-mapped prefix node gives it (`::ffff:1.2.3.4`). */
+export function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** The node address for events 1 and 0: the RTMP listen host, or for a wildcard the first external IPv4. */
+export function nodeAddress(listenHost: string): string {
+  if (listenHost !== '0.0.0.0' && listenHost !== '::' && listenHost !== '') return listenHost;
+  for (const addresses of Object.values(networkInterfaces())) {
+    const external = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (external) return external.address;
+  }
+  return '127.0.0.1';
+}
