@@ -167,6 +167,8 @@ export const configSchema = z
         timeZone: nonEmpty
           .refine(isValidTimeZone, { error: 'must be an IANA time zone name, e.g. Asia/Shanghai' })
           .default(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
+        // false: only streams a recording rule (or task) selects are recorded; others are accepted, not recorded.
+        auto: z.boolean({ error: 'must be true or false' }).default(true),
       })
       .prefault({}),
     storage: z
@@ -222,7 +224,18 @@ export const configSchema = z
 export type ConfigInput = z.input<typeof configSchema>;
 /** Validated configuration with every default filled in. */
 export type Config = z.output<typeof configSchema>;
-export type RecordConfig = Config['record'];
+/**
+ * What one recording records: the config's `record` section, or that section with a Tencent template applied.
+ * The optional fields come only from a template; without them every format uses the config-wide value.
+ */
+export type RecordConfig = Config['record'] & {
+  /** TemplateId of the Tencent template applied; unset for the config's own (default) template. */
+  templateId?: number;
+  /** Split length in seconds per format (RecordInterval); a missing format uses maxFileDurationSeconds. */
+  intervals?: Readonly<Partial<Record<RecordFormat, number>>>;
+  /** Retention in days per format (StorageTime, rounded up; 0 = forever); a missing format uses storageDays. */
+  retentionDays?: Readonly<Partial<Record<RecordFormat, number>>>;
+};
 export type CallbackConfig = Config['callback'];
 export type StorageConfig = Config['storage'];
 export type MinioStorageConfig = Extract<StorageConfig, { type: 'minio' }>;

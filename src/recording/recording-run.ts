@@ -41,7 +41,8 @@ export interface RunOptions {
   ffmpegPath: string;
   formats: readonly RecordFormat[];
   hlsSegmentSeconds: number;
-  maxFileSeconds: number;
+  /** Split length per format (FLV, MP4, AAC); HLS uses hlsSegmentSeconds. */
+  maxFileSeconds: Readonly<Record<RecordFormat, number>>;
   /** Read when ffmpeg starts: HLS numbering continues across runs. */
   hlsStartNumber: () => number;
   logger: Logger;
@@ -201,7 +202,7 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     const specs: OutputSpec[] = formats.map((format) => ({
       format,
       dir: this.#o.dir,
-      segmentSeconds: format === 'hls' ? this.#o.hlsSegmentSeconds : this.#o.maxFileSeconds,
+      segmentSeconds: format === 'hls' ? this.#o.hlsSegmentSeconds : this.#o.maxFileSeconds[format],
       startNumber: format === 'hls' ? this.#o.hlsStartNumber() : 0,
     }));
     for (const format of formats)
