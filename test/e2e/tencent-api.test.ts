@@ -82,12 +82,8 @@ beforeAll(async () => {
     })
     .register('live', 'CreateRecorderCrash', async () => {
       throw new Error('disk exploded at /var/lib/secret/place');
-    })
-    // A stub for this test only: it proves the official VOD client round-trips through the endpoint.
-    .register('vod', 'DescribeMediaInfos', async (params) => ({
-      MediaInfoSet: [],
-      NotExistFileIdSet: params.FileIds,
-    }));
+    });
+  // DescribeMediaInfos is the recorder's own (src/media): unknown FileIds come back in NotExistFileIdSet.
 });
 
 afterAll(async () => {
@@ -132,7 +128,7 @@ describe('Tencent API v3 on POST / with the official Node SDK', () => {
   });
 
   it('an unknown action is InvalidAction', async () => {
-    const call = liveClient().request('DescribeLiveRecordTemplates', {});
+    const call = liveClient().request('DescribeLiveTranscodeTemplates', {});
     await expect(call).rejects.toMatchObject({ code: 'InvalidAction' });
   });
 

@@ -1,0 +1,305 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import type { Database as SqliteDatabase } from 'node-sqlite3-wasm';
+import type { AudioStreamInfo, VideoStreamInfo } from '../ffmpeg/probe.js';
+
+/** One stored media (a file, or an HLS playlist with its segments), as the VOD actions report it. */
+export interface MediaEntry {
+  /** The id event 100 carried as file_id. */
+  fileId: string;
+  /** File name without extension, e.g. `stream1001_2020-02-16-12-12-12_2020-02-16-13-13-13`. */
+  name: string;
+  /** Storage key of the main object (the .m3u8, .mp4, .flv or .aac). */
+  key: string;
+  format: string;
+  streamId: string;
+  /** RTMP app (Tencent's push path). */
+  app: string;
+  /** Push domain. */
+  domain: string;
+  /** When the media was stored, Unix ms. */
+  createTimeMs: number;
+  /** Unix ms; null: kept forever. */
+  expireTimeMs: number | null;
+  /** First and last media of the file, Unix ms. */
+  startMs: number;
+  endMs: number;
+  size: number;
+  /** Seconds. */
+  duration: number;
+  container: string;
+  width: number;
+  height: number;
+  bitrate: number;
+  videoStreams: VideoStreamInfo[];
+  audioStreams: AudioStreamInfo[];
+  /** The callback's video_id. */
+  vid: string;
+  taskId: string;
+  sourceContext: string;
+}
+
+/** A search; every given filter must hold (each list matches any of its items). */
+export interface MediaQuery {
+  fileIds?: readonly string[];
+  /** Substrings of the name. */
+  names?: readonly string[];
+  namePrefixes?: readonly string[];
+  streamIds?: readonly string[];
+  createdAtOrAfterMs?: number;
+  createdBeforeMs?: number;
+  order: 'asc' | 'desc';
+  offset: number;
+  limit: number;
+  /** TotalCount stops counting here (Tencent reports at most 5000). */
+  countCap: number;
+}
+
+export interface MediaSearchResult {
+  totalCount: number;
+  entries: MediaEntry[];
+}
+
+/** What the file finisher needs of the index. */
+export interface MediaIndexSink {
+  add(entry: MediaEntry): Promise<void>;
+}
+
+// Above every character a name may hold, so [prefix, prefix + MAX_CHAR] spans exactly the names that start with it
+// (U+10FFFF is a noncharacter; a name containing it right after the prefix is the one thing the range would miss).
+const MAX_CHAR = '\u{10FFFF}';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS media (
+  file_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  key TEXT NOT NULL,
+  format TEXT NOT NULL,
+  stream_id TEXT NOT NULL,
+  app TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  create_time INTEGER NOT NULL,
+  expire_time INTEGER,
+  start_time INTEGER NOT NULL,
+  end_time INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  duration REAL NOT NULL,
+  container TEXT NOT NULL,
+  width INTEGER NOT NULL,
+  height INTEGER NOT NULL,
+  bitrate INTEGER NOT NULL,
+  video_streams TEXT NOT NULL,
+  audio_streams TEXT NOT NULL,
+  vid TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  source_context TEXT NOT NULL
+) WITHOUT ROWID;
+-- (name, create_time) covers a prefix search's sort: only the page's rows are read in full.
+CREATE INDEX IF NOT EXISTS media_name ON media (name, create_time);
+CREATE INDEX IF NOT EXISTS media_stream ON media (stream_id, create_time);
+CREATE INDEX IF NOT EXISTS media_create ON media (create_time);
+CREATE INDEX IF NOT EXISTS media_key ON media (key);
+`;
+
+interface Row {
+  file_id: string;
+  name: string;
+  key: string;
+  format: string;
+  stream_id: string;
+  app: string;
+  domain: string;
+  create_time: number;
+  expire_time: number | null;
+  start_time: number;
+  end_time: number;
+  size: number;
+  duration: number;
+  container: string;
+  width: number;
+  height: number;
+  bitrate: number;
+  video_streams: string;
+  audio_streams: string;
+  vid: string;
+  task_id: string;
+  source_context: string;
+}
+
+type SqlValue = string | number | null;
+
+/**
+ * The media index: one SQLite file (WebAssembly SQLite, so no native addon to build), one row per media.
+ * Calls are synchronous under the hood; one index per file, owned by one process.
+ */
+export class MediaIndex implements MediaIndexSink {
+  readonly #db: SqliteDatabase;
+  #closed = false;
+
+  private constructor(db: SqliteDatabase) {
+    this.#db = db;
+  }
+
+  /** Opens (creating if needed) the index at path, e.g. `dataDir/.index/media.sqlite`. */
+  static open(path: string): MediaIndex {
+    mkdirSync(dirname(path), { recursive: true });
+    // The WASM VFS locks with a `<db>.lock` directory; one left by a crash would block the file forever, and
+    // only this process uses this data dir, so it is stale by definition. Removing it lets SQLite roll back a
+    // hot journal.
+    rmSync(`${path}.lock`, { recursive: true, force: true });
+    const require = createRequire(import.meta.url);
+    const { Database } = require('node-sqlite3-wasm') as typeof import('node-sqlite3-wasm');
+    const db = new Database(path);
+    try {
+      db.exec('PRAGMA synchronous = FULL;');
+      db.exec(SCHEMA);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return new MediaIndex(db);
+  }
+
+  /** Adds or replaces one media; durable (fsynced) when it resolves. */
+  async add(entry: MediaEntry): Promise<void> {
+    this.#insert(entry);
+  }
+
+  /** Adds many in one transaction (imports, benchmarks). */
+  addMany(entries: Iterable<MediaEntry>): void {
+    this.#db.exec('BEGIN');
+    try {
+      for (const entry of entries) this.#insert(entry);
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  #insert(entry: MediaEntry): void {
+    this.#db.run(`INSERT OR REPLACE INTO media VALUES (${Array(22).fill('?').join(', ')})`, [
+      entry.fileId,
+      entry.name,
+      entry.key,
+      entry.format,
+      entry.streamId,
+      entry.app,
+      entry.domain,
+      entry.createTimeMs,
+      entry.expireTimeMs,
+      entry.startMs,
+      entry.endMs,
+      entry.size,
+      entry.duration,
+      entry.container,
+      entry.width,
+      entry.height,
+      entry.bitrate,
+      JSON.stringify(entry.videoStreams),
+      JSON.stringify(entry.audioStreams),
+      entry.vid,
+      entry.taskId,
+      entry.sourceContext,
+    ]);
+  }
+
+  /** The entries of these ids that exist, in no particular order. */
+  get(fileIds: readonly string[]): MediaEntry[] {
+    if (fileIds.length === 0) return [];
+    const rows = this.#db.all(`SELECT * FROM media WHERE file_id IN (${fileIds.map(() => '?').join(', ')})`, [
+      ...fileIds,
+    ]) as unknown as Row[];
+    return rows.map(toEntry);
+  }
+
+  /** Removes one media's row; false when there was none. */
+  remove(fileId: string): boolean {
+    return this.#db.run('DELETE FROM media WHERE file_id = ?', fileId).changes > 0;
+  }
+
+  /** Entries matching the query, by create time then file id, with the (capped) count of all matches. */
+  search(query: MediaQuery): MediaSearchResult {
+    const where: string[] = [];
+    const values: SqlValue[] = [];
+    const anyOf = (column: string, list: readonly string[] | undefined) => {
+      if (!list?.length) return;
+      where.push(`${column} IN (${list.map(() => '?').join(', ')})`);
+      values.push(...list);
+    };
+    anyOf('file_id', query.fileIds);
+    anyOf('stream_id', query.streamIds);
+    if (query.namePrefixes?.length) {
+      // A range per prefix, so SQLite searches the name index (a LIKE would need a case-insensitive index).
+      where.push(`(${query.namePrefixes.map(() => '(name >= ? AND name <= ?)').join(' OR ')})`);
+      for (const prefix of query.namePrefixes) values.push(prefix, prefix + MAX_CHAR);
+    }
+    if (query.names?.length) {
+      where.push(`(${query.names.map(() => "name LIKE ? ESCAPE '\\'").join(' OR ')})`);
+      for (const name of query.names) values.push(`%${name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    }
+    if (query.createdAtOrAfterMs !== undefined) {
+      where.push('create_time >= ?');
+      values.push(query.createdAtOrAfterMs);
+    }
+    if (query.createdBeforeMs !== undefined) {
+      where.push('create_time < ?');
+      values.push(query.createdBeforeMs);
+    }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const dir = query.order === 'asc' ? 'ASC' : 'DESC';
+    const order = `ORDER BY create_time ${dir}, file_id ${dir}`;
+    // The page is picked from the indexes alone; only its rows are read in full.
+    const entries = (
+      this.#db.all(
+        `SELECT * FROM media WHERE file_id IN (SELECT file_id FROM media ${clause} ${order} LIMIT ? OFFSET ?) ${order}`,
+        [...values, query.limit, query.offset],
+      ) as unknown as Row[]
+    ).map(toEntry);
+    const counted = this.#db.get(`SELECT count(*) AS n FROM (SELECT 1 FROM media ${clause} LIMIT ?)`, [
+      ...values,
+      query.countCap,
+    ]) as { n: number } | null;
+    return { totalCount: counted?.n ?? 0, entries };
+  }
+
+  /** SQLite's plan for a query, for tests that check an index is used. */
+  explain(sql: string, values: SqlValue[]): string[] {
+    return (this.#db.all(`EXPLAIN QUERY PLAN ${sql}`, values) as { detail: string }[]).map((r) => r.detail);
+  }
+
+  /** Closes the file; idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+}
+
+function toEntry(row: Row): MediaEntry {
+  return {
+    fileId: row.file_id,
+    name: row.name,
+    key: row.key,
+    format: row.format,
+    streamId: row.stream_id,
+    app: row.app,
+    domain: row.domain,
+    createTimeMs: row.create_time,
+    expireTimeMs: row.expire_time,
+    startMs: row.start_time,
+    endMs: row.end_time,
+    size: row.size,
+    duration: row.duration,
+    container: row.container,
+    width: row.width,
+    height: row.height,
+    bitrate: row.bitrate,
+    videoStreams: JSON.parse(row.video_streams) as VideoStreamInfo[],
+    audioStreams: JSON.parse(row.audio_streams) as AudioStreamInfo[],
+    vid: row.vid,
+    taskId: row.task_id,
+    sourceContext: row.source_context,
+  };
+}
