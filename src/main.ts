@@ -3,8 +3,10 @@ import { join, resolve } from 'node:path';
 import { createHttpServer, type HttpServer } from './api/server.js';
 import { CallbackOutbox, outboxOptionsFromConfig } from './callback/index.js';
 import type { Config } from './config/schema.js';
-import { resolveFfmpegPath } from './ffmpeg/locate.js';
+import { resolveFfmpegPath, resolveFfprobePath } from './ffmpeg/locate.js';
 import { RtmpIngest } from './ingest/index.js';
+import { registerMediaActions } from './api/media-actions.js';
+import { MediaIndex } from './media/media-index.js';
 import { FileFinisher, type FinishedFile } from './recording/file-finisher.js';
 import { RecordingManager } from './recording/recording-manager.js';
 import { nodeAddress, StreamNotifier } from './recording/stream-notifier.js';
@@ -13,6 +15,10 @@ import { errorMessage } from './shared/errors.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { registerMediaRoutes } from './api/media-routes.js';
 import { registerTencentApi, TencentActionRegistry } from './api/tencent-api.js';
+import { registerTaskActions } from './api/task-actions.js';
+import { registerTemplateActions } from './api/template-actions.js';
+import { TaskBook } from './tasks/task-book.js';
+import { requireRetention, TemplateBook } from './templates/index.js';
 import { createStore } from './storage/index.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { UploadQueue } from './storage/upload-queue.js';
@@ -43,6 +49,12 @@ export class Recorder {
   readonly http: HttpServer;
   /** Tencent API v3 actions served on `POST /`; modules register theirs before or after start. */
   readonly tencentActions = new TencentActionRegistry();
+  /** Every stored media, by the FileId of its event 100 (dataDir/.index/media.sqlite): SearchMedia and co. */
+  readonly mediaIndex: MediaIndex;
+  /** Tencent recording templates and rules (dataDir/.state/templates.json). */
+  readonly templates: TemplateBook;
+  /** On-demand recording tasks (dataDir/.state/tasks.json). */
+  readonly tasks: TaskBook;
   readonly #drainTimeoutMs: number;
   rtmpPort = 0;
   httpPort = 0;
@@ -84,8 +96,11 @@ export class Recorder {
     this.uploads.on('stored', () => {
       this.#storageError = undefined;
     });
+    this.mediaIndex = MediaIndex.open(join(dataDir, '.index', 'media.sqlite'));
     const finisher = new FileFinisher({
       ffmpegPath,
+      ffprobePath: resolveFfprobePath(ffmpegPath),
+      mediaIndex: this.mediaIndex,
       store: this.store,
       uploads: this.uploads,
       retentionDays: config.record.storageDays,
@@ -105,8 +120,20 @@ export class Recorder {
       node: nodeAddress(config.rtmp.host),
       logger: this.logger,
     });
+    this.templates = new TemplateBook({
+      path: join(dataDir, '.state', 'templates.json'),
+      // Locked objects need an expiry: a template may not keep files forever then.
+      ...(config.storage.type === 'minio' && config.storage.objectLock ? { validate: requireRetention } : {}),
+    });
+    this.tasks = new TaskBook({
+      file: join(dataDir, '.state', 'tasks.json'),
+      log: this.logger,
+    });
     this.manager = new RecordingManager({
       record: config.record,
+      templates: this.templates,
+      tasks: this.tasks,
+      domain: config.callback.domain,
       dataDir,
       ffmpegPath,
       finisher,
@@ -133,6 +160,11 @@ export class Recorder {
     });
     registerMediaRoutes(this.http.app, { store: this.store, adminToken: config.api.adminToken });
     registerTencentApi(this.http.app, { credentials: config.api.credentials, actions: this.tencentActions });
+    registerMediaActions(this.tencentActions, { index: this.mediaIndex, store: this.store });
+    registerTemplateActions(this.tencentActions, { book: this.templates, timeZone: config.record.timeZone });
+    registerTaskActions(this.tencentActions, this.tasks);
+    this.tasks.on('start', (task) => this.manager.onTaskStart(task));
+    this.tasks.on('end', (task, reason) => this.manager.onTaskEnd(task, reason));
   }
 
   /** Prepares the store; on failure the recorder still runs, keeps files locally and retries. */
@@ -159,6 +191,9 @@ export class Recorder {
   static async start(config: Config, options: RecorderOptions = {}): Promise<Recorder> {
     const recorder = new Recorder(config, options);
     try {
+      // Rules decide what is recorded, so they are read before any publish is taken.
+      await recorder.templates.load();
+      await recorder.tasks.start();
       await recorder.#initStore();
       await recorder.uploads.start();
       recorder.#sweeper = setInterval(() => {
@@ -188,6 +223,7 @@ export class Recorder {
     this.#stopping ??= (async () => {
       this.logger.info('recorder stopping');
       await this.ingest.close();
+      await this.tasks.close();
       await this.manager.shutdown();
       clearInterval(this.#sweeper);
       // What cannot be stored in time stays queued on disk and resumes at the next start.
@@ -197,6 +233,7 @@ export class Recorder {
       await this.outbox.close();
       await this.http.close();
       await this.store.close();
+      this.mediaIndex.close();
       this.logger.info('recorder stopped');
     })();
     return this.#stopping;

@@ -2,7 +2,9 @@ import { stat, unlink } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import { buildRecordEvent, newFileId, newVideoId, notifyUrls } from '../callback/index.js';
 import type { CallbackConfig, RecordFormat } from '../config/schema.js';
+import { probeMedia, probeMpegTs, type MediaProbe } from '../ffmpeg/probe.js';
 import { measureDuration, runFfmpeg } from '../ffmpeg/process.js';
+import type { MediaEntry, MediaIndexSink } from '../media/media-index.js';
 import {
   extensionOf,
   livePlaylistFileName,
@@ -17,6 +19,7 @@ import type { Logger } from '../shared/logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
 import { renderPlaylist, type PlaylistSegment } from './hls-playlist.js';
+import { mediaKeys } from './media.js';
 import { OUTPUTS } from './outputs/index.js';
 import type { Tracks } from './tracks.js';
 
@@ -32,6 +35,12 @@ export interface RecordingIdentity {
   query: string;
   mediaStartMs: number;
   tracks: Tracks | undefined;
+  /** Retention per format from the recording's template; a missing format uses the finisher's retentionDays. */
+  retentionDays?: Readonly<Partial<Record<RecordFormat, number>>>;
+  /** TemplateId of the recording's Tencent template (event 100 record_temp_id); unset for the default one. */
+  templateId?: number;
+  /** TaskId of the on-demand task the recording serves (event 100 task_id); unset for automatic recordings. */
+  taskId?: string;
 }
 
 /** A finished, stored file, as announced by event 100. */
@@ -67,6 +76,15 @@ export interface AnnounceSpec {
   startMs: number;
   endMs: number;
   durationSeconds: number;
+  /** record_temp_id: the recording's TemplateId; absent for the default template (and in older jobs). */
+  templateId?: string;
+  /** An on-demand task's TaskId; absent: task_id is the recording id. */
+  taskId?: string;
+  /** Fixed when the file is queued, so a retried announce reports (and indexes) the same ids. */
+  fileId?: string;
+  videoId?: string;
+  /** ffprobe's facts of a file probed while it was local; HLS is probed at announce time. */
+  metaData?: MediaProbe;
 }
 
 export interface FileFinisherOptions {
@@ -84,6 +102,10 @@ export interface FileFinisherOptions {
   concurrency: number;
   remuxTimeoutMs?: number;
   onFinished?: (file: FinishedFile) => void;
+  /** ffprobe for the MetaData of the media index; without it, MetaData comes from what the stream announced. */
+  ffprobePath?: string;
+  /** Where each announced file is indexed (SearchMedia); written before event 100 goes out. */
+  mediaIndex?: MediaIndexSink;
 }
 
 /** Turns closed work files into named, stored files and announces each with a Tencent event 100. */
@@ -144,7 +166,7 @@ export class FileFinisher {
   ): Promise<number> {
     const uri = segmentFileName(head, seq);
     const { size } = await stat(workPath);
-    const days = this.#o.retentionDays;
+    const days = this.#retentionDays(identity, 'hls');
     await this.#o.uploads.enqueue(hlsLane(identity), [
       { kind: 'file', path: workPath, key: objectKey(identity.app, uri), retentionDays: days },
       // Same lane, after the segment: the stored playlist never names a segment not stored yet.
@@ -205,10 +227,14 @@ export class FileFinisher {
         }
       }
       const { size } = await stat(source);
+      const metaData = await this.#probeLocal(source);
       await this.#o.uploads.enqueue(
         `file/${key}`,
-        [{ kind: 'file', path: source, key, retentionDays: this.#o.retentionDays }],
-        this.#spec(identity, format, key, size, startMs, endMs, (endMs - startMs) / 1000),
+        [{ kind: 'file', path: source, key, retentionDays: this.#retentionDays(identity, format) }],
+        {
+          ...this.#spec(identity, format, key, size, startMs, endMs, (endMs - startMs) / 1000),
+          ...(metaData ? { metaData } : {}),
+        },
       );
       if (source !== workPath) await unlink(workPath).catch(() => {});
     } finally {
@@ -241,11 +267,79 @@ export class FileFinisher {
     await this.#o.uploads.enqueue(
       hlsLane(identity),
       [
-        { kind: 'text', text, key, retentionDays: this.#o.retentionDays },
+        { kind: 'text', text, key, retentionDays: this.#retentionDays(identity, 'hls') },
         { kind: 'delete', key: objectKey(identity.app, livePlaylistFileName(head.head)) },
       ],
       this.#spec(identity, 'hls', key, Buffer.byteLength(text) + segmentsSize, startMs, endMs, duration),
     );
+  }
+
+  #retentionDays(identity: RecordingIdentity, format: RecordFormat): number {
+    return identity.retentionDays?.[format] ?? this.#o.retentionDays;
+  }
+
+  /** MetaData of a local file; undefined (logged) when ffprobe cannot read it: the file is stored all the same. */
+  async #probeLocal(path: string): Promise<MediaProbe | undefined> {
+    if (!this.#o.ffprobePath) return undefined;
+    try {
+      return await probeMedia(this.#o.ffprobePath, path);
+    } catch (err) {
+      this.#log.warn({ path, err: errorMessage(err) }, 'cannot probe the file, indexing it without MetaData');
+      return undefined;
+    }
+  }
+
+  /** MetaData of a stored HLS playlist: the first segment's streams, the playlist's size and duration. */
+  async #probeStoredHls(spec: AnnounceSpec): Promise<MediaProbe | undefined> {
+    if (!this.#o.ffprobePath) return undefined;
+    // Storage errors propagate (the job retries); only an unreadable segment falls back.
+    const [, firstSegment] = await mediaKeys(this.#o.store, spec.key);
+    if (!firstSegment) return undefined;
+    const segment = await this.#o.store.get(firstSegment);
+    try {
+      return await probeMpegTs(this.#o.ffprobePath, segment);
+    } catch (err) {
+      this.#log.warn(
+        { key: spec.key, err: errorMessage(err) },
+        'cannot probe the playlist, indexing it without MetaData',
+      );
+      return undefined;
+    }
+  }
+
+  /** Writes the media index entry of an announced file (same FileId as its event 100). */
+  async #index(spec: AnnounceSpec, file: FinishedFile, videoId: string): Promise<void> {
+    const index = this.#o.mediaIndex;
+    if (!index) return;
+    const probed = spec.metaData ?? (spec.format === 'hls' ? await this.#probeStoredHls(spec) : undefined);
+    const meta = probed ? withStoredTotals(probed, spec) : announcedMetaData(spec);
+    const expiresAt = (await this.#o.store.stat(spec.key))?.expiresAt;
+    const fileName = spec.key.slice(spec.key.lastIndexOf('/') + 1);
+    const entry: MediaEntry = {
+      fileId: file.fileId,
+      name: fileName.slice(0, fileName.lastIndexOf('.')),
+      key: spec.key,
+      format: spec.format,
+      streamId: spec.stream,
+      app: spec.app,
+      domain: this.#o.callback.domain ?? spec.host,
+      createTimeMs: Date.now(),
+      expireTimeMs: expiresAt ? expiresAt.getTime() : null,
+      startMs: spec.startMs,
+      endMs: spec.endMs,
+      size: meta.size,
+      duration: meta.duration,
+      container: meta.container,
+      width: meta.width,
+      height: meta.height,
+      bitrate: meta.bitrate,
+      videoStreams: meta.videoStreams,
+      audioStreams: meta.audioStreams,
+      vid: videoId,
+      taskId: spec.taskId ?? spec.recordingId,
+      sourceContext: '',
+    };
+    await index.add(entry);
   }
 
   #spec(
@@ -273,22 +367,30 @@ export class FileFinisher {
       startMs,
       endMs,
       durationSeconds: Math.round(durationSeconds * 1000) / 1000,
+      fileId: newFileId(),
+      videoId: newVideoId(this.#o.callback.appid),
+      ...(identity.templateId !== undefined ? { templateId: String(identity.templateId) } : {}),
+      ...(identity.taskId !== undefined ? { taskId: identity.taskId } : {}),
     };
   }
 
   /** Announces a file whose objects are all stored: onFinished, then event 100 through the outbox. */
   async announce(spec: AnnounceSpec): Promise<FinishedFile> {
+    const videoId = spec.videoId ?? newVideoId(this.#o.callback.appid);
     const file: FinishedFile = {
       format: spec.format,
       key: spec.key,
       url: await this.#o.store.urlFor(spec.key),
-      fileId: newFileId(),
+      fileId: spec.fileId ?? newFileId(),
       size: spec.size,
       startMs: spec.startMs,
       endMs: spec.endMs,
       durationSeconds: spec.durationSeconds,
     };
     const { callback, callbacks } = this.#o;
+    // Indexed first: a failure fails the upload job, which retries with the same ids, so no callback names a
+    // file the media API cannot find.
+    await this.#index(spec, file, videoId);
     const url = notifyUrls(callback).record;
     if (url && callbacks) {
       const body = buildRecordEvent({
@@ -298,15 +400,16 @@ export class FileFinisher {
         streamId: spec.stream,
         fileId: file.fileId,
         format: spec.format,
-        taskId: spec.recordingId,
-        templateId: '',
+        taskId: spec.taskId ?? spec.recordingId,
+        templateId: spec.templateId ?? '',
         startMs: spec.startMs,
         endMs: spec.endMs,
         durationSeconds: spec.durationSeconds,
         fileSize: spec.size,
-        streamParam: spec.query,
+        // Tencent: callbacks of task recordings carry no stream_param.
+        streamParam: spec.taskId ? '' : spec.query,
         videoUrl: file.url,
-        videoId: newVideoId(callback.appid),
+        videoId,
         mediaStartMs: spec.mediaStartMs,
         videoCodec: spec.videoCodec,
         resolution: spec.resolution,
@@ -321,6 +424,34 @@ export class FileFinisher {
     this.#o.onFinished?.(file);
     return file;
   }
+}
+
+/** Probed MetaData with the totals the recorder knows better: all objects' size, the playlist's duration. */
+function withStoredTotals(probe: MediaProbe, spec: AnnounceSpec): MediaProbe {
+  if (spec.format !== 'hls') return probe;
+  const duration = spec.durationSeconds;
+  return {
+    ...probe,
+    container: 'hls',
+    size: spec.size,
+    duration,
+    bitrate: duration > 0 ? Math.round((spec.size * 8) / duration) : 0,
+  };
+}
+
+/** The MetaData an index entry falls back to without ffprobe: what the stream announced. */
+function announcedMetaData(spec: AnnounceSpec): MediaProbe {
+  const [width = 0, height = 0] = spec.resolution ? spec.resolution.split('x').map(Number) : [];
+  return {
+    size: spec.size,
+    duration: spec.durationSeconds,
+    container: spec.format,
+    bitrate: spec.durationSeconds > 0 ? Math.round((spec.size * 8) / spec.durationSeconds) : 0,
+    width,
+    height,
+    videoStreams: spec.videoCodec ? [{ codec: spec.videoCodec, bitrate: 0, width, height, fps: 0 }] : [],
+    audioStreams: [],
+  };
 }
 
 /** Upload lane of a recording's HLS objects: segments, live playlists and the final playlist, in order. */

@@ -2,16 +2,49 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { checkPushAuth } from '../auth/tx-secret.js';
 import type { RecordConfig } from '../config/schema.js';
-import type { AdmitDecision, PublishRequest } from '../ingest/index.js';
+import type { AdmitDecision, MediaPacket, PublishRequest, PublishSink } from '../ingest/index.js';
 import { assertSafeComponent } from '../naming/names.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import type { RecordTask } from '../tasks/task-book.js';
+import {
+  recordConfigFromTemplate,
+  resolveRecording,
+  type RecordRule,
+  type RecordTemplate,
+} from '../templates/index.js';
 import type { FileFinisher } from './file-finisher.js';
 import { RecordingSession, type SessionTimings } from './recording-session.js';
 import { continuesRecording } from './resume-window.js';
 
+/** The Tencent templates and rules admission reads (a TemplateBook). */
+export interface TemplateSource {
+  readonly templates: readonly RecordTemplate[];
+  readonly rules: readonly RecordRule[];
+}
+
+/** On-demand tasks admission reads (a TaskBook). */
+export interface TaskSource {
+  activeFor(domainName: string, appName: string, streamName: string, nowMs: number): readonly RecordTask[];
+}
+
+/** One accepted publish: it keeps the stream's headers, so a task opening later can start recording it. */
+interface Tap {
+  request: PublishRequest;
+  nameId: string;
+  headers: Map<string, MediaPacket>;
+  /** The recording the packets go to, if any. */
+  sink: PublishSink | undefined;
+  session: RecordingSession | undefined;
+}
+
 export interface RecordingManagerOptions {
+  /** The config's own template: used when no rule matches (and `auto` is true). */
   record: RecordConfig;
+  /** Recording templates and rules; without them every publish uses `record` (or none, with auto false). */
+  templates?: TemplateSource;
+  /** A configured push domain (callback.domain); rules match it as well as the host the publisher used. */
+  domain?: string | undefined;
   dataDir: string;
   ffmpegPath: string;
   finisher: FileFinisher;
@@ -23,6 +56,8 @@ export interface RecordingManagerOptions {
   kick: (connectionId: string, reason: string) => void;
   /** Called with each new recording, before it takes its first publish (e.g. to watch its status). */
   onSession?: (session: RecordingSession) => void;
+  /** On-demand tasks (CreateRecordTask): a stream with an open task is recorded even without a rule. */
+  tasks?: TaskSource;
 }
 
 export const DEFAULT_TIMINGS: SessionTimings = {
@@ -41,6 +76,8 @@ export class RecordingManager {
   readonly #timings: SessionTimings;
   /** The newest recording of each `app/stream`. */
   readonly #byStream = new Map<string, RecordingSession>();
+  /** Every accepted publish by `app/stream`, recorded or not: a second publisher is refused. */
+  readonly #taps = new Map<string, Tap>();
   /** Every recording not yet done, including ones still finishing files. */
   readonly #active = new Set<RecordingSession>();
   #closing: Promise<void> | undefined;
@@ -93,26 +130,95 @@ export class RecordingManager {
     }
     const key = `${request.app}/${request.stream}`;
     const current = this.#byStream.get(key);
-    if (current && (current.state === 'starting' || current.state === 'recording')) {
+    if (this.#taps.has(key) || (current && (current.state === 'starting' || current.state === 'recording'))) {
       return { refuse: `stream ${key} is already being published` };
     }
     if (current?.state === 'interrupted') {
+      // A resume keeps the config the recording started with, whatever the rules say now.
       const window = {
         interruptedAt: current.interruptedAt,
-        resumeTimeoutSeconds: this.#o.record.hlsResumeTimeoutSeconds,
+        resumeTimeoutSeconds: current.record.hlsResumeTimeoutSeconds,
       };
       if (continuesRecording(window, this.#now())) {
         this.#log.info({ stream: key, recordingId: current.id }, 'publish resumes recording');
-        return { accept: current.resume(request) };
+        const tap = this.#tap(key, request, nameId);
+        tap.session = current;
+        tap.sink = current.resume(request);
+        return { accept: this.#tapSink(key, tap) };
       }
       void current.finish('resume window expired');
     }
+    const decision = resolveRecording(
+      this.#o.templates?.rules ?? [],
+      this.#o.templates?.templates ?? [],
+      this.#o.record,
+      this.#o.record.auto,
+      {
+        domains: this.#o.domain ? [request.host, this.#o.domain] : [request.host],
+        app: request.app,
+        stream: request.stream,
+      },
+    );
+    const task = decision.record ? undefined : this.#openTasks(request)[0];
+    const tap = this.#tap(key, request, nameId);
+    if (!decision.record && !task) {
+      this.#log.info(
+        {
+          app: request.app,
+          stream: request.stream,
+          reason: decision.reason,
+          templateId: decision.rule?.TemplateId,
+        },
+        'publish not recorded',
+      );
+      return { accept: this.#tapSink(key, tap) };
+    }
+    const config = decision.record ? decision.config : this.#taskConfig(task!);
+    const session = this.#newSession(tap, config, task?.taskId);
+    if (decision.rule) {
+      this.#log.info(
+        {
+          stream: key,
+          recordingId: session.id,
+          templateId: decision.rule.TemplateId,
+          rule: [decision.rule.DomainName, decision.rule.AppName, decision.rule.StreamName],
+        },
+        'recording rule matched',
+      );
+    }
+    tap.sink = session.start(request);
+    return { accept: this.#tapSink(key, tap) };
+  }
+
+  #tap(key: string, request: PublishRequest, nameId: string): Tap {
+    const tap: Tap = { request, nameId, headers: new Map(), sink: undefined, session: undefined };
+    this.#taps.set(key, tap);
+    return tap;
+  }
+
+  /** The ingest's sink of a publish: headers are kept, packets go to whichever recording is attached. */
+  #tapSink(key: string, tap: Tap): PublishSink {
+    return {
+      onPacket: (packet) => {
+        if (packet.kind === 'script' || packet.isSequenceHeader) tap.headers.set(packet.kind, packet);
+        tap.sink?.onPacket(packet);
+      },
+      onEnd: (reason) => {
+        if (this.#taps.get(key) === tap) this.#taps.delete(key);
+        tap.sink?.onEnd(reason);
+      },
+    };
+  }
+
+  #newSession(tap: Tap, config: RecordConfig, taskId: string | undefined): RecordingSession {
+    const { request } = tap;
+    const key = `${request.app}/${request.stream}`;
     const recordingId = randomBytes(8).toString('hex');
     const session = new RecordingSession({
       recordingId,
       request,
-      nameId,
-      record: this.#o.record,
+      nameId: tap.nameId,
+      record: config,
       workDir: join(this.#o.dataDir, '.work', recordingId),
       ffmpegPath: this.#o.ffmpegPath,
       finisher: this.#o.finisher,
@@ -120,15 +226,81 @@ export class RecordingManager {
       now: this.#now,
       timings: this.#timings,
       kick: this.#o.kick,
+      ...(taskId !== undefined ? { taskId } : {}),
     });
     this.#o.onSession?.(session);
+    tap.session = session;
     this.#byStream.set(key, session);
     this.#active.add(session);
     void session.done.then(() => {
       this.#active.delete(session);
       if (this.#byStream.get(key) === session) this.#byStream.delete(key);
     });
-    return { accept: session.start(request) };
+    return session;
+  }
+
+  /** Push domains a publish answers to: the host it used, and the configured domain. */
+  #domainsOf(request: PublishRequest): string[] {
+    return this.#o.domain ? [request.host, this.#o.domain] : [request.host];
+  }
+
+  #openTasks(request: PublishRequest): RecordTask[] {
+    const tasks = this.#o.tasks;
+    if (!tasks) return [];
+    const found = new Map<string, RecordTask>();
+    for (const domain of this.#domainsOf(request)) {
+      for (const task of tasks.activeFor(domain, request.app, request.stream, this.#now())) {
+        found.set(task.taskId, task);
+      }
+    }
+    return [...found.values()].sort((a, b) => a.startTime - b.startTime);
+  }
+
+  /** A task's template; a missing or unknown TemplateId means the default template, as Tencent does. */
+  #taskConfig(task: RecordTask): RecordConfig {
+    const template = this.#o.templates?.templates.find((t) => t.TemplateId === task.templateId);
+    const config = template ? recordConfigFromTemplate(template, this.#o.record) : this.#o.record;
+    return config.formats.length ? config : this.#o.record;
+  }
+
+  #matches(task: RecordTask, request: PublishRequest): boolean {
+    return (
+      task.appName === request.app &&
+      task.streamName === request.stream &&
+      this.#domainsOf(request).some((d) => d.toLowerCase() === task.domainName.toLowerCase())
+    );
+  }
+
+  /** A task's window opened: a live stream it names that nothing records starts recording at its next keyframe. */
+  onTaskStart(task: RecordTask): void {
+    if (this.#closing) return;
+    for (const tap of this.#taps.values()) {
+      if (tap.sink || !this.#matches(task, tap.request)) continue;
+      const session = this.#newSession(tap, this.#taskConfig(task), task.taskId);
+      this.#log.info(
+        { stream: session.key, recordingId: session.id, taskId: task.taskId },
+        'task recording started',
+      );
+      tap.sink = session.start(tap.request, [...tap.headers.values()]);
+    }
+  }
+
+  /** A task's window closed: its recording ends (the publisher goes on) unless another open task wants it. */
+  onTaskEnd(task: RecordTask, reason: string): void {
+    for (const session of this.#active) {
+      if (session.taskId !== task.taskId) continue;
+      const tap = [...this.#taps.values()].find((t) => t.session === session);
+      if (tap && this.#openTasks(tap.request).some((t) => t.taskId !== task.taskId)) continue;
+      if (tap) {
+        tap.sink = undefined;
+        tap.session = undefined;
+      }
+      this.#log.info(
+        { stream: session.key, recordingId: session.id, taskId: task.taskId, reason },
+        'task ended',
+      );
+      void session.finish(`task ${reason}`, { keepPublisher: true });
+    }
   }
 
   /** Ends every recording now (resume windows included) and waits until all files are stored. Idempotent. */

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import type { RecordStatus } from '../callback/events.js';
-import type { RecordConfig } from '../config/schema.js';
+import { RECORD_FORMATS, type RecordConfig, type RecordFormat } from '../config/schema.js';
 import type { IngestEndReason, MediaPacket, PublishRequest, PublishSink } from '../ingest/index.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -13,6 +13,7 @@ import { renderPlaylist, type PlaylistSegment } from './hls-playlist.js';
 import { resumeTimeLeft } from './resume-window.js';
 import { RecordingRun, type RunEnd, type RunFile } from './recording-run.js';
 import { transition, type SessionState } from './session-state.js';
+import { fileSecondsFor, retentionDaysFor } from '../templates/index.js';
 
 /** Timings the tests shrink. */
 export interface SessionTimings {
@@ -28,6 +29,7 @@ export interface SessionOptions {
   recordingId: string;
   request: PublishRequest;
   nameId: string;
+  /** What this recording records, resolved once at its first publish (a resume keeps it). */
   record: RecordConfig;
   workDir: string;
   ffmpegPath: string;
@@ -37,6 +39,8 @@ export interface SessionOptions {
   timings: SessionTimings;
   /** Closes a publisher's connection. */
   kick: (connectionId: string, reason: string) => void;
+  /** The on-demand task this recording serves, if any. */
+  taskId?: string;
 }
 
 export interface SessionEvents {
@@ -50,6 +54,7 @@ export interface SessionEvents {
 export class RecordingSession extends TypedEmitter<SessionEvents> {
   readonly id: string;
   readonly key: string;
+  readonly taskId: string | undefined;
   readonly #o: SessionOptions;
   readonly #log: Logger;
   #state: SessionState = 'starting';
@@ -79,6 +84,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     super();
     this.#o = options;
     this.id = options.recordingId;
+    this.taskId = options.taskId;
     this.key = `${options.request.app}/${options.request.stream}`;
     this.#log = options.logger.child({
       component: 'session',
@@ -94,12 +100,20 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       query: options.request.query,
       mediaStartMs: 0,
       tracks: undefined,
+      retentionDays: perFormat((format) => retentionDaysFor(options.record, format)),
+      ...(options.record.templateId !== undefined ? { templateId: options.record.templateId } : {}),
+      ...(options.taskId !== undefined ? { taskId: options.taskId } : {}),
     };
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
   }
 
   get state(): SessionState {
     return this.#state;
+  }
+
+  /** The recording's config: the config's own template or the one a rule chose. */
+  get record(): RecordConfig {
+    return this.#o.record;
   }
 
   /** When the publisher left, for the resume decision. */
@@ -124,9 +138,12 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     if (status) this.emit('status', status, reason);
   }
 
-  /** Takes the first publish of the recording. */
-  start(request: PublishRequest): PublishSink {
-    return this.#attach(request);
+  /**
+   * Takes the first publish of the recording. `headers` (metadata and sequence headers already sent) start
+   * a recording in the middle of a publish, at its next keyframe: an on-demand task opening on a live stream.
+   */
+  start(request: PublishRequest, headers: readonly MediaPacket[] = []): PublishSink {
+    return this.#attach(request, headers);
   }
 
   /** Takes a publish that continues the interrupted recording (same playlist, a discontinuity). */
@@ -136,12 +153,13 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     return this.#attach(request);
   }
 
-  #attach(request: PublishRequest): PublishSink {
+  #attach(request: PublishRequest, headers: readonly MediaPacket[] = []): PublishSink {
     const gen = ++this.#publishGen;
     this.#publish = request;
     this.#restarts = 0;
     this.#headers.clear();
-    this.#startRun([]);
+    for (const packet of headers) this.#headers.set(packet.kind, packet);
+    this.#startRun([...headers]);
     return {
       onPacket: (packet) => {
         if (gen !== this.#publishGen) return;
@@ -163,7 +181,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       ffmpegPath: this.#o.ffmpegPath,
       formats: this.#o.record.formats,
       hlsSegmentSeconds: this.#o.record.hlsSegmentSeconds,
-      maxFileSeconds: this.#o.record.maxFileDurationSeconds,
+      maxFileSeconds: perFormat((format) => fileSecondsFor(this.#o.record, format)),
       hlsStartNumber: () => this.#nextSeq,
       logger: this.#log,
       now: this.#o.now,
@@ -287,13 +305,17 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     void this.finish(`publisher ${reason}`);
   }
 
-  /** Ends the recording now: closes the playlist and finishes every file. Idempotent. */
-  finish(reason: string): Promise<void> {
+  /**
+   * Ends the recording now: closes the playlist and finishes every file. Idempotent. The publisher is closed
+   * too, unless `keepPublisher` (an on-demand task ended while the stream goes on unrecorded).
+   */
+  finish(reason: string, options: { keepPublisher?: boolean } = {}): Promise<void> {
     if (this.#finalizing) return this.#finalizing;
     clearTimeout(this.#timer);
     if (this.#publish) {
-      this.#o.kick(this.#publish.connectionId, reason);
+      if (!options.keepPublisher) this.#o.kick(this.#publish.connectionId, reason);
       this.#publish = undefined;
+      this.#publishGen++;
     }
     this.#run?.endInput();
     if (this.#state !== 'finalizing') this.#move('finalizing', reason);
@@ -327,6 +349,13 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     })();
     return this.#finalizing;
   }
+}
+
+function perFormat(value: (format: RecordFormat) => number): Record<RecordFormat, number> {
+  return Object.fromEntries(RECORD_FORMATS.map((format) => [format, value(format)])) as Record<
+    RecordFormat,
+    number
+  >;
 }
 
 /** The event 332 status a state move reports, if any; start failures and ffmpeg deaths are reported where they happen. */

@@ -1,0 +1,505 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { assertSafeComponent } from '../naming/names.js';
+import { AppError, errorMessage } from '../shared/errors.js';
+import { silentLogger, type Logger } from '../shared/logger.js';
+import { TypedEmitter } from '../shared/typed-emitter.js';
+
+/** Tencent's limits for CreateRecordTask (Live API 2018-08-01). */
+export const TASK_LIMITS = Object.freeze({
+  /** EndTime − StartTime, seconds. */
+  maxWindowS: 24 * 3600,
+  /** How far ahead of now EndTime may lie, seconds. */
+  maxAheadS: 7 * 24 * 3600,
+  /** Tasks of one stream that may run at the same instant. */
+  maxOverlapping: 3,
+});
+
+/** How long an ended task is kept for StopRecordTask answers and listings, by default. */
+export const DEFAULT_RETAIN_ENDED_MS = 7 * 24 * 3600 * 1000;
+
+// setTimeout fires at once for delays above 2^31-1 ms; longer waits are re-armed in steps.
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What CreateRecordTask asks for, in the recorder's spelling; times are Unix seconds. */
+export interface RecordTaskParams {
+  domainName: string;
+  appName: string;
+  streamName: string;
+  endTime: number;
+  /** Absent or 0 means now. */
+  startTime?: number | undefined;
+  /** 0: a live push (default); 1: a mix output, which the recorder does not produce. */
+  streamType?: number | undefined;
+  templateId?: number | undefined;
+  extension?: string | undefined;
+}
+
+/** One on-demand recording task; immutable, replaced on change. Times in seconds except `createdAt`/`stoppedAt` (ms). */
+export interface RecordTask {
+  readonly taskId: string;
+  readonly domainName: string;
+  readonly appName: string;
+  readonly streamName: string;
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly streamType: 0;
+  /** As given; an unknown id means the default template, as Tencent does. */
+  readonly templateId?: number;
+  readonly extension?: string;
+  readonly createdAt: number;
+  /** Set by StopRecordTask; a stopped task never opens again. */
+  readonly stoppedAt?: number;
+}
+
+export type TaskEndReason = 'expired' | 'stopped';
+
+/** `start` when a task's window opens (again after a restart); `end` closes a window that `start` opened. */
+export interface TaskBookEvents {
+  start: [task: RecordTask];
+  end: [task: RecordTask, reason: TaskEndReason];
+}
+
+/** Why a task was refused: `invalid` parameters, an `unsupported` feature, or the overlap `limit`. */
+export type TaskRejectionKind = 'invalid' | 'unsupported' | 'limit';
+
+export type TaskValidation =
+  | { ok: true; startTime: number; endTime: number; streamType: 0 }
+  | { ok: false; kind: TaskRejectionKind; field: string; message: string };
+
+/** CreateRecordTask refused: the parameters break Tencent's rules. */
+export class TaskRejectedError extends AppError {
+  constructor(
+    readonly kind: TaskRejectionKind,
+    readonly field: string,
+    message: string,
+  ) {
+    super(
+      kind === 'limit' ? 'TASK_LIMIT_EXCEEDED' : kind === 'unsupported' ? 'TASK_UNSUPPORTED' : 'TASK_INVALID',
+      message,
+    );
+  }
+}
+
+/** StopRecordTask named a task the book does not know (never created, or pruned). */
+export class TaskNotFoundError extends AppError {
+  constructor(readonly taskId: string) {
+    super('TASK_NOT_FOUND', `the task ${taskId} does not exist`);
+  }
+}
+
+/** [start, end) of a task in ms. */
+export function taskWindowMs(task: Pick<RecordTask, 'startTime' | 'endTime'>): {
+  startMs: number;
+  endMs: number;
+} {
+  return { startMs: task.startTime * 1000, endMs: task.endTime * 1000 };
+}
+
+/** Where a task stands at `nowMs`: not yet open, open, or ended (expired or stopped). */
+export function taskPhase(task: RecordTask, nowMs: number): 'pending' | 'open' | 'ended' {
+  if (task.stoppedAt !== undefined) return 'ended';
+  const { startMs, endMs } = taskWindowMs(task);
+  if (nowMs >= endMs) return 'ended';
+  return nowMs >= startMs ? 'open' : 'pending';
+}
+
+/** Whether two tasks record the same stream; push domains compare without case. */
+export function sameStream(
+  a: Pick<RecordTask, 'domainName' | 'appName' | 'streamName'>,
+  b: Pick<RecordTask, 'domainName' | 'appName' | 'streamName'>,
+): boolean {
+  return (
+    a.domainName.toLowerCase() === b.domainName.toLowerCase() &&
+    a.appName === b.appName &&
+    a.streamName === b.streamName
+  );
+}
+
+/**
+ * Checks CreateRecordTask parameters against Tencent's rules at `nowMs`, and the overlap limit against `existing`.
+ * Pure: returns the normalized window (Unix seconds) or the reason for refusal.
+ */
+export function validateTask(
+  params: RecordTaskParams,
+  nowMs: number,
+  existing: readonly RecordTask[],
+): TaskValidation {
+  const reject = (kind: TaskRejectionKind, field: string, message: string): TaskValidation => ({
+    ok: false,
+    kind,
+    field,
+    message,
+  });
+  for (const [field, value] of [
+    ['StreamName', params.streamName],
+    ['AppName', params.appName],
+  ] as const) {
+    try {
+      assertSafeComponent(field, value);
+    } catch (err) {
+      return reject('invalid', field, errorMessage(err));
+    }
+  }
+  if (!/^[A-Za-z0-9.-]{1,253}$/.test(params.domainName)) {
+    return reject('invalid', 'DomainName', 'DomainName must be a host name');
+  }
+
+  const streamType = params.streamType ?? 0;
+  if (streamType === 1) {
+    return reject(
+      'unsupported',
+      'StreamType',
+      'StreamType 1 (mix output) is not supported; use 0 (live push)',
+    );
+  }
+  if (streamType !== 0) return reject('invalid', 'StreamType', 'StreamType must be 0 or 1');
+
+  const { endTime } = params;
+  const startTime = params.startTime || Math.floor(nowMs / 1000);
+  if (!Number.isSafeInteger(endTime) || endTime < 0) {
+    return reject('invalid', 'EndTime', 'EndTime must be a Unix time in seconds');
+  }
+  if (!Number.isSafeInteger(startTime) || startTime < 0) {
+    return reject('invalid', 'StartTime', 'StartTime must be a Unix time in seconds');
+  }
+  if (endTime * 1000 <= nowMs)
+    return reject('invalid', 'EndTime', 'EndTime must be later than the current time');
+  if (endTime <= startTime) return reject('invalid', 'EndTime', 'EndTime must be later than StartTime');
+  if (endTime * 1000 > nowMs + TASK_LIMITS.maxAheadS * 1000) {
+    return reject('invalid', 'EndTime', 'EndTime must be within 7 days of the current time');
+  }
+  if (endTime - startTime > TASK_LIMITS.maxWindowS) {
+    return reject('invalid', 'EndTime', 'EndTime - StartTime must not exceed 24 hours');
+  }
+
+  const peak = peakOverlap({ ...params, startTime, endTime }, nowMs, existing);
+  if (peak >= TASK_LIMITS.maxOverlapping) {
+    return reject(
+      'limit',
+      'StartTime',
+      `the stream already has ${peak} recording tasks in this time range; at most ${TASK_LIMITS.maxOverlapping} may overlap`,
+    );
+  }
+  return { ok: true, startTime, endTime, streamType: 0 };
+}
+
+/**
+ * The most live tasks of the same stream that run at one instant of the candidate's window.
+ * Only the future counts (windows are clipped to now), and stopped tasks count not at all.
+ */
+export function peakOverlap(
+  candidate: Pick<RecordTask, 'domainName' | 'appName' | 'streamName' | 'startTime' | 'endTime'>,
+  nowMs: number,
+  existing: readonly RecordTask[],
+): number {
+  const from = Math.max(candidate.startTime * 1000, nowMs);
+  const to = candidate.endTime * 1000;
+  const edges: { at: number; delta: 1 | -1 }[] = [];
+  for (const task of existing) {
+    if (task.stoppedAt !== undefined || !sameStream(task, candidate)) continue;
+    const { startMs, endMs } = taskWindowMs(task);
+    const s = Math.max(startMs, from);
+    const e = Math.min(endMs, to);
+    if (s >= e) continue;
+    edges.push({ at: s, delta: 1 }, { at: e, delta: -1 });
+  }
+  // Windows are half-open, so at a shared instant an end comes before a start.
+  edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let running = 0;
+  let peak = 0;
+  for (const edge of edges) {
+    running += edge.delta;
+    peak = Math.max(peak, running);
+  }
+  return peak;
+}
+
+/** A cancellable timer; tests pass a fake one. */
+export type SetTimer = (callback: () => void, delayMs: number) => { cancel(): void };
+
+const realSetTimer: SetTimer = (callback, delayMs) => {
+  const timer = setTimeout(callback, delayMs);
+  // The book's schedule alone must not keep the process alive.
+  timer.unref();
+  return { cancel: () => clearTimeout(timer) };
+};
+
+export interface TaskBookOptions {
+  /** The JSON file of the book, conventionally `<dataDir>/.state/tasks.json`. */
+  file: string;
+  now?: () => number;
+  setTimer?: SetTimer;
+  /** How long an ended task is kept; StopRecordTask on it answers success until then. */
+  retainEndedMs?: number;
+  log?: Logger;
+}
+
+const taskSchema = z.object({
+  taskId: z.string().min(1),
+  domainName: z.string(),
+  appName: z.string(),
+  streamName: z.string(),
+  startTime: z.number().int(),
+  endTime: z.number().int(),
+  streamType: z.literal(0),
+  templateId: z.number().int().optional(),
+  extension: z.string().optional(),
+  createdAt: z.number(),
+  stoppedAt: z.number().optional(),
+});
+const fileSchema = z.object({ version: z.literal(1), tasks: z.array(z.unknown()) });
+
+/**
+ * The on-demand recording tasks (CreateRecordTask / StopRecordTask): validation, the overlap limit, a durable file,
+ * and a timer schedule that emits `start` when a window opens and `end` when it closes.
+ * Listeners attach before start(); they must not throw.
+ */
+export class TaskBook extends TypedEmitter<TaskBookEvents> {
+  readonly #file: string;
+  readonly #now: () => number;
+  readonly #setTimer: SetTimer;
+  readonly #retainEndedMs: number;
+  readonly #log: Logger;
+  readonly #tasks = new Map<string, RecordTask>();
+  readonly #timers = new Map<string, { cancel(): void }>();
+  // Tasks whose `start` was emitted and whose `end` was not yet.
+  readonly #open = new Set<string>();
+  #writing: Promise<void> = Promise.resolve();
+  #started: Promise<void> | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: TaskBookOptions) {
+    super();
+    this.#file = options.file;
+    this.#now = options.now ?? Date.now;
+    this.#setTimer = options.setTimer ?? realSetTimer;
+    this.#retainEndedMs = options.retainEndedMs ?? DEFAULT_RETAIN_ENDED_MS;
+    this.#log = (options.log ?? silentLogger()).child({ component: 'task-book' });
+  }
+
+  /** Loads the file, prunes old tasks, and arms the schedule; emits `start` for every window open now. Idempotent. */
+  start(): Promise<void> {
+    this.#started ??= this.#load();
+    return this.#started;
+  }
+
+  /** Validates, stores durably, and schedules a task; emits `start` at once when its window is open. Returns its TaskId. */
+  async create(params: RecordTaskParams, nowMs: number): Promise<string> {
+    this.#assertRunning();
+    const verdict = validateTask(params, nowMs, [...this.#tasks.values()]);
+    if (!verdict.ok) throw new TaskRejectedError(verdict.kind, verdict.field, verdict.message);
+    const task: RecordTask = {
+      taskId: newTaskId(),
+      domainName: params.domainName,
+      appName: params.appName,
+      streamName: params.streamName,
+      startTime: verdict.startTime,
+      endTime: verdict.endTime,
+      streamType: verdict.streamType,
+      ...(params.templateId !== undefined ? { templateId: params.templateId } : {}),
+      ...(params.extension !== undefined ? { extension: params.extension } : {}),
+      createdAt: nowMs,
+    };
+    // Added before the write, so a concurrent create counts it against the overlap limit.
+    this.#tasks.set(task.taskId, task);
+    try {
+      await this.#persist();
+    } catch (err) {
+      this.#tasks.delete(task.taskId);
+      throw err;
+    }
+    this.#log.info(
+      { taskId: task.taskId, stream: task.streamName, start: task.startTime, end: task.endTime },
+      'task created',
+    );
+    if (this.#closed === undefined) this.#arm(task.taskId);
+    return task.taskId;
+  }
+
+  /**
+   * Ends a task early (StopRecordTask): it never opens again, and `end` (stopped) follows if it was open.
+   * A task already ended answers success; an unknown one throws TaskNotFoundError.
+   */
+  async stop(taskId: string, nowMs: number): Promise<void> {
+    this.#assertRunning();
+    const task = this.#tasks.get(taskId);
+    if (!task) throw new TaskNotFoundError(taskId);
+    if (taskPhase(task, nowMs) === 'ended') return;
+    const stopped: RecordTask = { ...task, stoppedAt: nowMs };
+    this.#tasks.set(taskId, stopped);
+    // No timer may report this task while the stop is being written.
+    this.#cancelTimer(taskId);
+    try {
+      await this.#persist();
+    } catch (err) {
+      if (this.#tasks.get(taskId) === stopped) this.#tasks.set(taskId, task);
+      if (this.#closed === undefined) this.#arm(taskId);
+      throw err;
+    }
+    this.#log.info({ taskId }, 'task stopped');
+    if (this.#open.delete(taskId)) this.emit('end', stopped, 'stopped');
+  }
+
+  /** The task with this id, while it is kept. */
+  get(taskId: string): RecordTask | undefined {
+    return this.#tasks.get(taskId);
+  }
+
+  /** Every kept task, oldest first. */
+  list(): RecordTask[] {
+    return [...this.#tasks.values()].sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** Tasks of this stream whose window contains `nowMs` and that were not stopped; what a new publish records for. */
+  activeFor(domainName: string, appName: string, streamName: string, nowMs: number): RecordTask[] {
+    const stream = { domainName, appName, streamName };
+    return this.list().filter((task) => sameStream(task, stream) && taskPhase(task, nowMs) === 'open');
+  }
+
+  /** Cancels the schedule and waits for the last write; emits nothing. Returns the same promise each time. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      for (const timer of this.#timers.values()) timer.cancel();
+      this.#timers.clear();
+      this.#open.clear();
+      await this.#writing.catch(() => undefined);
+    })();
+    return this.#closed;
+  }
+
+  #assertRunning(): void {
+    if (this.#started === undefined)
+      throw new AppError('TASK_BOOK_NOT_STARTED', 'the task book is not started');
+    if (this.#closed !== undefined) throw new AppError('TASK_BOOK_CLOSED', 'the task book is closed');
+  }
+
+  async #load(): Promise<void> {
+    for (const task of await this.#readFile()) this.#tasks.set(task.taskId, task);
+    const now = this.#now();
+    const before = this.#tasks.size;
+    this.#prune(now);
+    if (this.#tasks.size !== before) await this.#persist();
+    this.#log.info({ tasks: this.#tasks.size, pruned: before - this.#tasks.size }, 'task book started');
+    if (this.#closed !== undefined) return;
+    for (const task of this.list()) this.#arm(task.taskId);
+  }
+
+  async #readFile(): Promise<RecordTask[]> {
+    let text: string;
+    try {
+      text = await readFile(this.#file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new AppError('TASK_STORE_FAILED', `cannot read ${this.#file}`, { cause: err });
+    }
+    let records: unknown[];
+    try {
+      records = fileSchema.parse(JSON.parse(text)).tasks;
+    } catch (err) {
+      // Writes are atomic, so this is a hand edit or a foreign file; keep it for an operator and start empty.
+      const aside = `${this.#file}.corrupt`;
+      this.#log.error({ file: this.#file, aside, err: errorMessage(err) }, 'task file unreadable, set aside');
+      await rename(this.#file, aside);
+      return [];
+    }
+    const tasks: RecordTask[] = [];
+    for (const record of records) {
+      const parsed = taskSchema.safeParse(record);
+      if (parsed.success) tasks.push(parsed.data);
+      else
+        this.#log.error(
+          { file: this.#file, record, err: parsed.error.message },
+          'task record unreadable, dropped',
+        );
+    }
+    return tasks;
+  }
+
+  /** Emits what the phase at now calls for, then waits for the next edge of the window. */
+  #arm(taskId: string): void {
+    this.#cancelTimer(taskId);
+    const task = this.#tasks.get(taskId);
+    if (!task) return;
+    const now = this.#now();
+    const phase = taskPhase(task, now);
+    if (phase === 'ended') {
+      if (this.#open.delete(taskId))
+        this.emit('end', task, task.stoppedAt === undefined ? 'expired' : 'stopped');
+      return;
+    }
+    if (phase === 'open' && !this.#open.has(taskId)) {
+      this.#open.add(taskId);
+      this.emit('start', task);
+    }
+    // A listener may have stopped the task or closed the book meanwhile.
+    if (this.#closed !== undefined || this.#tasks.get(taskId) !== task || this.#timers.has(taskId)) return;
+    const { startMs, endMs } = taskWindowMs(task);
+    const edge = phase === 'pending' ? startMs : endMs;
+    const delay = Math.min(Math.max(0, edge - now), MAX_TIMER_MS);
+    this.#timers.set(
+      taskId,
+      this.#setTimer(() => {
+        this.#timers.delete(taskId);
+        this.#arm(taskId);
+      }, delay),
+    );
+  }
+
+  #cancelTimer(taskId: string): void {
+    this.#timers.get(taskId)?.cancel();
+    this.#timers.delete(taskId);
+  }
+
+  /** Forgets ended tasks older than the retention; open or pending tasks stay. */
+  #prune(nowMs: number): void {
+    for (const [taskId, task] of this.#tasks) {
+      const endedAt = task.stoppedAt ?? task.endTime * 1000;
+      if (endedAt + this.#retainEndedMs <= nowMs && !this.#open.has(taskId)) this.#tasks.delete(taskId);
+    }
+  }
+
+  /** Writes the whole book after every earlier write; each write takes the state of its own moment. */
+  #persist(): Promise<void> {
+    const write = this.#writing
+      .catch(() => undefined)
+      .then(() => {
+        this.#prune(this.#now());
+        return writeDurably(this.#file, `${JSON.stringify({ version: 1, tasks: this.list() }, null, 1)}\n`);
+      });
+    this.#writing = write;
+    return write;
+  }
+}
+
+/** An opaque TaskId like Tencent's: 32 URL-safe characters. */
+function newTaskId(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** Replaces `path` so that a crash leaves either the old or the new file, whole. */
+async function writeDurably(path: string, content: string): Promise<void> {
+  const dir = dirname(path);
+  const temp = `${path}.tmp`;
+  try {
+    await mkdir(dir, { recursive: true });
+    const file = await open(temp, 'w');
+    try {
+      await file.writeFile(content, 'utf8');
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temp, path);
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    throw new AppError('TASK_STORE_FAILED', `cannot write ${path}`, { cause: err });
+  }
+}
