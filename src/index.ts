@@ -1,4 +1,4 @@
-// The recorder's helpers for the systems around it: signing push URLs and naming TRTC streams.
+// The recorder's helpers for the systems around it: push URLs, TRTC stream ids, callback types and signatures.
 export {
   checkPushAuth,
   parseTxTime,
@@ -9,3 +9,13 @@ export {
   type PushAuthResult,
 } from './auth/tx-secret.js';
 export { decodeTrtcUserId, isTrtcUserId, trtcStreamId, type TrtcStreamType } from './naming/trtc.js';
+// Callback receivers: every event body the recorder sends, and the check of its signature.
+export { verifyTencentSign } from './callback/sign.js';
+export {
+  RECORD_STATUSES,
+  type RecordFileEvent,
+  type RecordStatus,
+  type RecordStatusEvent,
+  type StreamBeginEvent,
+  type StreamEndEvent,
+} from './callback/events.js';

@@ -158,7 +158,11 @@ export class Recorder {
       isReady: () => this.#stopping === undefined,
       storageStatus: () => this.#storageError,
     });
-    registerMediaRoutes(this.http.app, { store: this.store, adminToken: config.api.adminToken });
+    registerMediaRoutes(this.http.app, {
+      store: this.store,
+      adminToken: config.api.adminToken,
+      index: this.mediaIndex,
+    });
     registerTencentApi(this.http.app, { credentials: config.api.credentials, actions: this.tencentActions });
     registerMediaActions(this.tencentActions, { index: this.mediaIndex, store: this.store });
     registerTemplateActions(this.tencentActions, { book: this.templates, timeZone: config.record.timeZone });

@@ -9,6 +9,8 @@ export interface MediaRoutesOptions {
   store: ObjectStore;
   /** Bearer token for these routes; unset: loopback clients only. */
   adminToken: string | undefined;
+  /** The media index, whose ExpireTime follows a change here. */
+  index?: { setExpiry(key: string, expireTimeMs: number | null): boolean };
 }
 
 const keySchema = z.string().regex(/^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/, { error: 'must be app/file' });
@@ -63,6 +65,7 @@ export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOp
       body.key,
       body.expiresAt ? new Date(body.expiresAt) : undefined,
     );
+    options.index?.setExpiry(body.key, result.expiresAt?.getTime() ?? null);
     return { key: body.key, keys: result.keys, expiresAt: result.expiresAt?.toISOString() ?? null };
   });
 }

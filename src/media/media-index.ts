@@ -214,6 +214,11 @@ export class MediaIndex implements MediaIndexSink {
     return rows.map(toEntry);
   }
 
+  /** Moves the expiry of the media stored under key (null: never); false when no media has that key. */
+  setExpiry(key: string, expireTimeMs: number | null): boolean {
+    return this.#db.run('UPDATE media SET expire_time = ? WHERE key = ?', [expireTimeMs, key]).changes > 0;
+  }
+
   /** Removes one media's row; false when there was none. */
   remove(fileId: string): boolean {
     return this.#db.run('DELETE FROM media WHERE file_id = ?', fileId).changes > 0;
