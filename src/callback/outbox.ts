@@ -1,8 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { z } from 'zod';
+import { syncDir, writeFileDurably } from '../shared/durable-file.js';
 import { AppError, CallbackRejectedError, errorMessage, InvalidStateError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
@@ -395,19 +396,11 @@ function networkErrorMessage(err: unknown): string {
 /** Writes `<dir>/<id>.json` so that a crash leaves either the old or the new file, whole. */
 async function writeDurably(dir: string, record: OutboxRecord): Promise<void> {
   const path = join(dir, `${record.id}.json`);
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  const file = await open(tmp, 'wx');
   try {
-    await file.writeFile(`${JSON.stringify(record)}\n`, 'utf8');
-    await file.sync();
+    await writeFileDurably(path, `${JSON.stringify(record)}\n`);
   } catch (err) {
-    await file.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
     throw new AppError('CALLBACK_STORE_FAILED', `cannot write ${path}`, { cause: err });
   }
-  await file.close();
-  await rename(tmp, path);
-  await syncDir(dir);
 }
 
 /** Removes `<dir>/<id>.json`; a file already gone is fine. */
@@ -419,14 +412,4 @@ async function removeDurably(dir: string, id: string): Promise<void> {
     throw err;
   }
   await syncDir(dir);
-}
-
-/** Makes a rename or unlink in `dir` survive a power loss. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

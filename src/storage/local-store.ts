@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
+import { writeFileDurably } from '../shared/durable-file.js';
 import { AppError } from '../shared/errors.js';
 import {
   DAY_MS,
@@ -30,19 +31,6 @@ async function* filesUnder(dir: string, skipHidden: boolean): AsyncGenerator<str
     if (entry.isDirectory()) yield* filesUnder(full, skipHidden);
     else if (entry.isFile()) yield full;
   }
-}
-
-async function writeDurably(path: string, data: Buffer | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${dirname(path)}/.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`;
-  const handle = await open(temp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, path);
 }
 
 function isMissing(err: unknown): boolean {
@@ -97,7 +85,7 @@ export class LocalStore implements ObjectStore {
   async putBuffer(data: Buffer, key: string, options?: PutOptions): Promise<StoredObject> {
     const target = this.#pathOf(key);
     await this.#writeExpiry(key, options?.retentionDays);
-    await writeDurably(target, data);
+    await writeFileDurably(target, data);
     return this.#confirm(target, key, data.length);
   }
 
@@ -112,7 +100,7 @@ export class LocalStore implements ObjectStore {
   async #setMeta(key: string, expiresAt: Date | undefined): Promise<void> {
     if (!expiresAt) return rm(this.#metaPath(key), { force: true });
     const meta: Meta = { expiresAt: expiresAt.toISOString() };
-    await writeDurably(this.#metaPath(key), JSON.stringify(meta));
+    await writeFileDurably(this.#metaPath(key), JSON.stringify(meta));
   }
 
   async #readMeta(key: string): Promise<Meta | undefined> {

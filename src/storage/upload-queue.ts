@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { z } from 'zod';
 import { exponentialDelay } from '../shared/backoff.js';
+import { writeFileDurably } from '../shared/durable-file.js';
 import { AppError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
@@ -174,16 +175,7 @@ export class UploadQueue extends TypedEmitter<UploadQueueEvents> {
   }
 
   async #persist(job: UploadJob): Promise<void> {
-    const path = join(this.#jobsDir, `${job.id}.json`);
-    const temp = `${path}.tmp`;
-    const handle = await open(temp, 'w');
-    try {
-      await handle.writeFile(JSON.stringify(job));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
+    await writeFileDurably(join(this.#jobsDir, `${job.id}.json`), JSON.stringify(job));
   }
 
   #schedule(lane: string): void {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, rename } from 'node:fs/promises';
 import { z } from 'zod';
 import { assertSafeComponent } from '../naming/names.js';
+import { writeFileDurably } from '../shared/durable-file.js';
 import { AppError, errorMessage } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
@@ -479,26 +479,10 @@ function newTaskId(): string {
   return randomBytes(24).toString('base64url');
 }
 
-/** Replaces `path` so that a crash leaves either the old or the new file, whole. */
+/** Replaces `path` durably; a failure is the store's. */
 async function writeDurably(path: string, content: string): Promise<void> {
-  const dir = dirname(path);
-  const temp = `${path}.tmp`;
   try {
-    await mkdir(dir, { recursive: true });
-    const file = await open(temp, 'w');
-    try {
-      await file.writeFile(content, 'utf8');
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeFileDurably(path, content);
   } catch (err) {
     throw new AppError('TASK_STORE_FAILED', `cannot write ${path}`, { cause: err });
   }

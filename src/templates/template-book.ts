@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { writeFileDurably } from '../shared/durable-file.js';
 import { AppError, errorMessage } from '../shared/errors.js';
 import {
   FORMAT_PARAMS,
@@ -279,27 +278,9 @@ export class TemplateBook {
 
   async #write(state: State): Promise<void> {
     const path = this.#o.path;
-    const dir = dirname(path);
-    const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-    const body = { version: 1, ...state };
     try {
-      await mkdir(dir, { recursive: true });
-      const file = await open(tmp, 'wx');
-      try {
-        await file.writeFile(`${JSON.stringify(body, null, 2)}\n`, 'utf8');
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(tmp, path);
-      const handle = await open(dir, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await writeFileDurably(path, `${JSON.stringify({ version: 1, ...state }, null, 2)}\n`);
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
       throw new TemplateStoreError(`cannot write ${path}: ${errorMessage(err)}`, { cause: err });
     }
   }
