@@ -86,7 +86,7 @@ const minioStorage = z.strictObject({
   publicBaseUrl: httpUrl.optional(),
   presignSeconds: intIn(1, 604800).default(604800),
   // Bounded parts: memory per upload is one part.
-  partSize: intIn(5 * MIB, 512 * MIB).default(16 * MIB),
+  partSize: intIn(5 * MIB, 512 * MIB).default(8 * MIB),
   concurrency: intIn(1, 64).default(4),
   sse: z
     .discriminatedUnion('type', [

@@ -22,6 +22,7 @@ export const EXPIRE_TAG = 'recorder-expire-days';
 const RULE_PREFIX = 'recorder-expire-';
 // Two parts of one file on the wire at once: one uploads while the next is read and hashed.
 const PARTS_IN_FLIGHT = 2;
+const MAX_PARTS = 10_000;
 
 /** A storage call that failed; `code` says whether it is the credentials, the bucket, or the network. */
 export class StorageError extends AppError {
@@ -320,7 +321,8 @@ export class MinioStore implements ObjectStore {
     headers: Record<string, string>,
   ) {
     const objectName = this.#name(key);
-    const { partSize } = this.#c;
+    // S3 allows 10,000 parts: a file beyond 10,000 × partSize takes larger parts.
+    const partSize = Math.max(this.#c.partSize, Math.ceil(size / MAX_PARTS));
     const uploadId = await this.client.initiateNewMultipartUpload(this.bucket, objectName, headers);
     try {
       const count = Math.ceil(size / partSize);
