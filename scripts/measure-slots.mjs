@@ -1,6 +1,11 @@
 // Measures CPU % and RSS per recording slot: N real-time 1 Mbps pushes recording HLS+MP4,
 // sampled from /proc for the recorder process and its ffmpeg children. Usage:
 //   node scripts/measure-slots.mjs [--slots 10] [--seconds 40] [--formats hls,mp4]
+//     [--config-json '{"storage":{...}}']  merged (deeply) over the recorder config it writes
+//     [--watch-pid PID]   also samples another process tree (e.g. a MinIO server) in the same window,
+//                         reported apart as "watched" (not added to the recorder's figures)
+//     [--means]           adds the mean CPU % over the window (finer than the median of 1-tick samples
+//                         when the load is low)
 import { execFileSync, spawn } from 'node:child_process';
 import {
   existsSync,
@@ -22,10 +27,14 @@ const { values } = parseArgs({
     slots: { type: 'string', default: '10' },
     seconds: { type: 'string', default: '40' },
     formats: { type: 'string', default: 'hls,mp4' },
+    'config-json': { type: 'string', default: '{}' },
+    'watch-pid': { type: 'string' },
+    means: { type: 'boolean', default: false },
   },
 });
 const slots = Number(values.slots);
 const seconds = Number(values.seconds);
+const watchPid = values['watch-pid'] === undefined ? undefined : Number(values['watch-pid']);
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
 const fixtureDir = join(tmpdir(), 'recorder-test-fixtures', 'v1');
@@ -111,18 +120,33 @@ function treeOf(root, table) {
   return [...pids].map((pid) => table.get(pid)).filter(Boolean);
 }
 
+const isPlainObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+/** base with extra over it; plain objects merge key by key, anything else replaces. */
+function merge(base, extra) {
+  const out = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    out[key] = isPlainObject(value) && isPlainObject(out[key]) ? merge(out[key], value) : value;
+  }
+  return out;
+}
+
 const dataDir = mkdtempSync(join(tmpdir(), 'recorder-measure-'));
 const rtmpPort = await freePort();
 const httpPort = await freePort();
 const configPath = join(dataDir, 'config.json');
 writeFileSync(
   configPath,
-  JSON.stringify({
-    rtmp: { host: '127.0.0.1', port: rtmpPort },
-    http: { host: '127.0.0.1', port: httpPort },
-    dataDir: join(dataDir, 'data'),
-    record: { formats: values.formats.split(','), hlsSegmentSeconds: 4 },
-  }),
+  JSON.stringify(
+    merge(
+      {
+        rtmp: { host: '127.0.0.1', port: rtmpPort },
+        http: { host: '127.0.0.1', port: httpPort },
+        dataDir: join(dataDir, 'data'),
+        record: { formats: values.formats.split(','), hlsSegmentSeconds: 4 },
+      },
+      JSON.parse(values['config-json']),
+    ),
+  ),
 );
 const recorder = spawn(process.execPath, ['dist/src/cli.js', 'serve', '--config', configPath], {
   stdio: ['ignore', 'pipe', 'inherit'],
@@ -159,18 +183,32 @@ for (let i = 0; i < slots; i++) {
 // Skip the first 10 s (probing, first segments), then sample once a second.
 await new Promise((r) => setTimeout(r, 10_000));
 const samples = [];
-let previous = treeOf(recorder.pid, processTable());
+const watchedSamples = [];
+let table = processTable();
+let previous = treeOf(recorder.pid, table);
+let previousWatched = watchPid === undefined ? [] : treeOf(watchPid, table);
 let previousAt = Date.now();
 for (let i = 0; i < seconds - 15; i++) {
   await new Promise((r) => setTimeout(r, 1000));
   const now = Date.now();
-  const tree = treeOf(recorder.pid, processTable());
+  table = processTable();
+  const tree = treeOf(recorder.pid, table);
   const cpu = tree.reduce((s, p) => s + p.cpu, 0) - previous.reduce((s, p) => s + p.cpu, 0);
   samples.push({
     cpuPercent: (cpu / TICKS / ((now - previousAt) / 1000)) * 100,
     rssMiB: tree.reduce((s, p) => s + p.rss, 0) / 1024,
     processes: tree.length,
   });
+  if (watchPid !== undefined) {
+    const watched = treeOf(watchPid, table);
+    const watchedCpu =
+      watched.reduce((s, p) => s + p.cpu, 0) - previousWatched.reduce((s, p) => s + p.cpu, 0);
+    watchedSamples.push({
+      cpuPercent: (watchedCpu / TICKS / ((now - previousAt) / 1000)) * 100,
+      rssMiB: watched.reduce((s, p) => s + p.rss, 0) / 1024,
+    });
+    previousWatched = watched;
+  }
   previous = tree;
   previousAt = now;
 }
@@ -180,6 +218,7 @@ await new Promise((r) => recorder.on('close', r));
 rmSync(dataDir, { recursive: true, force: true });
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const cpu = median(samples.map((s) => s.cpuPercent).filter((x) => x >= 0));
 const rss = median(samples.map((s) => s.rssMiB));
 const result = {
@@ -192,4 +231,17 @@ const result = {
   rssMiBTotal: +rss.toFixed(1),
   rssMiBPerSlot: +(rss / slots).toFixed(1),
 };
+if (values.means)
+  result.cpuPercentMeanTotal = +mean(samples.map((s) => s.cpuPercent).filter((x) => x >= 0)).toFixed(2);
+if (watchPid !== undefined && watchedSamples.length > 0) {
+  result.watched = {
+    pid: watchPid,
+    cpuPercent: +median(watchedSamples.map((s) => s.cpuPercent).filter((x) => x >= 0)).toFixed(1),
+    rssMiB: +median(watchedSamples.map((s) => s.rssMiB)).toFixed(1),
+  };
+  if (values.means)
+    result.watched.cpuPercentMean = +mean(
+      watchedSamples.map((s) => s.cpuPercent).filter((x) => x >= 0),
+    ).toFixed(2);
+}
 console.log(JSON.stringify(result, null, 2));
