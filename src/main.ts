@@ -116,7 +116,6 @@ export class Recorder {
     const notifier = new StreamNotifier({
       callback: config.callback,
       callbacks: this.outbox,
-      formats: config.record.formats,
       node: nodeAddress(config.rtmp.host),
       logger: this.logger,
     });

@@ -9,7 +9,7 @@ import {
   type RecordStatus,
   type StreamFacts,
 } from '../callback/index.js';
-import type { CallbackConfig, RecordFormat } from '../config/schema.js';
+import type { CallbackConfig } from '../config/schema.js';
 import type { AdmitDecision, IngestEndReason, PublishRequest } from '../ingest/index.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -30,8 +30,6 @@ export const STREAM_END_CODES: Readonly<Record<IngestEndReason, { errcode: numbe
 export interface StreamNotifierOptions {
   callback: CallbackConfig;
   callbacks: CallbackSink;
-  /** Formats each recording writes, for event 332's record_detail. */
-  formats: readonly RecordFormat[];
   /** Event 1/0 `node`: the address publishers reach this recorder at. */
   node: string;
   logger: Logger;
@@ -115,7 +113,8 @@ export class StreamNotifier {
           status,
           sessionId: session.id,
           seq,
-          formats: this.#o.formats,
+          // The recording's own formats: its template's, or the config's.
+          formats: session.record.formats,
           reason,
         },
         this.#now(),
