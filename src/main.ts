@@ -1,17 +1,19 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createHttpServer, type HttpServer } from './api/server.js';
+import { registerCallbackRoutes } from './api/callback-routes.js';
+import { RecorderMetrics, registerMetricsRoute } from './api/metrics.js';
 import { CallbackOutbox, outboxOptionsFromConfig } from './callback/index.js';
 import type { Config } from './config/schema.js';
 import { resolveFfmpegPath, resolveFfprobePath } from './ffmpeg/locate.js';
-import { RtmpIngest } from './ingest/index.js';
+import { RtmpIngest, type AdmitDecision } from './ingest/index.js';
 import { registerMediaActions } from './api/media-actions.js';
 import { MediaIndex } from './media/media-index.js';
 import { FileFinisher, type FinishedFile } from './recording/file-finisher.js';
 import { RecordingManager } from './recording/recording-manager.js';
 import { nodeAddress, StreamNotifier } from './recording/stream-notifier.js';
 import type { SessionTimings } from './recording/recording-session.js';
-import { errorMessage } from './shared/errors.js';
+import { AppError, errorMessage } from './shared/errors.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { registerMediaRoutes } from './api/media-routes.js';
 import { registerTencentApi, TencentActionRegistry } from './api/tencent-api.js';
@@ -47,6 +49,8 @@ export class Recorder {
   readonly store: ObjectStore;
   readonly uploads: UploadQueue;
   readonly http: HttpServer;
+  /** Prometheus metrics, served on `GET /metrics`. */
+  readonly metrics: RecorderMetrics;
   /** Tencent API v3 actions served on `POST /`; modules register theirs before or after start. */
   readonly tencentActions = new TencentActionRegistry();
   /** Every stored media, by the FileId of its event 100 (dataDir/.index/media.sqlite): SearchMedia and co. */
@@ -66,6 +70,12 @@ export class Recorder {
     this.config = config;
     this.logger = options.logger ?? createLogger();
     this.#drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+    this.metrics = new RecorderMetrics({
+      activeRecordings: () => this.manager.sessions.length,
+      uploadQueueDepth: () => this.uploads.pending().length,
+      callbacksPending: () => this.outbox.pending().length,
+      callbacksDead: () => this.outbox.dead().length,
+    });
     const dataDir = resolve(config.dataDir);
     const ffmpegPath = resolveFfmpegPath(config.ffmpegPath);
     this.outbox = new CallbackOutbox(
@@ -92,7 +102,10 @@ export class Recorder {
     });
     this.uploads.on('failed', (_job, err) => {
       this.#storageError = errorMessage(err);
+      this.metrics.uploadFailed(err instanceof AppError ? err.code : errorCode(err));
     });
+    this.outbox.on('delivered', (_record, ms) => this.metrics.callbackAttempted('delivered', ms));
+    this.outbox.on('failed', (_record, _reason, ms) => this.metrics.callbackAttempted('failed', ms));
     this.uploads.on('stored', () => {
       this.#storageError = undefined;
     });
@@ -140,14 +153,20 @@ export class Recorder {
       publishAuth: config.auth.publish,
       ...(options.timings ? { timings: options.timings } : {}),
       kick: (connectionId, reason) => this.ingest.kick(connectionId, reason),
-      onSession: (session) => notifier.watch(session),
+      onSession: (session) => {
+        notifier.watch(session);
+        session.on('restart', () => this.metrics.ffmpegRestarted());
+      },
     });
     this.ingest = new RtmpIngest({
       host: config.rtmp.host,
       port: config.rtmp.port,
       logger: this.logger,
       // Events 1 and 0 for every accepted publish; a refused one sends neither.
-      admit: (request) => notifier.admit(request, this.manager.admit(request)),
+      admit: (request) =>
+        countingBytes(notifier.admit(request, this.manager.admit(request)), () =>
+          this.metrics.bytesIn(request.app, request.stream),
+        ),
     });
     this.http = createHttpServer({
       host: config.http.host,
@@ -162,6 +181,8 @@ export class Recorder {
       adminToken: config.api.adminToken,
       index: this.mediaIndex,
     });
+    registerMetricsRoute(this.http.app, this.metrics);
+    registerCallbackRoutes(this.http.app, { outbox: this.outbox });
     registerTencentApi(this.http.app, { credentials: config.api.credentials, actions: this.tencentActions });
     registerMediaActions(this.tencentActions, { index: this.mediaIndex, store: this.store });
     registerTemplateActions(this.tencentActions, { book: this.templates, timeZone: config.record.timeZone });
@@ -241,4 +262,26 @@ export class Recorder {
     })();
     return this.#stopping;
   }
+}
+
+/** Counts the media bytes of an accepted publish; `counter` runs only then, so a refusal makes no series. */
+function countingBytes(decision: AdmitDecision, counter: () => (bytes: number) => void): AdmitDecision {
+  if (!('accept' in decision)) return decision;
+  const sink = decision.accept;
+  const count = counter();
+  return {
+    accept: {
+      onPacket: (packet) => {
+        count(packet.tag.length);
+        sink.onPacket(packet);
+      },
+      onEnd: (reason) => sink.onEnd(reason),
+    },
+  };
+}
+
+/** A network or S3 error's own code (ECONNREFUSED, NoSuchBucket), else UNKNOWN; a bounded label. */
+function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code) ? code : 'UNKNOWN';
 }

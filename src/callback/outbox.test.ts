@@ -156,7 +156,7 @@ describe('CallbackOutbox', () => {
     await o.start();
     const delivered = next(o, 'delivered');
     const record = await o.enqueue(r.url, recordEvent);
-    const [done] = await delivered;
+    const [done, attemptMs] = await delivered;
 
     expect(r.requests).toHaveLength(1);
     const { headers, body } = r.requests[0]!;
@@ -169,6 +169,8 @@ describe('CallbackOutbox', () => {
     expect(body).toMatchObject({ ...recordEvent });
     expect(storedBeforeSend).toBe(true);
     expect(done).toMatchObject({ id: record.id, attempts: 1 });
+    expect(attemptMs).toBeGreaterThan(0);
+    expect(attemptMs).toBeLessThan(5000);
     expect(o.pending()).toEqual([]);
     expect(await readdir(join(dir, 'pending'))).toEqual([]);
   });
@@ -177,7 +179,11 @@ describe('CallbackOutbox', () => {
     const r = await receiver((req, res, n) => answer(n <= 2 ? 500 : 200)(req, res, n));
     const o = outbox({ intervalMs: 50 });
     const failures: [OutboxRecord, string][] = [];
-    o.on('failed', (rec, reason) => failures.push([rec, reason]));
+    const failedMs: number[] = [];
+    o.on('failed', (rec, reason, attemptMs) => {
+      failures.push([rec, reason]);
+      failedMs.push(attemptMs);
+    });
     await o.start();
     const delivered = next(o, 'delivered');
     const record = await o.enqueue(r.url, { event_type: 100, stream_id: 's1' });
@@ -193,6 +199,7 @@ describe('CallbackOutbox', () => {
       [1, 'HTTP 500'],
       [2, 'HTTP 500'],
     ]);
+    expect(failedMs.every((ms) => ms > 0)).toBe(true);
     expect(r.requests[1]!.at - r.requests[0]!.at).toBeGreaterThanOrEqual(40);
     expect(done).toMatchObject({ id: record.id, attempts: 3, lastError: 'HTTP 500' });
     expect(existsSync(pendingFile(record.id))).toBe(false);

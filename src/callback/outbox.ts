@@ -37,11 +37,11 @@ export interface OutboxOptions {
 }
 
 // A type alias: TypedEmitter's constraint needs an index signature, which an interface lacks.
-/** Events of a CallbackOutbox; each carries a copy of the record. */
+/** Events of a CallbackOutbox; each carries a copy of the record, and attempts their duration. */
 export type OutboxEvents = {
-  delivered: [OutboxRecord];
+  delivered: [OutboxRecord, attemptMs: number];
   /** An attempt failed; the reason is the status or the error. */
-  failed: [OutboxRecord, string];
+  failed: [OutboxRecord, reason: string, attemptMs: number];
   /** Every attempt failed; the record is in `dead/`. */
   dead: [OutboxRecord];
 };
@@ -277,12 +277,15 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
     this.#attempting.add(id);
     try {
       const attempt = record.attempts + 1;
+      // A monotonic clock: `now` is the wall clock, which tests may fix.
+      const started = performance.now();
       const outcome = await this.#post(record);
+      const attemptMs = performance.now() - started;
       if (outcome === 'aborted') return;
       if (outcome.ok) {
-        await this.#delivered(record, attempt, outcome.status);
+        await this.#delivered(record, attempt, outcome.status, attemptMs);
       } else {
-        await this.#failed(record, attempt, outcome.error);
+        await this.#failed(record, attempt, outcome.error, attemptMs);
       }
     } finally {
       this.#attempting.delete(id);
@@ -319,7 +322,7 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
     }
   }
 
-  async #delivered(record: OutboxRecord, attempt: number, status: number): Promise<void> {
+  async #delivered(record: OutboxRecord, attempt: number, status: number, attemptMs: number): Promise<void> {
     record.attempts = attempt;
     this.#pending.delete(record.id);
     this.#log.info({ eventId: record.id, url: record.url, status, attempt }, 'callback sent');
@@ -329,10 +332,15 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
       // The receiver has it; a leftover file is sent again after a restart, with the same event id.
       this.#log.error({ eventId: record.id, err: errorMessage(err) }, 'callback record not removed');
     }
-    this.emit('delivered', structuredClone(record));
+    this.emit('delivered', structuredClone(record), attemptMs);
   }
 
-  async #failed(record: OutboxRecord, attempt: number, error: CallbackRejectedError): Promise<void> {
+  async #failed(
+    record: OutboxRecord,
+    attempt: number,
+    error: CallbackRejectedError,
+    attemptMs: number,
+  ): Promise<void> {
     const reason = error.message;
     record.attempts = attempt;
     record.lastError = reason;
@@ -343,7 +351,7 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
     const delay = nextAttemptDelay(this.#policy, attempt);
     if (delay === null) {
       await this.#moveToDead(record);
-      this.emit('failed', structuredClone(record), reason);
+      this.emit('failed', structuredClone(record), reason, attemptMs);
       this.emit('dead', structuredClone(record));
       return;
     }
@@ -355,7 +363,7 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
       this.#log.error({ eventId: record.id, err: errorMessage(err) }, 'callback record not updated');
     }
     this.#schedule(record);
-    this.emit('failed', structuredClone(record), reason);
+    this.emit('failed', structuredClone(record), reason, attemptMs);
   }
 
   async #moveToDead(record: OutboxRecord): Promise<void> {

@@ -47,6 +47,8 @@ export interface SessionEvents {
   state: [from: SessionState, to: SessionState, reason: string];
   /** A Tencent recording status change (event 332), with why it happened. */
   status: [RecordStatus, detail: string];
+  /** ffmpeg died while the publisher stayed, and a new run starts after the restart delay. */
+  restart: [restarts: number, reason: string];
   done: [SessionState];
 }
 
@@ -277,6 +279,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       this.#restarts++;
       const gen = this.#publishGen;
       this.#log.warn({ restart: this.#restarts }, 'restarting ffmpeg');
+      this.emit('restart', this.#restarts, end.error.message);
       setTimeout(() => {
         if (gen === this.#publishGen && this.#publish) this.#startRun([...this.#headers.values()]);
       }, this.#o.timings.restartDelayMs).unref();

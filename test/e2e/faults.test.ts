@@ -110,6 +110,10 @@ describe('faults', () => {
   it('the callback of an MP4 left by a killed ffmpeg states the duration the file holds', async () => {
     const { rec, bodies } = await recordThroughKill(8);
     expect(bodies.length).toBeGreaterThanOrEqual(1);
+    const restarts = await rec.recorder.metrics.registry
+      .getSingleMetric('recorder_ffmpeg_restarts_total')
+      ?.get();
+    expect(restarts?.values[0]?.value).toBe(1);
     for (const body of bodies) {
       const file = fileOf(rec, body);
       const { seconds } = await decode(file);

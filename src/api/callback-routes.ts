@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import type { OutboxRecord } from '../callback/index.js';
+import { AppError } from '../shared/errors.js';
+
+export interface CallbackRoutesOptions {
+  outbox: {
+    dead(): OutboxRecord[];
+    redeliver(id: string): Promise<boolean>;
+  };
+}
+
+/** One dead letter as the API shows it; the body itself stays on disk. */
+function deadView(record: OutboxRecord) {
+  const eventType = record.body.event_type;
+  return {
+    id: record.id,
+    url: record.url,
+    eventType: typeof eventType === 'number' || typeof eventType === 'string' ? eventType : null,
+    attempts: record.attempts,
+    lastError: record.lastError ?? null,
+    createdAt: new Date(record.createdAt).toISOString(),
+  };
+}
+
+/** Dead-letter callbacks: list them, and send one again. Under `/api/`, so behind its guard. */
+export function registerCallbackRoutes(app: FastifyInstance, options: CallbackRoutesOptions): void {
+  const { outbox } = options;
+
+  app.get('/api/callbacks/dead', async () => ({ dead: outbox.dead().map(deadView) }));
+
+  app.post('/api/callbacks/dead/:id/redeliver', async (request) => {
+    const { id } = request.params as { id: string };
+    if (!(await outbox.redeliver(id))) throw new AppError('NOT_FOUND', `no dead callback ${id}`);
+    return { id, state: 'pending' };
+  });
+}

@@ -1,0 +1,106 @@
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Read at each scrape: how much is in flight right now. */
+export interface MetricsSources {
+  activeRecordings: () => number;
+  uploadQueueDepth: () => number;
+  callbacksPending: () => number;
+  callbacksDead: () => number;
+}
+
+/** Outcome of one callback attempt, a label of the attempt histogram. */
+export type AttemptOutcome = 'delivered' | 'failed';
+
+// Callback attempts end by `timeoutSeconds` (20 s by default, at most 120 s).
+const ATTEMPT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 60, 120];
+
+/** The recorder's Prometheus metrics, in a registry of their own; the composition root feeds them. */
+export class RecorderMetrics {
+  readonly registry = new Registry();
+  readonly #bytesIn: Counter<'app' | 'stream'>;
+  readonly #restarts: Counter;
+  readonly #uploadFailures: Counter<'code'>;
+  readonly #delivered: Counter;
+  readonly #attempts: Histogram<'outcome'>;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    const sampled = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    sampled('recorder_active_recordings', 'Recordings not yet done, including ones finishing files.', () =>
+      sources.activeRecordings(),
+    );
+    sampled('recorder_upload_queue_depth', 'Upload jobs not yet stored.', () => sources.uploadQueueDepth());
+    sampled('recorder_callbacks_pending', 'Callbacks stored and not yet delivered.', () =>
+      sources.callbacksPending(),
+    );
+    sampled('recorder_callbacks_dead', 'Callbacks whose every attempt failed (dead letters).', () =>
+      sources.callbacksDead(),
+    );
+    this.#bytesIn = new Counter({
+      name: 'recorder_bytes_in_total',
+      help: 'Media bytes received (FLV tags), per published stream.',
+      labelNames: ['app', 'stream'],
+      registers,
+    });
+    this.#restarts = new Counter({
+      name: 'recorder_ffmpeg_restarts_total',
+      help: 'ffmpeg runs restarted after dying while the publisher stayed.',
+      registers,
+    });
+    this.#uploadFailures = new Counter({
+      name: 'recorder_upload_failures_total',
+      help: 'Failed upload attempts (each is retried), by error code.',
+      labelNames: ['code'],
+      registers,
+    });
+    this.#delivered = new Counter({
+      name: 'recorder_callbacks_delivered_total',
+      help: 'Callbacks a receiver answered with HTTP 200.',
+      registers,
+    });
+    this.#attempts = new Histogram({
+      name: 'recorder_callback_attempt_seconds',
+      help: 'Duration of callback attempts, by outcome.',
+      labelNames: ['outcome'],
+      buckets: ATTEMPT_BUCKETS,
+      registers,
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: 'recorder_' });
+  }
+
+  /** The byte counter of one stream; taken once per publish so packets skip the label lookup. */
+  bytesIn(app: string, stream: string): (bytes: number) => void {
+    const child = this.#bytesIn.labels({ app, stream });
+    return (bytes) => child.inc(bytes);
+  }
+
+  ffmpegRestarted(): void {
+    this.#restarts.inc();
+  }
+
+  uploadFailed(code: string): void {
+    this.#uploadFailures.inc({ code });
+  }
+
+  callbackAttempted(outcome: AttemptOutcome, attemptMs: number): void {
+    this.#attempts.observe({ outcome }, attemptMs / 1000);
+    if (outcome === 'delivered') this.#delivered.inc();
+  }
+}
+
+/** `GET /metrics` in Prometheus text format; public like /healthz, so a scraper needs no token. */
+export function registerMetricsRoute(app: FastifyInstance, metrics: RecorderMetrics): void {
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.header('content-type', metrics.registry.contentType).send(text);
+  });
+}
