@@ -12,7 +12,14 @@ import type { ObjectStore, StoredObject } from './object-store.js';
 
 const stepSchema = z.discriminatedUnion('kind', [
   /** A staged local file; removed by the store once the stored copy is confirmed. */
-  z.object({ kind: z.literal('file'), path: z.string(), key: z.string(), retentionDays: z.number() }),
+  z.object({
+    kind: z.literal('file'),
+    path: z.string(),
+    key: z.string(),
+    retentionDays: z.number(),
+    /** Where the file was before it was staged; a crash between the record and the move leaves it there. */
+    source: z.string().optional(),
+  }),
   /** Small text (a playlist), kept in the job record itself. */
   z.object({ kind: z.literal('text'), text: z.string(), key: z.string(), retentionDays: z.number() }),
   z.object({ kind: z.literal('delete'), key: z.string() }),
@@ -141,16 +148,10 @@ export class UploadQueue extends TypedEmitter<UploadQueueEvents> {
   async enqueue(lane: string, steps: UploadStep[], announce?: unknown): Promise<UploadJob> {
     if (this.#closed) throw new AppError('QUEUE_CLOSED', 'upload queue is closed');
     const id = randomUUID();
-    const staged: UploadStep[] = [];
-    for (const [i, step] of steps.entries()) {
-      if (step.kind !== 'file') {
-        staged.push(step);
-        continue;
-      }
-      const path = join(this.#filesDir, `${id}-${i}`);
-      await rename(step.path, path);
-      staged.push({ ...step, path });
-    }
+    // The record is written before the files move, naming both places: a crash in between loses nothing.
+    const staged = steps.map((step, i) =>
+      step.kind === 'file' ? { ...step, source: step.path, path: join(this.#filesDir, `${id}-${i}`) } : step,
+    );
     const job: UploadJob = {
       id,
       lane,
@@ -163,6 +164,13 @@ export class UploadQueue extends TypedEmitter<UploadQueueEvents> {
       nextAttemptAt: this.#now(),
     };
     await this.#persist(job);
+    try {
+      for (const step of staged)
+        if (step.kind === 'file' && step.source) await rename(step.source, step.path);
+    } catch (err) {
+      await rm(join(this.#jobsDir, `${job.id}.json`), { force: true });
+      throw err;
+    }
     this.#addToLane(job);
     this.#schedule(lane);
     return job;
@@ -245,7 +253,12 @@ export class UploadQueue extends TypedEmitter<UploadQueueEvents> {
   }
 
   async #putFile(step: Extract<UploadStep, { kind: 'file' }>): Promise<StoredObject> {
-    const local = await stat(step.path).catch(() => undefined);
+    let local = await stat(step.path).catch(() => undefined);
+    if (!local && step.source && (await stat(step.source).catch(() => undefined))) {
+      // The record was written but the move was not: finish the move now.
+      await rename(step.source, step.path);
+      local = await stat(step.path);
+    }
     if (!local) {
       // Stored and removed just before a crash cut the record's update short: the stored copy is the file.
       const stored = await this.#o.store.stat(step.key);

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -168,5 +168,46 @@ describe('UploadQueue', () => {
     release();
     expect(await queue.drain(5000)).toBe(true);
     expect(store.started).toHaveLength(5);
+  });
+});
+
+describe('UploadQueue after a crash inside enqueue', () => {
+  it('a job whose record was written before its file moved still finds the file and stores it', async () => {
+    const root = await temp();
+    const store = new LocalStore({ dataDir: join(root, 'data'), publicBaseUrl: () => 'http://x' });
+    const source = join(root, 'work-file.mp4');
+    await writeFile(source, 'the recording');
+    // The record as enqueue() writes it, with the process killed before the rename into files/.
+    await mkdir(join(root, '.uploads', 'jobs'), { recursive: true });
+    const job: UploadJob = {
+      id: 'crashed-job',
+      lane: 'file/live/a.mp4',
+      seq: 0,
+      steps: [
+        {
+          kind: 'file',
+          source,
+          path: join(root, '.uploads', 'files', 'crashed-job-0'),
+          key: 'live/a.mp4',
+          retentionDays: 0,
+        },
+      ],
+      done: 0,
+      createdAt: Date.now(),
+      attempts: 0,
+      nextAttemptAt: Date.now(),
+    };
+    await writeFile(join(root, '.uploads', 'jobs', 'crashed-job.json'), JSON.stringify(job));
+    const queue = new UploadQueue({
+      dir: join(root, '.uploads'),
+      store,
+      concurrency: 1,
+      logger: createLogger({ level: 'silent' }),
+    });
+    queues.push(queue);
+    await queue.start();
+    expect(await queue.drain(5000)).toBe(true);
+    expect(await store.stat('live/a.mp4')).toMatchObject({ size: 'the recording'.length });
+    expect(await readdir(root)).not.toContain('work-file.mp4');
   });
 });
