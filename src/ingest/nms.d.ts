@@ -29,7 +29,18 @@ declare module 'node-media-server/src/protocol/rtmp.js' {
     streamName?: string;
     cmdObj?: Record<string, unknown> | null;
   }
+  class RtmpPacket {
+    header: { fmt: number; cid: number; timestamp: number; length: number; type: number; stream_id: number };
+    payload: Buffer;
+    bytes: number;
+  }
   class Rtmp {
+    /** An FLV parser NMS allocates per connection and RTMP never uses. */
+    flv: unknown;
+    /** The message being parsed; its header is read by packetParse. */
+    parserPacket: RtmpPacket;
+    /** Chunk stream id → its message being assembled. */
+    inPackets: Map<number, RtmpPacket>;
     streamApp?: string;
     streamName?: string;
     streamHost?: string;
@@ -41,6 +52,12 @@ declare module 'node-media-server/src/protocol/rtmp.js' {
     onOutputCallback: (buffer: Buffer) => void;
     /** Feeds socket bytes; returns an error string or null. May throw on malformed input. */
     parserData(buffer: Buffer): string | null;
+    /** Reads a chunk's basic and message header into parserPacket. */
+    packetParse(): void;
+    /** Decodes an AMF0 (type 20) or AMF3-wrapped (type 17) command and dispatches it. */
+    invokeHandler(): void;
+    /** Handles a protocol control message (Set Chunk Size, Window Ack Size, ...). */
+    controlHandler(): void;
     onPublish(invokeMessage: AmfCommand): void;
     onDeleteStream(invokeMessage: AmfCommand): void;
   }

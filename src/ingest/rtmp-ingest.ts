@@ -6,6 +6,7 @@ import nmsLogger from 'node-media-server/src/core/logger.js';
 import { decodeAmf0Data } from 'node-media-server/src/protocol/amf.js';
 import type AVPacket from 'node-media-server/src/core/avpacket.js';
 import { ListenError, errorMessage } from '../shared/errors.js';
+import { isWellFormedAmf0 } from './amf0-check.js';
 import type { Logger } from '../shared/logger.js';
 import type { IngestEndReason, MediaPacket, PublishRequest, PublishSink } from './types.js';
 
@@ -20,7 +21,17 @@ export interface RtmpIngestOptions {
   admit: (request: PublishRequest) => AdmitDecision;
   /** A connection that sends nothing for this long is closed; a stalled publisher ends within it. */
   idleTimeoutMs?: number;
+  /** A connection that has not published this long after connecting is closed, however slowly it sends. */
+  publishDeadlineMs?: number;
 }
+
+// Limits on what NMS's chunk parser allocates for a peer, which it does up front from the declared length.
+/** Distinct chunk streams per connection; encoders use fewer than ten. */
+const MAX_CHUNK_STREAMS = 32;
+/** Message size before a publish is admitted: commands are small, and no media is taken yet. */
+const MAX_UNADMITTED_MESSAGE_BYTES = 64 * 1024;
+/** The largest Set Chunk Size the spec allows (31 bits). */
+const MAX_CHUNK_SIZE = 0x7fffffff;
 
 // "@setDataFrame" as an AMF0 string: RTMP publishers wrap onMetaData in it, FLV readers expect it bare.
 const SET_DATA_FRAME = Buffer.from([0x02, 0x00, 0x0d, ...Buffer.from('@setDataFrame')]);
@@ -38,10 +49,47 @@ function routeNmsLogger(logger: Logger): void {
   };
 }
 
-/** NMS's RTMP protocol engine, extended to keep the publish name verbatim and to see deleteStream. */
+/** NMS's RTMP protocol engine, extended to keep the publish name verbatim, see deleteStream and bound input. */
 class RecorderRtmp extends Rtmp {
   rawStreamName = '';
   onUnpublish: () => void = () => {};
+  /** Set once the publish is admitted; until then messages are capped at MAX_UNADMITTED_MESSAGE_BYTES. */
+  admitted = false;
+
+  constructor() {
+    super();
+    // NMS allocates a 1 MiB FLV parser per connection that RTMP never uses; a connect flood would hold them all.
+    this.flv = undefined;
+  }
+
+  // NMS allocates a message's whole declared length (up to 16 MiB) per chunk stream before any payload arrives.
+  override packetParse(): void {
+    super.packetParse();
+    if (this.inPackets.size > MAX_CHUNK_STREAMS) {
+      throw new Error(`more than ${MAX_CHUNK_STREAMS} chunk streams`);
+    }
+    const length = this.parserPacket.header.length;
+    if (!this.admitted && length > MAX_UNADMITTED_MESSAGE_BYTES) {
+      throw new Error(`message of ${length} bytes before publish`);
+    }
+  }
+
+  // NMS decodes an overrunning string as the bytes present, so a corrupt publish could name a stream.
+  override invokeHandler(): void {
+    const { type, length } = this.parserPacket.header;
+    const amf = this.parserPacket.payload.subarray(type === 17 ? 1 : 0, length);
+    if (!isWellFormedAmf0(amf)) throw new Error('malformed AMF0 command');
+    super.invokeHandler();
+  }
+
+  // Chunk size 0 makes NMS's parser compute NaN offsets and swallow the connection's bytes forever.
+  override controlHandler(): void {
+    if (this.parserPacket.header.type === 1) {
+      const size = this.parserPacket.header.length >= 4 ? this.parserPacket.payload.readUInt32BE(0) : 0;
+      if (size < 1 || size > MAX_CHUNK_SIZE) throw new Error(`invalid chunk size ${size}`);
+    }
+    super.controlHandler();
+  }
 
   override onPublish(invokeMessage: { cmd: string; streamName?: string }): void {
     this.rawStreamName = String(invokeMessage.streamName ?? '');
@@ -128,7 +176,13 @@ class RtmpConnection {
   #sink: PublishSink | undefined;
   #ended = false;
 
-  constructor(socket: net.Socket, ingest: RtmpIngest, logger: Logger, idleTimeoutMs: number) {
+  constructor(
+    socket: net.Socket,
+    ingest: RtmpIngest,
+    logger: Logger,
+    idleTimeoutMs: number,
+    publishDeadlineMs: number,
+  ) {
     this.#socket = socket;
     this.#ingest = ingest;
     this.#log = logger.child({ connection: this.id, remote: `${socket.remoteAddress}:${socket.remotePort}` });
@@ -145,9 +199,16 @@ class RtmpConnection {
       this.#log.warn({ idleTimeoutMs }, 'rtmp connection idle, closing');
       socket.destroy();
     });
+    // The idle timeout restarts on every byte, so a peer sending a byte a second would be kept forever.
+    const deadline = setTimeout(() => {
+      if (this.#sink || socket.destroyed) return;
+      this.#log.warn({ publishDeadlineMs }, 'rtmp connection did not publish in time, closing');
+      socket.destroy();
+    }, publishDeadlineMs).unref();
     socket.on('data', (data: Buffer) => this.#onData(data));
     socket.on('error', (err) => this.#log.debug({ err: errorMessage(err) }, 'rtmp socket error'));
     socket.on('close', () => {
+      clearTimeout(deadline);
       this.#end('disconnected');
       ingest.forget(this);
     });
@@ -207,6 +268,7 @@ class RtmpConnection {
       return;
     }
     this.#sink = decision.accept;
+    this.#rtmp.admitted = true;
     this.#log.info({ app: request.app, stream: request.stream }, 'publish accepted');
   }
 
@@ -244,11 +306,12 @@ export class RtmpIngest {
   #closing: Promise<void> | undefined;
 
   constructor(options: RtmpIngestOptions) {
-    this.#options = { idleTimeoutMs: 10_000, ...options };
+    this.#options = { idleTimeoutMs: 10_000, publishDeadlineMs: 10_000, ...options };
     this.#log = options.logger.child({ component: 'ingest' });
     routeNmsLogger(options.logger);
     this.#server = net.createServer((socket) => {
-      this.#connections.add(new RtmpConnection(socket, this, this.#log, this.#options.idleTimeoutMs));
+      const { idleTimeoutMs, publishDeadlineMs } = this.#options;
+      this.#connections.add(new RtmpConnection(socket, this, this.#log, idleTimeoutMs, publishDeadlineMs));
     });
   }
 
@@ -256,6 +319,11 @@ export class RtmpIngest {
   admit(request: PublishRequest): AdmitDecision {
     if (this.#closing) return { refuse: 'the recorder is shutting down' };
     return this.#options.admit(request);
+  }
+
+  /** Open RTMP connections, publishing or not. */
+  get connectionCount(): number {
+    return this.#connections.size;
   }
 
   /** @internal called by a connection when its socket closes */
