@@ -161,6 +161,8 @@ export const configSchema = z
         maxFileDurationSeconds: intIn(10, 7200).default(1800),
         hlsResumeTimeoutSeconds: intIn(0, 1800).default(0),
         hlsSegmentSeconds: intIn(1, 60).default(4),
+        // Bytes held for one ffmpeg that is not taking its input; past it the run is failed, not left to eat memory.
+        maxBufferedBytes: intIn(MIB, 1024 * MIB).default(64 * MIB),
         fileNameTemplate: fileNameTemplate.default(DEFAULT_FILE_NAME_TEMPLATE),
         // Tencent StorageTime ("file save days"): 0 keeps files forever.
         storageDays: intIn(0, 1080).default(0),

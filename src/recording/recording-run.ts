@@ -6,6 +6,7 @@ import { flvFileHeader, type MediaPacket } from '../ingest/index.js';
 import { FfmpegExitError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
+import { isStalled } from './backpressure.js';
 import { OUTPUTS, listFileName, type OutputSpec } from './outputs/index.js';
 import { buildRunArgs } from './run-args.js';
 import { SegmentListReader } from './segment-list.js';
@@ -24,9 +25,12 @@ export interface RunFile {
   closed: boolean;
 }
 
-/** How a run ended. */
+/** How a run ended. `stalled`: ffmpeg stopped taking input, more than the cap piled up, and it was killed. */
 export type RunEnd =
-  { kind: 'completed' } | { kind: 'died'; error: FfmpegExitError } | { kind: 'start-failed'; reason: string };
+  | { kind: 'completed' }
+  | { kind: 'died'; error: FfmpegExitError }
+  | { kind: 'start-failed'; reason: string }
+  | { kind: 'stalled'; bufferedBytes: number; maxBufferedBytes: number };
 
 export interface RunEvents {
   started: [Tracks, RecordFormat[]];
@@ -53,6 +57,8 @@ export interface RunOptions {
   stopGraceMs: number;
   /** Bytes buffered while the tracks are being decided, before the run gives up waiting. */
   maxProbeBytes: number;
+  /** Bytes buffered for ffmpeg (its stdin and the run's own buffer) before the run ends as stalled. */
+  maxBufferedBytes: number;
   /** Script and sequence-header tags to lead with when the run starts mid-publish. */
   leadingTags?: readonly MediaPacket[];
   /** ffmpeg starts only after this settles (the previous run of the recording has ended). */
@@ -80,6 +86,8 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
   #polling: Promise<void> = Promise.resolve();
   #inputEnded = false;
   #awaitKeyframe: boolean;
+  /** Bytes buffered when the run gave up on a stalled ffmpeg. */
+  #stalledAt: number | undefined;
   /** Wall-clock time and dts of the first media packet given to ffmpeg: output time 0. */
   firstMediaWallMs: number | undefined;
   #firstMediaDts = 0;
@@ -126,6 +134,7 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
       if (hasVideo && !(packet.kind === 'video' && packet.isKeyFrame)) return;
       this.#awaitKeyframe = false;
       this.#buffer = (this.#o.leadingTags ?? []).map((tag) => restamp(tag, packet.dts));
+      this.#bufferBytes = this.#buffer.reduce((sum, tag) => sum + tag.tag.length, 0);
     }
     if (packet.kind !== 'script') {
       if (this.firstMediaWallMs === undefined) {
@@ -136,17 +145,22 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     }
     if (this.#proc && this.#state === 'running') {
       this.#proc.write(packet.tag);
+      this.#checkBacklog();
       return;
     }
     this.#buffer.push(packet);
     this.#bufferBytes += packet.tag.length;
-    if (this.tracks) return; // decided; waiting for the previous run to end
+    if (this.tracks) {
+      // Decided; waiting for the previous run to end, which is bounded like ffmpeg's stdin.
+      this.#checkBacklog();
+      return;
+    }
     this.#seen = observe(this.#seen, packet);
     const decision = decideTracks(this.#seen);
     if (decision === 'wait') {
-      if (this.#bufferBytes > this.#o.maxProbeBytes) {
-        this.#fail(`no playable tracks found in the first ${this.#o.maxProbeBytes} bytes`);
-      }
+      // No ffmpeg yet, so nothing stalls: a probe that outgrows either limit finds no tracks.
+      const limit = Math.min(this.#o.maxProbeBytes, this.#o.maxBufferedBytes);
+      if (this.#bufferBytes > limit) this.#fail(`no playable tracks found in the first ${limit} bytes`);
       return;
     }
     if ('unsupported' in decision) {
@@ -170,6 +184,29 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
       return;
     }
     if (this.#state === 'running') void this.#stop();
+  }
+
+  /** Past the cap, stops writing and kills ffmpeg (SIGKILL reaches a stopped process too); files are salvaged. */
+  #checkBacklog(): void {
+    const backlog = { stdinBytes: this.#proc?.pendingInputBytes ?? 0, heldBytes: this.#bufferBytes };
+    if (!isStalled(backlog, this.#o.maxBufferedBytes)) return;
+    this.#stalledAt = backlog.stdinBytes + backlog.heldBytes;
+    this.#log.error(
+      { bufferedBytes: this.#stalledAt, maxBufferedBytes: this.#o.maxBufferedBytes, pid: this.#proc?.pid },
+      'ffmpeg stalled',
+    );
+    this.#buffer = [];
+    this.#bufferBytes = 0;
+    if (!this.#proc) {
+      this.#finish(this.#stalledEnd(this.#stalledAt));
+      return;
+    }
+    this.#state = 'stopping';
+    this.#proc.kill('SIGKILL');
+  }
+
+  #stalledEnd(bufferedBytes: number): RunEnd {
+    return { kind: 'stalled', bufferedBytes, maxBufferedBytes: this.#o.maxBufferedBytes };
   }
 
   /** Kills ffmpeg as if it had died (used to test and to fail stalled runs). */
@@ -198,7 +235,9 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
       return;
     }
     await this.#o.after;
+    if (this.#ended) return; // stalled while waiting for the previous run
     await mkdir(this.#o.dir, { recursive: true });
+    if (this.#ended) return;
     const specs: OutputSpec[] = formats.map((format) => ({
       format,
       dir: this.#o.dir,
@@ -230,7 +269,8 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
   }
 
   async #stop(): Promise<void> {
-    if (this.#state !== 'running') return;
+    // No ffmpeg yet (waiting for the previous run): #start stops the one it spawns, seeing the input ended.
+    if (this.#state !== 'running' || !this.#proc) return;
     this.#state = 'stopping';
     await this.#proc?.stop(this.#o.stopGraceMs);
   }
@@ -279,6 +319,10 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     await this.#poll();
     // Files ffmpeg left open (it died or was killed) are kept: fragmented MP4 and TS stay readable.
     await this.#salvage();
+    if (this.#stalledAt !== undefined) {
+      this.#finish(this.#stalledEnd(this.#stalledAt));
+      return;
+    }
     const clean = exit.code === 0 && exit.requested;
     if (clean) {
       this.#log.info('ffmpeg finished');
@@ -330,6 +374,10 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     this.#log.error({ reason }, 'recording cannot start');
     this.#buffer = [];
     this.#finish({ kind: 'start-failed', reason });
+  }
+
+  get #ended(): boolean {
+    return this.#state === 'ended';
   }
 
   #finish(end: RunEnd): void {

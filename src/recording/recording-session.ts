@@ -10,6 +10,7 @@ import { TypedEmitter } from '../shared/typed-emitter.js';
 import type { FileFinisher, RecordingIdentity } from './file-finisher.js';
 import { segmentFileName } from '../naming/names.js';
 import { renderPlaylist, type PlaylistSegment } from './hls-playlist.js';
+import { stallReason } from './backpressure.js';
 import { resumeTimeLeft } from './resume-window.js';
 import { RecordingRun, type RunEnd, type RunFile } from './recording-run.js';
 import { transition, type SessionState } from './session-state.js';
@@ -190,6 +191,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       pollMs: this.#o.timings.pollMs,
       stopGraceMs: this.#o.timings.stopGraceMs,
       maxProbeBytes: this.#o.timings.maxProbeBytes,
+      maxBufferedBytes: this.#o.record.maxBufferedBytes,
       leadingTags,
       // HLS numbering continues from the previous run, so that run must have closed its last segment.
       after: previous?.ended,
@@ -268,6 +270,14 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
         this.#move('finalizing', end.reason);
         void this.#finalize('failed');
       }
+      return;
+    }
+    if (end.kind === 'stalled') {
+      // No restart: a box too loaded to feed ffmpeg sheds this recording instead of looping on it. Its stored
+      // files stand, so it ends `completed` (as when ffmpeg died too often); record_error reports the cut.
+      const reason = stallReason(end.bufferedBytes, end.maxBufferedBytes);
+      this.emit('status', 'record_error', reason);
+      void this.finish(reason);
       return;
     }
     if (end.kind === 'died') this.emit('status', 'record_error', end.error.message);

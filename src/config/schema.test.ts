@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../shared/errors.js';
+import { parseConfig } from './load.js';
+
+const MIB = 1024 * 1024;
+
+describe('record.maxBufferedBytes', () => {
+  it('defaults to 64 MiB', () => {
+    expect(parseConfig({}).record.maxBufferedBytes).toBe(64 * MIB);
+  });
+
+  it.each([MIB, 2 * MIB, 1024 * MIB])('takes %i', (bytes) => {
+    expect(parseConfig({ record: { maxBufferedBytes: bytes } }).record.maxBufferedBytes).toBe(bytes);
+  });
+
+  it.each([MIB - 1, 1024 * MIB + 1, MIB + 0.5, -1])('refuses %d', (bytes) => {
+    expect(() => parseConfig({ record: { maxBufferedBytes: bytes } })).toThrow(ConfigError);
+    expect(() => parseConfig({ record: { maxBufferedBytes: bytes } })).toThrow(
+      /record\.maxBufferedBytes.*must be an integer in 1048576\.\.1073741824/,
+    );
+  });
+});
