@@ -1,3 +1,4 @@
+import { tencentTimeText } from '../naming/names.js';
 import {
   createRuleInput,
   createTemplateInput,
@@ -43,8 +44,8 @@ export function registerTemplateActions(
 ): void {
   const { book, timeZone } = options;
   const ruleInfo = (rule: RecordRule) => ({
-    CreateTime: formatTencentTime(rule.createdMs, timeZone),
-    UpdateTime: formatTencentTime(rule.updatedMs, timeZone),
+    CreateTime: tencentTimeText(rule.createdMs, timeZone),
+    UpdateTime: tencentTimeText(rule.updatedMs, timeZone),
     TemplateId: rule.TemplateId,
     DomainName: rule.DomainName,
     AppName: rule.AppName,
@@ -98,20 +99,4 @@ export function registerTemplateActions(
       }
     });
   }
-}
-
-/** Tencent's time text, `YYYY-MM-DD HH:MM:SS`, in a zone. */
-export function formatTencentTime(ms: number, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-US-u-ca-gregory-nu-latn', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(ms));
-  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '00';
-  return `${part('year')}-${part('month')}-${part('day')} ${part('hour')}:${part('minute')}:${part('second')}`;
 }

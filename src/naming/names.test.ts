@@ -11,6 +11,7 @@ import {
   renderHead,
   segmentFileName,
   type NameOptions,
+  tencentTimeText,
 } from './names.js';
 
 const MS_TEMPLATE =
@@ -501,5 +502,17 @@ describe('firstFree', () => {
     expect(thrown).toBeInstanceOf(AppError);
     expect((thrown as AppError).code).toBe('NAME_EXHAUSTED');
     expect(tries).toBe(10_000);
+  });
+});
+
+describe('tencentTimeText', () => {
+  it.each([
+    // 2020-02-16T04:12:12Z is 12:12:12 in Shanghai (UTC+8).
+    [Date.UTC(2020, 1, 16, 4, 12, 12), 'Asia/Shanghai', '2020-02-16 12:12:12'],
+    // Midnight prints as 00, never 24.
+    [Date.UTC(2020, 1, 15, 16, 0, 0), 'Asia/Shanghai', '2020-02-16 00:00:00'],
+    [Date.UTC(2020, 11, 31, 23, 59, 59, 999), 'UTC', '2020-12-31 23:59:59'],
+  ])('%d in %s is %s', (ms, zone, text) => {
+    expect(tencentTimeText(ms, zone)).toBe(text);
   });
 });

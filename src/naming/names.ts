@@ -221,6 +221,12 @@ function pad(value: number, width: number): string {
   return String(value).padStart(width, '0');
 }
 
+/** Tencent's time text, `YYYY-MM-DD HH:MM:SS`, of a Unix time in a zone (API answers such as a rule's CreateTime). */
+export function tencentTimeText(ms: number, timeZone: string): string {
+  const w = wallAt(timeZone, ms);
+  return `${pad(w.Year, 4)}-${pad(w.Month, 2)}-${pad(w.Day, 2)} ${pad(w.Hour, 2)}:${pad(w.Minute, 2)}:${pad(w.Second, 2)}`;
+}
+
 function renderPieces(pieces: Piece[], streamId: string, walls: Record<Side, Wall | undefined>): string {
   return pieces
     .map((p) => {
