@@ -218,17 +218,7 @@ async function throughputPart(minio) {
   const stageDir = join(work, 'stage');
   mkdirSync(dataDir, { recursive: true });
   mkdirSync(stageDir, { recursive: true });
-  const base = parseConfig({
-    storage: {
-      type: 'minio',
-      endPoint: minio.env.MINIO_ENDPOINT,
-      port: Number(minio.env.MINIO_PORT),
-      useSSL: minio.env.MINIO_USE_SSL === 'true',
-      accessKey: minio.env.MINIO_ACCESS_KEY,
-      secretKey: minio.env.MINIO_SECRET_KEY,
-      bucket: 'bench-uploads',
-    },
-  }).storage;
+  const base = parseConfig({ storage: minioStorage(minio, 'bench-uploads') }).storage;
   const concurrency = Number(values.concurrency ?? base.concurrency);
   const makeStore = (overrides = {}, patch = () => {}) => {
     const store = new MinioStore({ ...base, ...overrides });
@@ -428,16 +418,21 @@ function measureSlots(storage, minioPid) {
   });
 }
 
-async function slotsPart(minio) {
-  const storage = {
+/** The recorder's `storage` config for the bench's MinIO (scripts/minio.sh env) and a bucket. */
+function minioStorage(minio, bucket) {
+  return {
     type: 'minio',
     endPoint: minio.env.MINIO_ENDPOINT,
     port: Number(minio.env.MINIO_PORT),
     useSSL: minio.env.MINIO_USE_SSL === 'true',
     accessKey: minio.env.MINIO_ACCESS_KEY,
     secretKey: minio.env.MINIO_SECRET_KEY,
-    bucket: 'bench-slots',
+    bucket,
   };
+}
+
+async function slotsPart(minio) {
+  const storage = minioStorage(minio, 'bench-slots');
   const runs = { local: [], minio: [] };
   for (let run = 0; run < slotRuns; run++) {
     // Alternating order, so that a drift of the machine's load does not favour one storage.

@@ -13,7 +13,7 @@ import { FileFinisher, type FinishedFile } from './recording/file-finisher.js';
 import { RecordingManager } from './recording/recording-manager.js';
 import { nodeAddress, StreamNotifier } from './recording/stream-notifier.js';
 import type { SessionTimings } from './recording/recording-session.js';
-import { AppError, errorMessage } from './shared/errors.js';
+import { errorMessage } from './shared/errors.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { registerMediaRoutes } from './api/media-routes.js';
 import { registerTencentApi, TencentActionRegistry } from './api/tencent-api.js';
@@ -102,7 +102,7 @@ export class Recorder {
     });
     this.uploads.on('failed', (_job, err) => {
       this.#storageError = errorMessage(err);
-      this.metrics.uploadFailed(err instanceof AppError ? err.code : errorCode(err));
+      this.metrics.uploadFailed(errorCode(err));
     });
     this.outbox.on('delivered', (_record, ms) => this.metrics.callbackAttempted('delivered', ms));
     this.outbox.on('failed', (_record, _reason, ms) => this.metrics.callbackAttempted('failed', ms));
@@ -280,7 +280,7 @@ function countingBytes(decision: AdmitDecision, counter: () => (bytes: number) =
   };
 }
 
-/** A network or S3 error's own code (ECONNREFUSED, NoSuchBucket), else UNKNOWN; a bounded label. */
+/** An error's own code (STORAGE_AUTH, ECONNREFUSED, NoSuchBucket), else UNKNOWN; a bounded label. */
 function errorCode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code) ? code : 'UNKNOWN';
