@@ -163,6 +163,8 @@ export const configSchema = z
         hlsSegmentSeconds: intIn(1, 60).default(4),
         // Bytes held for one ffmpeg that is not taking its input; past it the run is failed, not left to eat memory.
         maxBufferedBytes: intIn(MIB, 1024 * MIB).default(64 * MIB),
+        // Free space kept in dataDir: below it publishes are refused and recordings cut while files can still close.
+        minFreeBytes: intIn(0, 1024 * 1024 * MIB).default(256 * MIB),
         fileNameTemplate: fileNameTemplate.default(DEFAULT_FILE_NAME_TEMPLATE),
         // Tencent StorageTime ("file save days"): 0 keeps files forever.
         storageDays: intIn(0, 1080).default(0),

@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load.js';
+import { ConfigError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import {
   DiskGuard,
@@ -110,5 +112,19 @@ describe('DiskGuard', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('record.minFreeBytes', () => {
+  it('defaults to 256 MiB and takes 0 (no reserve)', () => {
+    expect(parseConfig({}).record.minFreeBytes).toBe(256 * MIB);
+    expect(parseConfig({ record: { minFreeBytes: 0 } }).record.minFreeBytes).toBe(0);
+  });
+
+  it.each([-1, 1.5, 2 ** 40 + 1])('refuses %s, naming the key and the range', (bytes) => {
+    expect(() => parseConfig({ record: { minFreeBytes: bytes } })).toThrow(ConfigError);
+    expect(() => parseConfig({ record: { minFreeBytes: bytes } })).toThrow(
+      /record\.minFreeBytes.*must be an integer in 0\.\.1099511627776/,
+    );
   });
 });
