@@ -1,0 +1,95 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureLoadFixture } from '../../src/load/fixture.js';
+import { LoadGenerator, type StreamLoadStats } from '../../src/load/generator.js';
+import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
+import { FFPROBE, FIXTURES_DIR, PUBLISHER_FFMPEG } from '../helpers/fixtures.js';
+import { startRecorder, type TestRecorder } from '../helpers/recorder.js';
+import { countPackets } from './packets.js';
+
+const STREAMS = ['load1', 'load2', 'load3'];
+const PUSH_SECONDS = 8;
+// Shorter than the push, so every publisher loops the fixture once.
+const FIXTURE_SECONDS = 5;
+
+describe('load generator: three publishers from one process', () => {
+  let rec: TestRecorder;
+  let receiver: CallbackReceiver;
+  let stats: StreamLoadStats[];
+  let bodies: Record<string, unknown>[];
+  const connected: string[] = [];
+
+  beforeAll(async () => {
+    const fixture = await ensureLoadFixture({
+      ffmpegPath: PUBLISHER_FFMPEG,
+      dir: join(FIXTURES_DIR, 'load'),
+      bitrateKbps: 500,
+      seconds: FIXTURE_SECONDS,
+    });
+    receiver = await startCallbackReceiver();
+    rec = await startRecorder({
+      record: { formats: ['hls', 'mp4'], hlsSegmentSeconds: 2 },
+      callback: { url: receiver.url },
+    });
+    const generator = new LoadGenerator({
+      url: `rtmp://127.0.0.1:${rec.recorder.rtmpPort}/live`,
+      streams: STREAMS,
+      fixture,
+      durationSeconds: PUSH_SECONDS,
+      rampMs: 500,
+    });
+    generator.on('connected', (stream) => connected.push(stream));
+    await generator.start();
+    stats = await generator.done;
+    bodies = await receiver.waitFor((b) => b.event_type === 100, STREAMS.length * 2);
+  }, 90_000);
+
+  afterAll(async () => {
+    await rec?.stop();
+    await receiver?.close();
+  });
+
+  it('every publisher connects and pushes the whole duration without error', () => {
+    expect(connected.sort()).toEqual(STREAMS);
+    for (const s of stats) {
+      expect(s.error).toBeUndefined();
+      // The last frame is within one video frame of the end: the fixture was looped to fill the duration.
+      expect(s.lastTimestampMs).toBeGreaterThan(PUSH_SECONDS * 1000 - 100);
+      expect(s.lastTimestampMs).toBeLessThan(PUSH_SECONDS * 1000);
+      expect(s.videoFrames).toBeGreaterThan(0);
+      expect(s.audioFrames).toBeGreaterThan(0);
+    }
+  });
+
+  it('paces in real time: the wall span of a push is not shorter than its media span', () => {
+    for (const s of stats) {
+      const wallMs = s.endedAtMs! - s.startedAtMs!;
+      expect(wallMs).toBeGreaterThanOrEqual(0.8 * s.lastTimestampMs);
+    }
+  });
+
+  it.each(STREAMS)('%s: every frame pushed is in the recorded MP4', async (stream) => {
+    const pushed = stats.find((s) => s.stream === stream)!;
+    const body = bodies.find((b) => b.stream_id === stream && b.file_format === 'mp4')!;
+    expect(body).toBeDefined();
+    const counted = await countPackets(FFPROBE, join(rec.dataDir, new URL(String(body.video_url)).pathname));
+    expect(counted).toEqual({ video: pushed.videoFrames, audio: pushed.audioFrames });
+  });
+
+  it.each(STREAMS)('%s: every frame pushed is in the recorded HLS segments', async (stream) => {
+    const pushed = stats.find((s) => s.stream === stream)!;
+    const body = bodies.find((b) => b.stream_id === stream && b.file_format === 'hls')!;
+    expect(body).toBeDefined();
+    const playlist = join(rec.dataDir, new URL(String(body.video_url)).pathname);
+    const segments = (await readFile(playlist, 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(segments.length).toBeGreaterThan(1);
+    const counted = { video: 0, audio: 0 };
+    for (const segment of segments) {
+      const n = await countPackets(FFPROBE, join(dirname(playlist), segment));
+      counted.video += n.video;
+      counted.audio += n.audio;
+    }
+    expect(counted).toEqual({ video: pushed.videoFrames, audio: pushed.audioFrames });
+  });
+});
