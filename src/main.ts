@@ -11,6 +11,7 @@ import { registerMediaActions } from './api/media-actions.js';
 import { MediaIndex } from './media/media-index.js';
 import { FileFinisher, type FinishedFile } from './recording/file-finisher.js';
 import { RecordingManager } from './recording/recording-manager.js';
+import { DiskGuard } from './recording/disk-guard.js';
 import { nodeAddress, StreamNotifier } from './recording/stream-notifier.js';
 import type { SessionTimings } from './recording/recording-session.js';
 import { errorMessage } from './shared/errors.js';
@@ -35,6 +36,8 @@ export interface RecorderOptions {
   onFileFinished?: (file: FinishedFile) => void;
   /** Shorter upload retries for tests. */
   uploadRetry?: { retryBaseMs?: number; retryMaxMs?: number };
+  /** How often the free space of dataDir is measured (default 1 s). */
+  diskPollMs?: number;
 }
 
 const SWEEP_INTERVAL_MS = 3_600_000;
@@ -59,6 +62,8 @@ export class Recorder {
   readonly templates: TemplateBook;
   /** On-demand recording tasks (dataDir/.state/tasks.json). */
   readonly tasks: TaskBook;
+  /** Free space of dataDir: below record.minFreeBytes publishes are refused and recordings cut. */
+  readonly disk: DiskGuard;
   readonly #drainTimeoutMs: number;
   rtmpPort = 0;
   httpPort = 0;
@@ -75,8 +80,21 @@ export class Recorder {
       uploadQueueDepth: () => this.uploads.pending().length,
       callbacksPending: () => this.outbox.pending().length,
       callbacksDead: () => this.outbox.dead().length,
+      diskFreeBytes: () => this.disk.freeBytes,
+      diskFull: () => this.disk.state === 'full',
     });
     const dataDir = resolve(config.dataDir);
+    this.disk = new DiskGuard({
+      dir: dataDir,
+      minFreeBytes: config.record.minFreeBytes,
+      logger: this.logger,
+      ...(options.diskPollMs !== undefined ? { pollMs: options.diskPollMs } : {}),
+    });
+    // Recordings are cut while the reserve still has room for their files to close, remux and be stored.
+    this.disk.on('disk', (state, _free, reason) => {
+      if (state === 'full') for (const session of this.manager.sessions) void session.finish(reason);
+    });
+    this.disk.on('refused', () => this.metrics.publishRefused('disk_full'));
     const ffmpegPath = resolveFfmpegPath(config.ffmpegPath);
     this.outbox = new CallbackOutbox(
       outboxOptionsFromConfig(
@@ -151,11 +169,16 @@ export class Recorder {
       finisher,
       logger: this.logger,
       publishAuth: config.auth.publish,
+      disk: this.disk,
       ...(options.timings ? { timings: options.timings } : {}),
       kick: (connectionId, reason) => this.ingest.kick(connectionId, reason),
       onSession: (session) => {
         notifier.watch(session);
-        session.on('restart', () => this.metrics.ffmpegRestarted());
+        session.on('restart', () => {
+          this.metrics.ffmpegRestarted();
+          // ffmpeg may have died of ENOSPC between polls: measure now, before the restart lands on a full disk.
+          void this.disk.check();
+        });
       },
     });
     this.ingest = new RtmpIngest({
@@ -229,6 +252,7 @@ export class Recorder {
       }, SWEEP_INTERVAL_MS);
       recorder.#sweeper.unref();
       await recorder.outbox.start();
+      await recorder.disk.start();
       recorder.httpPort = (await recorder.http.listen()).port;
       recorder.rtmpPort = (await recorder.ingest.listen()).port;
     } catch (err) {
@@ -247,6 +271,7 @@ export class Recorder {
     this.#stopping ??= (async () => {
       this.logger.info('recorder stopping');
       await this.ingest.close();
+      this.disk.close();
       await this.tasks.close();
       await this.manager.shutdown();
       clearInterval(this.#sweeper);

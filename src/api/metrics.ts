@@ -7,7 +7,14 @@ export interface MetricsSources {
   uploadQueueDepth: () => number;
   callbacksPending: () => number;
   callbacksDead: () => number;
+  /** Free bytes of the data dir's file system at the last check (NaN before one). */
+  diskFreeBytes: () => number;
+  /** Whether the data dir counts as full (below record.minFreeBytes). */
+  diskFull: () => boolean;
 }
+
+/** Why a publish was refused, a label of the refusal counter (bounded). */
+export type RefusalReason = 'disk_full';
 
 /** Outcome of one callback attempt, a label of the attempt histogram. */
 export type AttemptOutcome = 'delivered' | 'failed';
@@ -23,6 +30,7 @@ export class RecorderMetrics {
   readonly #uploadFailures: Counter<'code'>;
   readonly #delivered: Counter;
   readonly #attempts: Histogram<'outcome'>;
+  readonly #refused: Counter<'reason'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -45,6 +53,26 @@ export class RecorderMetrics {
     sampled('recorder_callbacks_dead', 'Callbacks whose every attempt failed (dead letters).', () =>
       sources.callbacksDead(),
     );
+    new Gauge({
+      name: 'recorder_disk_free_bytes',
+      help: 'Free bytes of the file system holding dataDir, at the last check.',
+      registers,
+      collect() {
+        const free = sources.diskFreeBytes();
+        if (Number.isFinite(free)) this.set(free);
+      },
+    });
+    sampled(
+      'recorder_disk_full',
+      '1 while dataDir is below record.minFreeBytes: publishes are refused.',
+      () => (sources.diskFull() ? 1 : 0),
+    );
+    this.#refused = new Counter({
+      name: 'recorder_publishes_refused_total',
+      help: 'Publishes refused, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
     this.#bytesIn = new Counter({
       name: 'recorder_bytes_in_total',
       help: 'Media bytes received (FLV tags), per published stream.',
@@ -85,6 +113,10 @@ export class RecorderMetrics {
 
   ffmpegRestarted(): void {
     this.#restarts.inc();
+  }
+
+  publishRefused(reason: RefusalReason): void {
+    this.#refused.inc({ reason });
   }
 
   uploadFailed(code: string): void {

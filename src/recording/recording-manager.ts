@@ -58,6 +58,8 @@ export interface RecordingManagerOptions {
   onSession?: (session: RecordingSession) => void;
   /** On-demand tasks (CreateRecordTask): a stream with an open task is recorded even without a rule. */
   tasks?: TaskSource;
+  /** Refuses publishes while the data dir is short of space (a DiskGuard); its answer is synchronous. */
+  disk?: { refusal(app: string, stream: string): string | undefined };
 }
 
 export const DEFAULT_TIMINGS: SessionTimings = {
@@ -119,6 +121,8 @@ export class RecordingManager {
         return { refuse: `push authentication failed (${verdict.reason}): ${verdict.detail}` };
       }
     }
+    const diskFull = this.#o.disk?.refusal(request.app, request.stream);
+    if (diskFull) return { refuse: diskFull };
     let nameId: string;
     try {
       assertSafeComponent('app', request.app);
