@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { benchCommand } from './bench/command.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { Recorder } from './main.js';
@@ -65,5 +66,7 @@ program
       'RECORDER_<KEY>__<SUBKEY> environment variables override it, e.g. RECORDER_STORAGE__BUCKET',
   )
   .action(serve);
+
+program.addCommand(benchCommand());
 
 await program.parseAsync(process.argv);
