@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { Recorder } from '../../src/main.js';
 import { freeBytesOf, type DiskState } from '../../src/recording/disk-guard.js';
+import { createLogger } from '../../src/shared/logger.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { decode, probe } from '../helpers/media.js';
 import { eventually, publish, startRecorder, type TestRecorder } from '../helpers/recorder.js';
@@ -22,14 +25,37 @@ async function fill(path: string, dir: string, leaveBytes: number): Promise<numb
     for (;;) {
       const room = (await freeBytesOf(dir)) - leaveBytes;
       if (room <= 0) break;
-      const { bytesWritten } = await file.write(chunk, 0, Math.min(room, chunk.length));
-      written += bytesWritten;
+      try {
+        const { bytesWritten } = await file.write(chunk, 0, Math.min(room, chunk.length));
+        written += bytesWritten;
+      } catch (err) {
+        // ffmpeg took the last pages first: the disk is as full as it gets.
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
+        throw err;
+      }
     }
     await file.sync();
   } finally {
     await file.close();
   }
   return written;
+}
+
+/** Mounts a 40 MiB tmpfs on a new temp dir; a failure throws mount's own error. */
+async function mountTmpfs(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  try {
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', dir]);
+  } catch (err) {
+    await rmdir(dir);
+    throw err;
+  }
+  return dir;
+}
+
+async function unmount(dir: string): Promise<void> {
+  await run('umount', ['-l', dir]);
+  await rmdir(dir);
 }
 
 /** The value of one sample in Prometheus text format. */
@@ -39,16 +65,12 @@ function sample(text: string, line: RegExp): number | undefined {
 }
 
 describe('a full disk', () => {
-  let mountDir: string;
-  let mounted = false;
+  let mountDir: string | undefined;
   let callbacks: CallbackReceiver;
   let rec: TestRecorder;
 
   beforeAll(async () => {
-    mountDir = await mkdtemp(join(tmpdir(), 'recorder-disk-full-'));
-    // A mount failure fails the file with mount's own error.
-    await run('mount', ['-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', mountDir]);
-    mounted = true;
+    mountDir = await mountTmpfs('recorder-disk-full-');
     callbacks = await startCallbackReceiver();
     rec = await startRecorder({
       // A subdirectory, so the recorder's cleanup can remove its data dir under the mount point.
@@ -61,8 +83,7 @@ describe('a full disk', () => {
   afterAll(async () => {
     await rec?.stop().catch(() => {});
     await callbacks?.close();
-    if (mounted) await run('umount', ['-l', mountDir]);
-    await rmdir(mountDir).catch(() => {});
+    if (mountDir) await unmount(mountDir);
   });
 
   it('cuts the open recording with its files stored, refuses publishes, and accepts them once space returns', async () => {
@@ -87,8 +108,8 @@ describe('a full disk', () => {
     );
     const statuses: string[] = [];
     session.on('status', (status) => statuses.push(status));
-    const filler = join(mountDir, 'filler');
-    const filled = await fill(filler, mountDir, RESERVE / 2);
+    const filler = join(mountDir!, 'filler');
+    const filled = await fill(filler, mountDir!, RESERVE / 2);
     await eventually(() => guard.state === 'full', 10_000, 'the disk counted full');
     const [fullState, fullFree, fullReason] = changes[0]!;
     expect(fullState).toBe('full');
@@ -154,6 +175,110 @@ describe('a full disk', () => {
     console.log(
       `disk full: filler ${(filled / MIB).toFixed(1)} MiB left ${fullFree} B free (reserve ${RESERVE} B); ` +
         `${refused.length} publish(es) refused; free again ${changes[1]![1]} B`,
+    );
+  });
+});
+
+describe('ffmpeg meeting a full disk between two measures', () => {
+  let mountDir: string | undefined;
+  let callbacks: CallbackReceiver;
+  let recorder: Recorder | undefined;
+
+  beforeAll(async () => {
+    mountDir = await mountTmpfs('recorder-enospc-');
+    callbacks = await startCallbackReceiver();
+    // Built here rather than by startRecorder: a minute between polls, so only ffmpeg's death can reveal the full disk.
+    recorder = await Recorder.start(
+      parseConfig({
+        rtmp: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0 },
+        dataDir: join(mountDir, 'data'),
+        record: {
+          formats: ['hls', 'mp4'],
+          hlsSegmentSeconds: 2,
+          minFreeBytes: RESERVE,
+          timeZone: 'Asia/Shanghai',
+        },
+        callback: { url: callbacks.url, retryIntervalSeconds: 0.2, timeoutSeconds: 5 },
+      }),
+      {
+        logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+        timings: { pollMs: 100, stopGraceMs: 5000, restartDelayMs: 50 },
+        diskPollMs: 60_000,
+      },
+    );
+  });
+
+  afterAll(async () => {
+    await recorder?.stop().catch(() => {});
+    await callbacks?.close();
+    if (mountDir) await unmount(mountDir);
+  });
+
+  it('is not restarted onto it; what it wrote is kept; publishes are accepted once space returns', async () => {
+    const rec = recorder!;
+    const dataDir = join(mountDir!, 'data');
+    const url = (stream: string) => `rtmp://127.0.0.1:${rec.rtmpPort}/live/${stream}`;
+    const push = publish(url('cut'), { seconds: 30 });
+    const session = await eventually(
+      () => {
+        const s = rec.manager.sessionOf('live', 'cut');
+        const first = s?.currentRun?.firstMediaWallMs;
+        return s?.state === 'recording' && first !== undefined && Date.now() - first >= 5000 ? s : undefined;
+      },
+      30_000,
+      '5 s of recording',
+    );
+    let restarts = 0;
+    session.on('restart', () => restarts++);
+
+    // Everything the tmpfs has left, so ffmpeg's next write fails with ENOSPC.
+    const filler = join(mountDir!, 'filler');
+    await fill(filler, mountDir!, 0);
+    await session.done;
+    expect(await push.exited).not.toBe(0);
+    expect(rec.disk.state).toBe('full');
+    // ffmpeg died once; the measure it prompted found the disk full and ended the recording instead of a restart.
+    expect(restarts).toBe(1);
+    expect(session.currentRun?.index).toBe(0);
+
+    // What ffmpeg wrote is kept: stored segments, and the rest left in the work dir, playable.
+    const stored = await readdir(join(dataDir, 'live'));
+    const segments = stored.filter((f) => f.startsWith('cut_') && f.endsWith('.ts'));
+    expect(segments.length, stored.join(', ')).toBeGreaterThanOrEqual(2);
+    for (const segment of segments) {
+      const info = await probe(join(dataDir, 'live', segment));
+      expect(info.streams.map((s) => s.codec_type).sort()).toEqual(['audio', 'video']);
+    }
+    const mp4 = [
+      ...stored
+        .filter((f) => f.startsWith('cut_') && f.endsWith('.mp4'))
+        .map((f) => join(dataDir, 'live', f)),
+      ...(await readdir(join(dataDir, '.work', session.id, 'run-0')).catch(() => [] as string[]))
+        .filter((f) => f.endsWith('.mp4'))
+        .map((f) => join(dataDir, '.work', session.id, 'run-0', f)),
+    ];
+    expect(mp4).toHaveLength(1);
+    expect((await probe(mp4[0]!)).streams.map((s) => s.codec_type).sort()).toEqual(['audio', 'video']);
+    // The fragments closed before the disk filled decode (two 2 s GOPs at least); the one cut by ENOSPC may not.
+    const decoded = await decode(mp4[0]!);
+    expect(decoded.seconds).toBeGreaterThanOrEqual(3.5);
+
+    // While full, publishes are refused; once the filler goes, they are accepted and recorded.
+    const refusedPush = publish(url('refused'), { seconds: 10 });
+    expect(await refusedPush.exited).not.toBe(0);
+    await rm(filler);
+    expect(await rec.disk.check()).toBe('ok');
+    const after = publish(url('after'), { seconds: 6 });
+    expect(await after.exited).toBe(0);
+    const [announced] = await callbacks.waitFor(
+      (b) => b.event_type === 100 && b.stream_id === 'after' && b.file_format === 'mp4',
+    );
+    const info = await probe(join(dataDir, 'live', String(announced!.video_url).split('/').at(-1)!));
+    expect(info.streams.map((s) => s.codec_type).sort()).toEqual(['audio', 'video']);
+    console.log(
+      `ENOSPC: ${restarts} ffmpeg death, recording ${await session.done}; ${segments.length} segments stored, ` +
+        `mp4 ${mp4[0]!.includes('/.work/') ? 'kept in the work dir' : 'stored'} (${decoded.seconds.toFixed(1)} s)`,
     );
   });
 });
