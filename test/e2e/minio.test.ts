@@ -13,6 +13,8 @@ import { eventually, publish, startRecorder, type TestRecorder } from '../helper
 let minio: TestMinio;
 let receiver: CallbackReceiver;
 const recorders: TestRecorder[] = [];
+// Over a minute, so that many upload retries fail before MinIO returns.
+const MINIO_DOWN_MS = 62_000;
 
 beforeAll(async () => {
   minio = await startMinio();
@@ -148,7 +150,7 @@ describe('recording to MinIO', () => {
     expect(await readdir(join(rec.dataDir, 'live')).catch(() => [])).toEqual([]);
   });
 
-  it('MinIO stopped mid-recording and started again: no file lost, callbacks after the recovery', async () => {
+  it('MinIO stopped mid-recording for over a minute and started again: no file lost, callbacks after the recovery', async () => {
     const bucket = `out-${randomBytes(3).toString('hex')}`;
     const rec = await start(['hls', 'mp4'], bucket);
     let failures = 0;
@@ -160,17 +162,25 @@ describe('recording to MinIO', () => {
       'a first segment',
     );
     await minio.stop();
-    await new Promise((r) => setTimeout(r, 5000));
-    await minio.restart();
-    const restartedAt = Date.now();
+    const stoppedAt = Date.now();
+    // The push ends and its files finish while MinIO is away; it stays down past a minute of retries.
     expect(await pusher.exited).toBe(0);
+    // The files are finished and queued durably: the recording itself ends while MinIO is still down.
+    await eventually(() => rec.recorder.manager.sessions.length === 0, 40_000, 'the recording to end');
+    await new Promise((r) => setTimeout(r, Math.max(0, stoppedAt + MINIO_DOWN_MS - Date.now())));
+    expect(receiver.bodies.filter(ofStream('m2'))).toEqual([]);
+    expect(rec.recorder.uploads.pending().length).toBeGreaterThan(0);
+    const failedWhileDown = failures;
+    await minio.restart();
 
     const [hls] = await receiver.waitFor(ofStream('m2', 'hls'), 1, 90_000);
     const [mp4] = await receiver.waitFor(ofStream('m2', 'mp4'), 1, 90_000);
-    expect(failures).toBeGreaterThan(0);
+    // The queue kept retrying through the outage (one retry a second here, at most).
+    expect(failedWhileDown).toBeGreaterThan(10);
     const arrivals = receiver.bodies.filter(ofStream('m2'));
     expect(arrivals.length).toBe(2);
-    expect(Number(hls!.end_time) * 1000).toBeGreaterThan(restartedAt - 15_000);
+    // Media recorded after MinIO went away is in the files.
+    expect(Number(hls!.end_time) * 1000).toBeGreaterThan(stoppedAt);
 
     // Every segment of the recording is there, numbered without a gap, and the playlist covers the push.
     const { segments, all } = await finalPlaylist(bucket, 'm2');
@@ -183,7 +193,7 @@ describe('recording to MinIO', () => {
     expect(Number(info.format.duration)).toBeGreaterThan(10);
     await rec.recorder.uploads.drain(10_000);
     expect(await staged(rec)).toEqual([]);
-  });
+  }, 240_000);
 
   it('uploads left pending at shutdown resume after a restart of the recorder', async () => {
     const bucket = `rst-${randomBytes(3).toString('hex')}`;
