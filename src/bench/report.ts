@@ -33,6 +33,7 @@ export interface StepResult {
   target: TargetName;
   slots: number;
   durationSeconds: number;
+  segmentSeconds: number;
   /** Streams that published, and that failed to publish or were cut. */
   published: number;
   publishErrors: number;
@@ -140,10 +141,11 @@ export function stepResult(o: {
   const lostFrames = o.outputs.reduce((n, out) => n + out.lost.video + out.lost.audio, 0);
   const segmentLagMs = distribution(o.segmentLagsMs);
   const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-  return {
+  const result: StepResult = {
     target: o.target,
     slots: o.slots,
     durationSeconds: o.durationSeconds,
+    segmentSeconds: o.segmentSeconds,
     published,
     publishErrors,
     cpuPercent: round(o.tree.cpuPercent, 1),
@@ -165,23 +167,50 @@ export function stepResult(o: {
     callbackMs: o.callbacks?.byFormat ?? {},
     callbacksMissing: o.callbacks?.missing ?? 0,
     loadAverage: o.loadAverage,
-    pass:
-      pushed.video > 0 &&
-      lostFrames === 0 &&
-      publishErrors === 0 &&
-      segmentLagMs.count > 0 &&
-      segmentLagMs.max < o.segmentSeconds * 1000,
+    pass: false,
   };
+  result.pass = pushed.video > 0 && lostFrames === 0 && timelyAndComplete(result);
+  return result;
 }
 
-/** The largest N a target passed at, and every N below it passed too (a ramp stops at its first failure). */
-export function sustainedSlots(steps: readonly StepResult[], target: TargetName): number | null {
+/**
+ * The largest N a target passed at, with every N below it passed too. With `beyondBaseline`, frames lost count only
+ * above the loss per stream of the target's smallest N: a fixed loss of the target (e.g. frames it drops at every
+ * unpublish) is then not mistaken for a limit of load.
+ */
+export function sustainedSlots(
+  steps: readonly StepResult[],
+  target: TargetName,
+  beyondBaseline = false,
+): number | null {
+  const mine = [...steps].filter((s) => s.target === target).sort((a, b) => a.slots - b.slots);
+  const baseline = beyondBaseline && mine[0] ? mine[0].lostFrames / mine[0].slots : 0;
   let best: number | null = null;
-  for (const step of [...steps].filter((s) => s.target === target).sort((a, b) => a.slots - b.slots)) {
-    if (!step.pass) break;
+  for (const step of mine) {
+    const lossOk = beyondBaseline ? step.lostFrames / step.slots <= baseline : step.lostFrames === 0;
+    if (!(step.pass || (beyondBaseline && lossOk && timelyAndComplete(step)))) break;
     best = step.slots;
   }
   return best;
+}
+
+/** Every publish went through and every segment closed within one segment duration. */
+function timelyAndComplete(step: StepResult): boolean {
+  return (
+    step.publishErrors === 0 &&
+    step.segmentLagMs.count > 0 &&
+    step.segmentLagMs.max < step.segmentSeconds * 1000
+  );
+}
+
+/** Past the point worth stepping further: publishes failed, segments lag 3 segments, or over 1 % of frames lost. */
+export function overloaded(step: StepResult): boolean {
+  const pushed = step.pushed.video + step.pushed.audio;
+  return (
+    step.publishErrors > 0 ||
+    step.segmentLagMs.max >= 3 * step.segmentSeconds * 1000 ||
+    step.lostFrames > 0.01 * pushed * step.outputs.length
+  );
 }
 
 /** Ours divided by theirs, at one N both ran. */
