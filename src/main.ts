@@ -92,7 +92,13 @@ export class Recorder {
     });
     // Recordings are cut while the reserve still has room for their files to close, remux and be stored.
     this.disk.on('disk', (state, _free, reason) => {
-      if (state === 'full') for (const session of this.manager.sessions) void session.finish(reason);
+      if (state !== 'full') return;
+      for (const session of this.manager.sessions) {
+        if (session.state === 'finalizing') continue;
+        const fields = { stream: session.key, recordingId: session.id, reason };
+        this.logger.warn(fields, 'recording cut: disk full');
+        void session.finish(reason);
+      }
     });
     this.disk.on('refused', () => this.metrics.publishRefused('disk_full'));
     const ffmpegPath = resolveFfmpegPath(config.ffmpegPath);
