@@ -204,6 +204,7 @@ export class Recorder {
       logger: this.logger.child({ component: 'http' }),
       isReady: () => this.#stopping === undefined,
       storageStatus: () => this.#storageError,
+      bodyLimitBytes: config.http.bodyLimitBytes,
     });
     registerMediaRoutes(this.http.app, {
       store: this.store,

@@ -1,6 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { OutboxRecord } from '../callback/index.js';
 import { AppError } from '../shared/errors.js';
+import { parseTencentParams, type TencentParams } from './tencent-api.js';
+
+// The outbox's record ids.
+const redeliverParams = z.object({
+  id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, { error: 'must be a callback id' }),
+});
 
 export interface CallbackRoutesOptions {
   outbox: {
@@ -29,7 +36,7 @@ export function registerCallbackRoutes(app: FastifyInstance, options: CallbackRo
   app.get('/api/callbacks/dead', async () => ({ dead: outbox.dead().map(deadView) }));
 
   app.post('/api/callbacks/dead/:id/redeliver', async (request) => {
-    const { id } = request.params as { id: string };
+    const { id } = parseTencentParams(redeliverParams, request.params as TencentParams);
     if (!(await outbox.redeliver(id))) throw new AppError('NOT_FOUND', `no dead callback ${id}`);
     return { id, state: 'pending' };
   });

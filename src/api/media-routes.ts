@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { setMediaExpiry, mediaKeys } from '../recording/media.js';
 import { AppError } from '../shared/errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { parseTencentParams, TencentApiError, type TencentParams } from './tencent-api.js';
 
 export interface MediaRoutesOptions {
   store: ObjectStore;
@@ -14,6 +15,7 @@ export interface MediaRoutesOptions {
 }
 
 const keySchema = z.string().regex(/^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/, { error: 'must be app/file' });
+const expiryQuery = z.object({ key: keySchema });
 const expiryBody = z.strictObject({
   key: keySchema,
   // ISO 8601; null keeps the media forever (pinning).
@@ -37,11 +39,13 @@ function authorize(request: FastifyRequest, token: string | undefined): void {
   }
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  throw Object.assign(new Error(`${issue.path.join('.') || 'body'}: ${issue.message}`), { statusCode: 400 });
+/** A JSON object body as Tencent parameters; anything else (a string, an array, nothing) is refused. */
+function bodyParams(body: unknown): TencentParams {
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body as TencentParams;
+  throw new TencentApiError(
+    'InvalidParameter',
+    'the body must be a JSON object (Content-Type: application/json)',
+  );
 }
 
 /** Retention of one media: read its expiry, move it, or clear it (pin). */
@@ -52,14 +56,14 @@ export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOp
   });
 
   app.get('/api/media/expiry', async (request) => {
-    const key = parse(keySchema, (request.query as { key?: unknown }).key);
+    const { key } = parseTencentParams(expiryQuery, request.query as TencentParams);
     const keys = await mediaKeys(store, key);
     const info = await store.stat(key);
     return { key, keys, expiresAt: info?.expiresAt?.toISOString() ?? null };
   });
 
   app.put('/api/media/expiry', async (request) => {
-    const body = parse(expiryBody, request.body);
+    const body = parseTencentParams(expiryBody, bodyParams(request.body));
     const result = await setMediaExpiry(
       store,
       body.key,

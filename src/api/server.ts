@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +14,7 @@ import {
 import { AppError, errorMessage, ListenError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { MEDIA_CONTENT_TYPES } from '../storage/content-type.js';
+import { TencentApiError, type TencentApiErrorCode } from './tencent-api.js';
 
 /** What the HTTP edge needs: where to bind, which directory to serve, and how to report readiness. */
 export interface HttpServerOptions {
@@ -23,7 +25,15 @@ export interface HttpServerOptions {
   dataDir: string;
   logger: Logger;
   isReady?: () => boolean;
+  /** Largest request body, in bytes, of every route that does not set its own (the Tencent API does). */
+  bodyLimitBytes?: number;
 }
+
+/** Default of `bodyLimitBytes`: the /api/ routes take small JSON bodies. */
+export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
+
+/** Routes under this prefix answer errors in Tencent's shape. */
+const API_PREFIX = '/api/';
 
 /** The HTTP edge: health probes and recorded files; more routes are registered on `app` before `listen()`. */
 export interface HttpServer {
@@ -41,11 +51,31 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   const app = fastify({
     loggerInstance: opts.logger,
     logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
   }) as unknown as FastifyInstance;
+
+  // The /api/ routes and their methods, so a wrong method answers 405 rather than 404.
+  const apiRoutes: { pattern: RegExp; methods: string[] }[] = [];
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith(API_PREFIX)) return;
+    const methods = [route.method].flat().filter((m) => m !== 'HEAD');
+    apiRoutes.push({ pattern: routePattern(route.url), methods });
+  });
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send(errorBody(404, `Route ${request.method} ${request.url} not found`));
+    const message = `Route ${request.method} ${request.url} not found`;
+    if (!isApiRequest(request)) return void reply.code(404).send(errorBody(404, message));
+    const path = request.url.split('?')[0]!;
+    const allowed = [
+      ...new Set(apiRoutes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods)),
+    ].sort();
+    if (allowed.length > 0) {
+      void reply.header('allow', allowed.join(', '));
+      const refused = `${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}`;
+      return void reply.code(405).send(apiErrorBody(405, 'UnsupportedOperation', refused));
+    }
+    void reply.code(404).send(apiErrorBody(404, 'InvalidAction', message));
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -118,10 +148,36 @@ function errorBody(
   return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
 }
 
+/**
+ * An /api/ error: Tencent's `{"Response":{"Error":{"Code","Message"},"RequestId"}}`, with the HTTP status as the
+ * true answer; the plain statusCode/error/message fields stay for clients written against them.
+ */
+function apiErrorBody(statusCode: number, code: TencentApiErrorCode, message: string) {
+  return {
+    Response: { Error: { Code: code, Message: message }, RequestId: randomUUID() },
+    ...errorBody(statusCode, message),
+  };
+}
+
+function isApiRequest(request: FastifyRequest): boolean {
+  return request.url.startsWith(API_PREFIX);
+}
+
+/** `/api/callbacks/dead/:id/redeliver` as a regular expression over request paths. */
+function routePattern(url: string): RegExp {
+  const parts = url
+    .split('/')
+    .map((part) =>
+      part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    );
+  return new RegExp(`^${parts.join('/')}$`);
+}
+
 interface HttpishError {
   statusCode?: unknown;
   status?: unknown;
   headers?: unknown;
+  code?: unknown;
 }
 
 // Stable AppError codes and the status each one answers with.
@@ -134,23 +190,104 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   FORBIDDEN: 403,
 });
 
+// The Tencent code an /api/ answer carries for each AppError code.
+const TENCENT_CODE_BY_CODE: Readonly<Record<string, TencentApiErrorCode>> = Object.freeze({
+  NOT_FOUND: 'ResourceNotFound',
+  INVALID_KEY: 'InvalidParameterValue',
+  INVALID_NAME: 'InvalidParameterValue',
+  STORAGE_LOCKED: 'ResourceInUse',
+  UNAUTHORIZED: 'AuthFailure.InvalidAuthorization',
+  FORBIDDEN: 'UnauthorizedOperation',
+});
+
+/** The HTTP status of a Tencent error code raised by an /api/ route. */
+export function statusOfTencentCode(code: TencentApiErrorCode): number {
+  const base = code.split('.')[0]!;
+  switch (base) {
+    case 'AuthFailure':
+      return 401;
+    case 'UnauthorizedOperation':
+      return 403;
+    case 'ResourceNotFound':
+      return 404;
+    case 'UnsupportedOperation':
+      return 405;
+    case 'ResourceInUse':
+    case 'FailedOperation':
+      return 409;
+    case 'RequestSizeLimitExceeded':
+      return 413;
+    case 'LimitExceeded':
+    case 'RequestLimitExceeded':
+      return 429;
+    case 'InternalError':
+      return 500;
+    default:
+      return 400;
+  }
+}
+
+/** The Tencent code of a client error fastify or a route raised with only an HTTP status. */
+export function tencentCodeOfStatus(statusCode: number): TencentApiErrorCode {
+  switch (statusCode) {
+    case 401:
+      return 'AuthFailure.InvalidAuthorization';
+    case 403:
+      return 'UnauthorizedOperation';
+    case 404:
+      return 'ResourceNotFound';
+    case 405:
+      return 'UnsupportedOperation';
+    case 409:
+      return 'ResourceInUse';
+    case 413:
+      return 'RequestSizeLimitExceeded';
+    case 415:
+      return 'InvalidParameter.ContentType';
+    case 429:
+      return 'RequestLimitExceeded';
+    default:
+      return statusCode >= 500 ? 'InternalError' : 'InvalidParameter';
+  }
+}
+
 // The one place an error becomes a response: no stacks, and 5xx details stay in the log.
 function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const e = (typeof err === 'object' && err !== null ? err : {}) as HttpishError;
-  const code = err instanceof AppError ? STATUS_BY_CODE[err.code] : undefined;
+  const api = isApiRequest(request);
+  const tencentCode = err instanceof TencentApiError ? err.code : undefined;
+  const code =
+    tencentCode !== undefined
+      ? statusOfTencentCode(tencentCode)
+      : err instanceof AppError
+        ? STATUS_BY_CODE[err.code]
+        : undefined;
   const raw =
     code ?? (typeof e.statusCode === 'number' ? e.statusCode : typeof e.status === 'number' ? e.status : 500);
   const statusCode = raw >= 400 && raw <= 599 ? raw : 500;
   if (statusCode >= 500) {
     request.log.error({ err, method: request.method, url: request.url }, 'request failed');
-    void reply.code(statusCode).send(errorBody(statusCode, STATUS_CODES[statusCode] ?? 'Error'));
+    const message = STATUS_CODES[statusCode] ?? 'Error';
+    void reply
+      .code(statusCode)
+      .send(api ? apiErrorBody(statusCode, 'InternalError', message) : errorBody(statusCode, message));
     return;
   }
   // A 416 from send carries Content-Range; keep such headers.
   if (typeof e.headers === 'object' && e.headers !== null) {
     void reply.headers(e.headers as Record<string, string>);
   }
-  void reply.code(statusCode).send(errorBody(statusCode, errorMessage(err)));
+  if (!api) return void reply.code(statusCode).send(errorBody(statusCode, errorMessage(err)));
+  const apiCode =
+    tencentCode ??
+    (err instanceof AppError ? TENCENT_CODE_BY_CODE[err.code] : undefined) ??
+    tencentCodeOfStatus(statusCode);
+  const message =
+    e.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+      ? `the request body exceeds ${request.routeOptions.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES} bytes`
+      : errorMessage(err);
+  request.log.debug({ code: apiCode, method: request.method, url: request.url }, 'api request refused');
+  void reply.code(statusCode).send(apiErrorBody(statusCode, apiCode, message));
 }
 
 function listenFailureMessage(host: string, port: number, err: unknown): string {

@@ -22,9 +22,11 @@ export type TencentCommonErrorCode =
   | 'LimitExceeded'
   | 'MissingParameter'
   | 'NoSuchVersion'
+  | 'RequestLimitExceeded'
   | 'RequestSizeLimitExceeded'
   | 'ResourceInUse'
   | 'ResourceNotFound'
+  | 'UnauthorizedOperation'
   | 'UnknownParameter'
   | 'UnsupportedOperation';
 export type TencentApiErrorCode = TencentCommonErrorCode | `${TencentCommonErrorCode}.${string}`;

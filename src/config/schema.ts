@@ -121,6 +121,8 @@ export const configSchema = z
         port: intIn(0, 65535).default(8080),
         // Unset: http://127.0.0.1:<the bound HTTP port>.
         publicBaseUrl: httpUrl.optional(),
+        // Largest request body of the /api/ routes (413 beyond); the Tencent API on `POST /` takes 10 MB.
+        bodyLimitBytes: intIn(1024, 10 * MIB).default(64 * 1024),
       })
       .prefault({}),
     api: z
