@@ -77,6 +77,8 @@ export interface TreeSample {
   rootCpuPercent: number;
   rssMiB: number;
   rootRssMiB: number;
+  /** Proportional set size: shared pages (ffmpeg's code, read by every ffmpeg) divided among their users. */
+  pssMiB: number;
   processes: number;
 }
 
@@ -90,6 +92,8 @@ export interface TreeSummary {
   rssMiB: number;
   peakRssMiB: number;
   rootRssMiB: number;
+  /** Mean PSS: what the tree really holds; RSS counts the shared code of N ffmpegs N times. */
+  pssMiB: number;
   processes: number;
 }
 
@@ -105,9 +109,23 @@ export function summarizeSamples(samples: readonly TreeSample[], fromMs = 0, toM
     rssMiB: mean(window.map((s) => s.rssMiB)),
     peakRssMiB: Math.max(0, ...window.map((s) => s.rssMiB)),
     rootRssMiB: mean(window.map((s) => s.rootRssMiB)),
+    pssMiB: mean(window.map((s) => s.pssMiB)),
     processes: Math.round(mean(window.map((s) => s.processes))),
   };
 }
+
+/** PSS of one process in KiB (0 when it ended or is not readable). */
+async function readPssKiB(pid: number): Promise<number> {
+  try {
+    const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** PSS is read every this many samples: smaps_rollup walks page tables, dearer than stat. */
+const PSS_EVERY = 5;
 
 /**
  * Samples process trees from /proc at a fixed interval. CPU counts the ticks of processes alive at both ends of an
@@ -121,6 +139,8 @@ export class ProcSampler {
   #previousAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #busy = false;
+  #count = 0;
+  readonly #pssKiB = new Map<string, number>();
 
   /** roots: a name for each tree to watch, and its root pid. */
   constructor(roots: ReadonlyMap<string, number>, intervalMs = 1000) {
@@ -159,8 +179,16 @@ export class ProcSampler {
     const now = Date.now();
     const seconds = (now - this.#previousAt) / 1000;
     const next = new Map<string, Map<number, number>>();
+    const readPss = this.#count++ % PSS_EVERY === 0;
     for (const [name, root] of this.#roots) {
       const tree = processTree(root, table);
+      if (readPss) {
+        const pss = await Promise.all(tree.map((p) => readPssKiB(p.pid)));
+        this.#pssKiB.set(
+          name,
+          pss.reduce((a, b) => a + b, 0),
+        );
+      }
       const ticks = new Map(tree.map((p) => [p.pid, p.cpuTicks]));
       next.set(name, ticks);
       if (first || tree.length === 0) continue;
@@ -180,6 +208,7 @@ export class ProcSampler {
         rootCpuPercent: toPercent(rootSpent),
         rssMiB: tree.reduce((s, p) => s + p.rssKiB, 0) / 1024,
         rootRssMiB: (rootEntry?.rssKiB ?? 0) / 1024,
+        pssMiB: (this.#pssKiB.get(name) ?? 0) / 1024,
         processes: tree.length,
       });
     }

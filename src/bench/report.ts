@@ -43,6 +43,9 @@ export interface StepResult {
   rssMiB: number;
   rssMiBPerSlot: number;
   peakRssMiB: number;
+  /** PSS: shared pages (the code every ffmpeg maps) counted once, split among the processes that map them. */
+  pssMiB: number;
+  pssMiBPerSlot: number;
   /** The root process alone (the recorder's Node process, nginx's master, MediaMTX). */
   rootCpuPercent: number;
   rootRssMiB: number;
@@ -153,6 +156,8 @@ export function stepResult(o: {
     rssMiB: round(o.tree.rssMiB, 1),
     rssMiBPerSlot: round(o.tree.rssMiB / o.slots, 2),
     peakRssMiB: round(o.tree.peakRssMiB, 1),
+    pssMiB: round(o.tree.pssMiB, 1),
+    pssMiBPerSlot: round(o.tree.pssMiB / o.slots, 2),
     rootCpuPercent: round(o.tree.rootCpuPercent, 1),
     rootRssMiB: round(o.tree.rootRssMiB, 1),
     childrenCpuPercent: round(o.tree.cpuPercent - o.tree.rootCpuPercent, 1),
@@ -260,7 +265,8 @@ export function renderTable(steps: readonly StepResult[]): string {
     'CPU %/slot',
     'RSS MiB',
     'RSS/slot',
-    'ffmpeg/worker RSS',
+    'PSS/slot',
+    'children RSS',
     'lost frames',
     'seg lag p95/max s',
     'callback p50/max s',
@@ -279,6 +285,7 @@ export function renderTable(steps: readonly StepResult[]): string {
       s.cpuPercentPerSlot.toFixed(3),
       s.rssMiB.toFixed(0),
       s.rssMiBPerSlot.toFixed(2),
+      s.pssMiBPerSlot.toFixed(2),
       s.childrenRssMiB.toFixed(0),
       String(s.lostFrames),
       `${seconds(s.segmentLagMs.p95)}/${seconds(s.segmentLagMs.max)}`,

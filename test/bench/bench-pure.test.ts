@@ -51,6 +51,7 @@ describe('bench: /proc parsing', () => {
       cpuPercent,
       rootCpuPercent: 1,
       rssMiB: cpuPercent,
+      pssMiB: cpuPercent / 2,
       rootRssMiB: 1,
       processes: 2,
     });
@@ -59,7 +60,14 @@ describe('bench: /proc parsing', () => {
       1000,
       2000,
     );
-    expect(s).toMatchObject({ samples: 2, cpuPercent: 20, rssMiB: 20, peakRssMiB: 30, processes: 2 });
+    expect(s).toMatchObject({
+      samples: 2,
+      cpuPercent: 20,
+      rssMiB: 20,
+      peakRssMiB: 30,
+      pssMiB: 10,
+      processes: 2,
+    });
   });
 });
 

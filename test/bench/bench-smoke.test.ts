@@ -53,6 +53,7 @@ describe('recorder bench', () => {
     expect(step.processes).toBeGreaterThanOrEqual(4);
     expect(step.cpuPercent).toBeGreaterThan(0);
     expect(step.rssMiB).toBeGreaterThan(0);
+    expect(step.pssMiB).toBeGreaterThan(0);
     expect(step.childrenRssMiB).toBeGreaterThan(0);
     expect(step.measuredSeconds).toBeGreaterThan(0);
     expect(step.segmentLagMs.count).toBeGreaterThan(0);
