@@ -106,10 +106,11 @@ const recorderLog = createWriteStream(join(out, 'recorder.log'));
 const recorder = spawn(process.execPath, ['dist/src/cli.js', 'serve', '--config', configFile], {
   stdio: ['ignore', 'pipe', 'pipe'],
 });
-recorder.stdout.pipe(recorderLog);
-recorder.stderr.pipe(recorderLog);
+// Two sources into one file: neither may end it; it is ended once the recorder has closed both.
+recorder.stdout.pipe(recorderLog, { end: false });
+recorder.stderr.pipe(recorderLog, { end: false });
 const recorderExit = new Promise((resolve) =>
-  recorder.on('close', (code, signal) => resolve({ code, signal })),
+  recorder.on('close', (code, signal) => recorderLog.end(() => resolve({ code, signal }))),
 );
 await waitForPort(rtmpPort, 30_000);
 log(`recorder pid ${recorder.pid} on rtmp ${rtmpPort}, http ${httpPort}; out ${out}`);
@@ -425,6 +426,35 @@ const complete =
   tasksWithoutEnd.length === 0;
 const lostTotal = Object.values(lost).reduce((n, l) => n + Math.abs(l.video) + Math.abs(l.audio), 0);
 
+// Per shift, so a disturbance in one (e.g. ffmpeg deaths) is told apart from the others.
+const perShift = shifts.map(({ prefix }) => {
+  const rows = perStream.filter(
+    (r) => r.stream.startsWith(prefix) && /^\d+$/.test(r.stream.slice(prefix.length)),
+  );
+  return {
+    prefix,
+    publishes: rows.length,
+    loadErrors: rows.filter((r) => r.error).length,
+    lost: Object.fromEntries(
+      formats.map((f) => [
+        f,
+        {
+          video: rows.reduce((n, r) => n + r[f].lostVideo, 0),
+          audio: rows.reduce((n, r) => n + r[f].lostAudio, 0),
+        },
+      ]),
+    ),
+  };
+});
+
+// The recorder's warnings and errors by message: the context for any loss (ffmpeg deaths, restarts, stalls).
+const recorderLogIssues = {};
+for (const line of (await readFile(join(out, 'recorder.log'), 'utf8')).split('\n')) {
+  if (!line.startsWith('{')) continue;
+  const entry = JSON.parse(line);
+  if (entry.level >= 40) recorderLogIssues[entry.msg] = (recorderLogIssues[entry.msg] ?? 0) + 1;
+}
+
 const report = {
   command: `npm run soak -- ${process.argv.slice(2).join(' ')}`.trim(),
   startedAt: new Date(t0).toISOString(),
@@ -452,6 +482,8 @@ const report = {
     max: round(latencies.at(-1), 2),
   },
   storedBytes: recorded.reduce((n, r) => n + r.bytes, 0),
+  recorderLogIssues,
+  perShift,
   perStream,
 };
 const reportFile = join(out, 'soak-report.json');
@@ -481,6 +513,11 @@ const rows = [
     'RSS slope / max (recorder tree)',
     `${rss.slopeMiBPerHour} MiB/h / ${rss.maxMiB} MiB (${rss.maxProcesses} processes)`,
   ],
+  ...perShift.map((p) => [
+    `shift ${p.prefix}: load errors, lost`,
+    `${p.loadErrors}; ${formats.map((f) => `${f} ${p.lost[f].video}/${p.lost[f].audio}`).join(', ')}`,
+  ]),
+  ['recorder warnings/errors', JSON.stringify(recorderLogIssues)],
   ['recorder exit', JSON.stringify(exit)],
   ['report', reportFile],
 ];
