@@ -144,7 +144,7 @@ export async function runFfmpeg(
   }
 }
 
-/** Media duration of a file in seconds, read by demuxing it with ffmpeg; undefined if it cannot be read. */
+/** Media duration of a file in seconds, read by demuxing it with ffmpeg (0: no media); undefined if it cannot be read. */
 export async function measureDuration(
   path: string,
   file: string,
@@ -172,6 +172,8 @@ export async function measureDuration(
   const exit = await proc.exited.finally(() => clearTimeout(timer));
   const times = exit.stderrTail.flatMap((line) => [...line.matchAll(/time=(\d+):(\d+):([\d.]+)/g)]);
   const last = times.at(-1);
-  if (!isCleanExit(exit) || !last) return undefined;
+  if (!isCleanExit(exit)) return undefined;
+  // Read to the end without a single packet: the file holds no media.
+  if (!last) return 0;
   return Number(last[1]) * 3600 + Number(last[2]) * 60 + Number(last[3]);
 }

@@ -181,7 +181,10 @@ export class FileFinisher {
     return size;
   }
 
-  /** Finalizes an FLV, MP4 or AAC part: remux, name, store, announce. `closed` false: ffmpeg died writing it. */
+  /**
+   * Finalizes an FLV, MP4 or AAC part: remux, name, store, announce. `closed` false: ffmpeg died writing it.
+   * `finalized`: `workPath` is already the remuxed file (`finalPathOf`), left by a crash before it was queued.
+   */
   async finishPart(
     identity: RecordingIdentity,
     format: RecordFormat,
@@ -189,6 +192,7 @@ export class FileFinisher {
     startMs: number,
     receivedEndMs: number,
     closed = true,
+    options: { finalized?: boolean } = {},
   ) {
     const naming = this.#o.naming;
     let endMs = receivedEndMs;
@@ -198,6 +202,12 @@ export class FileFinisher {
         logger: this.#log,
         timeoutMs: 60_000,
       });
+      if (seconds === 0) {
+        // Cut before its first fragment: a header and no media, nothing to keep.
+        this.#log.warn({ format, file: workPath }, 'unfinished file holds no media, dropped');
+        await unlink(workPath);
+        return;
+      }
       if (seconds !== undefined) endMs = startMs + seconds * 1000;
     }
     const ext = extensionOf(format);
@@ -206,7 +216,8 @@ export class FileFinisher {
       (n) => `${renderFileName(naming, identity.nameId, new Date(startMs), new Date(endMs), n)}.${ext}`,
     );
     try {
-      const finalArgs = OUTPUTS[format].finalizeArgs(workPath, `${workPath}.final.${ext}`);
+      const finalPath = finalPathOf(workPath, format);
+      const finalArgs = options.finalized ? null : OUTPUTS[format].finalizeArgs(workPath, finalPath);
       let source = workPath;
       if (finalArgs) {
         try {
@@ -216,15 +227,17 @@ export class FileFinisher {
               timeoutMs: this.#o.remuxTimeoutMs ?? 120_000,
             }),
           );
-          source = `${workPath}.final.${ext}`;
+          source = finalPath;
         } catch (err) {
           // The work file is itself playable (fragmented MP4, plain FLV): keep it rather than lose it.
           this.#log.warn(
             { format, err: errorMessage(err) },
             'finalizing remux failed, storing the file as written',
           );
-          await unlink(`${workPath}.final.${ext}`).catch(() => {});
+          await unlink(finalPath).catch(() => {});
         }
+        // The remuxed file alone stands for the part from here: a crash now leaves it to be queued as is.
+        if (source === finalPath) await unlink(workPath);
       }
       const { size } = await stat(source);
       const metaData = await this.#probeLocal(source);
@@ -236,7 +249,6 @@ export class FileFinisher {
           ...(metaData ? { metaData } : {}),
         },
       );
-      if (source !== workPath) await unlink(workPath).catch(() => {});
     } finally {
       this.#reserved.delete(key);
     }
@@ -452,6 +464,11 @@ function announcedMetaData(spec: AnnounceSpec): MediaProbe {
     videoStreams: spec.videoCodec ? [{ codec: spec.videoCodec, bitrate: 0, width, height, fps: 0 }] : [],
     audioStreams: [],
   };
+}
+
+/** Where a part's remuxed file is written beside its work file. */
+export function finalPathOf(workPath: string, format: RecordFormat): string {
+  return `${workPath}.final.${extensionOf(format)}`;
 }
 
 /** Upload lane of a recording's HLS objects: segments, live playlists and the final playlist, in order. */

@@ -7,7 +7,7 @@ import { FfmpegExitError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import { isStalled } from './backpressure.js';
-import { OUTPUTS, listFileName, type OutputSpec } from './outputs/index.js';
+import { OUTPUTS, listFileName, workFileRegExp, type OutputSpec } from './outputs/index.js';
 import { buildRunArgs } from './run-args.js';
 import { SegmentListReader } from './segment-list.js';
 import { decideTracks, emptyObservation, observe, type TrackObservation, type Tracks } from './tracks.js';
@@ -63,6 +63,8 @@ export interface RunOptions {
   leadingTags?: readonly MediaPacket[];
   /** ffmpeg starts only after this settles (the previous run of the recording has ended). */
   after?: Promise<unknown> | undefined;
+  /** Awaited once the tracks are known and before ffmpeg is spawned (the recording journals the run). */
+  prepare?: () => Promise<void>;
 }
 
 type RunState = 'probing' | 'running' | 'stopping' | 'ended';
@@ -237,6 +239,7 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     await this.#o.after;
     if (this.#ended) return; // stalled while waiting for the previous run
     await mkdir(this.#o.dir, { recursive: true });
+    await this.#o.prepare?.();
     if (this.#ended) return;
     const specs: OutputSpec[] = formats.map((format) => ({
       format,
@@ -351,7 +354,7 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     }
     const mediaEndSeconds = (this.#lastMediaDts - this.#firstMediaDts) / 1000;
     for (const format of this.#readers.keys()) {
-      const written = patternRegExp(OUTPUTS[format].pattern);
+      const written = workFileRegExp(OUTPUTS[format].pattern);
       for (const name of names.sort()) {
         if (!written.test(name) || this.#emitted.has(name)) continue;
         const path = join(this.#o.dir, name);
@@ -386,13 +389,6 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     this.emit('ended', end);
     this.#resolveEnded(end);
   }
-}
-
-/** Matches exactly the names ffmpeg makes from a pattern like `mp4_%05d.mp4`. */
-function patternRegExp(pattern: string): RegExp {
-  const [before, after] = pattern.split(/%0\dd/);
-  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${escape(before!)}\\d+${escape(after ?? '')}$`);
 }
 
 /** A copy of a header tag with its timestamp moved to `dts`, so a restarted run's timeline starts there. */

@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import type { RecordStatus } from '../callback/events.js';
@@ -11,6 +11,7 @@ import type { FileFinisher, RecordingIdentity } from './file-finisher.js';
 import { segmentFileName } from '../naming/names.js';
 import { renderPlaylist, type PlaylistSegment } from './hls-playlist.js';
 import { stallReason } from './backpressure.js';
+import { RecordingJournal, type RecordingJournalData } from './journal.js';
 import { resumeTimeLeft } from './resume-window.js';
 import { RecordingRun, type RunEnd, type RunFile } from './recording-run.js';
 import { transition, type SessionState } from './session-state.js';
@@ -80,6 +81,9 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
   #failures = 0;
   readonly #headers = new Map<string, MediaPacket>();
   #finalizing: Promise<void> | undefined;
+  readonly #journal: RecordingJournal;
+  #journalRuns: RecordingJournalData['runs'] = [];
+  #journalHead: RecordingJournalData['head'];
   readonly done: Promise<SessionState>;
   #resolveDone!: (state: SessionState) => void;
 
@@ -107,6 +111,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       ...(options.record.templateId !== undefined ? { templateId: options.record.templateId } : {}),
       ...(options.taskId !== undefined ? { taskId: options.taskId } : {}),
     };
+    this.#journal = new RecordingJournal(options.workDir, this.#log);
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
   }
 
@@ -178,7 +183,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
   #startRun(leadingTags: MediaPacket[]): void {
     const previous = this.#run;
     const index = this.#runs.length;
-    const run = new RecordingRun({
+    const run: RecordingRun = new RecordingRun({
       index,
       dir: join(this.#o.workDir, `run-${index}`),
       ffmpegPath: this.#o.ffmpegPath,
@@ -195,18 +200,21 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       leadingTags,
       // HLS numbering continues from the previous run, so that run must have closed its last segment.
       after: previous?.ended,
+      prepare: (): Promise<void> => this.#prepareRun(run),
     });
     this.#run = run;
     this.#runs.push(run);
-    run.on('started', (tracks) => {
-      if (index === 0 || !this.identity.tracks) {
-        this.identity.tracks = tracks;
-        this.identity.mediaStartMs = run.firstMediaWallMs ?? this.#o.now();
-      }
+    run.on('started', () => {
       if (this.#state === 'starting') this.#move('recording', 'media arrived');
       if (this.#o.record.formats.includes('hls')) {
         if (!this.#head) {
-          this.#head = this.#o.finisher.reserveHead(this.identity, run.firstMediaWallMs ?? this.#o.now());
+          this.#head = this.#o.finisher
+            .reserveHead(this.identity, run.firstMediaWallMs ?? this.#o.now())
+            .then(async (head) => {
+              this.#journalHead = head;
+              await this.#saveJournal();
+              return head;
+            });
           // Awaited by every segment; a failure is counted there.
           this.#head.catch(() => {});
         }
@@ -216,21 +224,53 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     run.on('ended', (end) => this.#onRunEnded(run, end));
   }
 
+  /** Before a run's ffmpeg writes anything: the journal names the run, so a crash leaves nothing unknown. */
+  async #prepareRun(run: RecordingRun): Promise<void> {
+    if (run.index === 0 || !this.identity.tracks) {
+      this.identity.tracks = run.tracks;
+      this.identity.mediaStartMs = run.firstMediaWallMs ?? this.#o.now();
+    }
+    this.#journalRuns = [
+      ...this.#journalRuns,
+      { index: run.index, firstMediaWallMs: run.firstMediaWallMs ?? this.#o.now() },
+    ];
+    await this.#saveJournal();
+  }
+
+  #saveJournal(): Promise<void> {
+    return this.#journal.save({
+      version: 1,
+      identity: this.identity,
+      formats: [...this.#o.record.formats],
+      hlsSegmentSeconds: this.#o.record.hlsSegmentSeconds,
+      runs: this.#journalRuns,
+      ...(this.#journalHead ? { head: this.#journalHead } : {}),
+    });
+  }
+
   #onFile(run: RecordingRun, file: RunFile): void {
     if (file.format === 'hls') {
       void this.#serial.add(async () => {
         try {
           const head = await this.#head!;
-          const segments = [
-            ...this.#segments,
-            {
-              uri: segmentFileName(head.head, file.number),
-              seq: file.number,
-              durationSeconds: Math.max(0, (file.endMs - file.startMs) / 1000),
-              programDateTime: new Date(file.startMs),
-              discontinuity: this.#lastSegmentRun !== -1 && this.#lastSegmentRun !== run.index,
-            },
-          ];
+          const segment: PlaylistSegment = {
+            uri: segmentFileName(head.head, file.number),
+            seq: file.number,
+            durationSeconds: Math.max(0, (file.endMs - file.startMs) / 1000),
+            programDateTime: new Date(file.startMs),
+            discontinuity: this.#lastSegmentRun !== -1 && this.#lastSegmentRun !== run.index,
+          };
+          // Journaled before it is queued: a playlist rebuilt after a crash names every segment stored.
+          await this.#journal.appendSegment({
+            run: run.index,
+            seq: segment.seq,
+            uri: segment.uri,
+            startMs: file.startMs,
+            durationSeconds: segment.durationSeconds,
+            discontinuity: segment.discontinuity,
+            size: (await stat(file.path)).size,
+          });
+          const segments = [...this.#segments, segment];
           const live = renderPlaylist(segments, false, this.#o.record.hlsSegmentSeconds);
           const size = await this.#o.finisher.queueSegment(
             this.identity,
@@ -325,10 +365,12 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
   finish(reason: string, options: { keepPublisher?: boolean } = {}): Promise<void> {
     if (this.#finalizing) return this.#finalizing;
     clearTimeout(this.#timer);
-    if (this.#publish) {
-      if (!options.keepPublisher) this.#o.kick(this.#publish.connectionId, reason);
+    const publish = this.#publish;
+    if (publish) {
+      // Detached before the kick: the ingest ends the publish at once, which must not finish us a second time.
       this.#publish = undefined;
       this.#publishGen++;
+      if (!options.keepPublisher) this.#o.kick(publish.connectionId, reason);
     }
     this.#run?.endInput();
     if (this.#state !== 'finalizing') this.#move('finalizing', reason);

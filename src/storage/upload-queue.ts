@@ -141,6 +141,15 @@ export class UploadQueue extends TypedEmitter<UploadQueueEvents> {
     return false;
   }
 
+  /** Whether a pending job was given this local file (its record may name it before the file moved). */
+  isQueuedSource(path: string): boolean {
+    for (const jobs of this.#lanes.values()) {
+      if (jobs.some((job) => job.steps.some((step) => step.kind === 'file' && step.source === path)))
+        return true;
+    }
+    return false;
+  }
+
   /**
    * Stages the job's files (a rename into the queue's dir), writes its record durably, and schedules it.
    * Resolves once the job would survive a crash; the upload itself happens later.

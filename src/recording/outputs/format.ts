@@ -63,3 +63,15 @@ export function avMaps(tracks: Tracks): string[] {
 export function remuxArgs(input: string, output: string, container: string, options: string[]): string[] {
   return ['-i', input, '-map', '0', '-c', 'copy', ...options, '-f', container, output];
 }
+
+/** Matches exactly the names ffmpeg makes from a pattern like `mp4_%05d.mp4`. */
+export function workFileRegExp(pattern: string): RegExp {
+  const [before, after] = pattern.split(/%0\dd/);
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escape(before!)}\\d+${escape(after ?? '')}$`);
+}
+
+/** The name ffmpeg gives file `n` of a pattern like `mp4_%05d.mp4`. */
+export function workFileName(pattern: string, n: number): string {
+  return pattern.replace(/%0(\d)d/, (_, width: string) => String(n).padStart(Number(width), '0'));
+}

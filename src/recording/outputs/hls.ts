@@ -7,7 +7,8 @@ export const hlsOutput: OutputFormat = {
   maps: avMaps,
   pattern: 'hls_%06d.ts',
   muxerArgs(spec) {
-    return segmentMuxerArgs(spec, 'mpegts', this.pattern);
+    // Each packet is written through at once: a segment cut by a crash of the whole box holds its media so far.
+    return ['-segment_format_options', 'flush_packets=1', ...segmentMuxerArgs(spec, 'mpegts', this.pattern)];
   },
   finalizeArgs: () => null,
 };

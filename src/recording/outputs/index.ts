@@ -5,7 +5,7 @@ import type { OutputFormat } from './format.js';
 import { hlsOutput } from './hls.js';
 import { mp4Output } from './mp4.js';
 
-export { listFileName, type OutputFormat, type OutputSpec } from './format.js';
+export { listFileName, workFileName, workFileRegExp, type OutputFormat, type OutputSpec } from './format.js';
 
 export const OUTPUTS: Readonly<Record<RecordFormat, OutputFormat>> = {
   hls: hlsOutput,

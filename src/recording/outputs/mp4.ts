@@ -1,6 +1,9 @@
 import { anyTrack, avMaps, remuxArgs, segmentMuxerArgs, type OutputFormat } from './format.js';
 
-/** MP4: fragmented while recording so a killed ffmpeg still leaves a playable file; faststart once closed. */
+/**
+ * MP4: fragmented while recording so a killed ffmpeg still leaves a playable file, at each keyframe and at
+ * least every second (a kill loses at most the fragment in progress); faststart once closed.
+ */
 export const mp4Output: OutputFormat = {
   format: 'mp4',
   supports: anyTrack,
@@ -9,7 +12,7 @@ export const mp4Output: OutputFormat = {
   muxerArgs(spec) {
     return [
       '-segment_format_options',
-      'movflags=+frag_keyframe+empty_moov+default_base_moof',
+      'movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=1000000',
       ...segmentMuxerArgs(spec, 'mp4', this.pattern),
     ];
   },
