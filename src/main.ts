@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { createHttpServer, type HttpServer } from './api/server.js';
 import { registerCallbackRoutes } from './api/callback-routes.js';
 import { RecorderMetrics, registerMetricsRoute } from './api/metrics.js';
@@ -10,6 +10,12 @@ import { RtmpIngest, type AdmitDecision } from './ingest/index.js';
 import { registerMediaActions } from './api/media-actions.js';
 import { MediaIndex } from './media/media-index.js';
 import { FileFinisher, type FinishedFile } from './recording/file-finisher.js';
+import {
+  recoverAll,
+  unfinishedRecordings,
+  type RecoveredRecording,
+  type RecoveryOptions,
+} from './recording/recovery.js';
 import { RecordingManager } from './recording/recording-manager.js';
 import { DiskGuard } from './recording/disk-guard.js';
 import { nodeAddress, StreamNotifier } from './recording/stream-notifier.js';
@@ -70,6 +76,10 @@ export class Recorder {
   #stopping: Promise<void> | undefined;
   #storageError: string | undefined = 'not initialized';
   #sweeper: NodeJS.Timeout | undefined;
+  readonly #recovery: RecoveryOptions;
+  /** Recordings a previous process left unfinished (a crash), finished in the background after start. */
+  recovered: Promise<RecoveredRecording[]> = Promise.resolve([]);
+  #diskWasFull = false;
 
   private constructor(config: Config, options: RecorderOptions) {
     this.config = config;
@@ -92,6 +102,9 @@ export class Recorder {
     });
     // Recordings are cut while the reserve still has room for their files to close, remux and be stored.
     this.disk.on('disk', (state, _free, reason) => {
+      // Files a write failure left in work dirs (ENOSPC) are finished once there is room again.
+      if (state === 'ok' && this.#diskWasFull) this.#recoverLeftovers();
+      this.#diskWasFull = state === 'full';
       if (state !== 'full') return;
       for (const session of this.manager.sessions) {
         if (session.state === 'finalizing') continue;
@@ -187,6 +200,12 @@ export class Recorder {
         });
       },
     });
+    this.#recovery = {
+      ffmpegPath,
+      finisher,
+      isQueued: (path) => this.uploads.isQueuedSource(path),
+      logger: this.logger,
+    };
     this.ingest = new RtmpIngest({
       host: config.rtmp.host,
       port: config.rtmp.port,
@@ -234,6 +253,16 @@ export class Recorder {
     }
   }
 
+  /** Finishes the work dirs no live recording owns: those of recordings that ended failed. */
+  #recoverLeftovers(): void {
+    this.recovered = this.recovered.then(async (before) => {
+      const dirs = await unfinishedRecordings(resolve(this.config.dataDir));
+      const live = new Set(this.manager.sessions.map((session) => session.id));
+      const left = dirs.filter((dir) => !live.has(basename(dir)));
+      return [...before, ...(await recoverAll(left, this.#recovery))];
+    });
+  }
+
   /** Deletes expired files where the store has no lifecycle of its own (the local disk). */
   async sweepExpired(now = new Date()): Promise<string[]> {
     const removed = await this.store.sweep(now);
@@ -259,6 +288,9 @@ export class Recorder {
       }, SWEEP_INTERVAL_MS);
       recorder.#sweeper.unref();
       await recorder.outbox.start();
+      // Listed before the ingest opens, so no recording of this process is taken for a crashed one.
+      const unfinished = await unfinishedRecordings(resolve(config.dataDir));
+      recorder.recovered = recoverAll(unfinished, recorder.#recovery);
       await recorder.disk.start();
       recorder.httpPort = (await recorder.http.listen()).port;
       recorder.rtmpPort = (await recorder.ingest.listen()).port;
@@ -281,6 +313,7 @@ export class Recorder {
       this.disk.close();
       await this.tasks.close();
       await this.manager.shutdown();
+      await this.recovered;
       clearInterval(this.#sweeper);
       // What cannot be stored in time stays queued on disk and resumes at the next start.
       await this.uploads.drain(this.#drainTimeoutMs);

@@ -215,7 +215,7 @@ describe('ffmpeg meeting a full disk between two measures', () => {
     if (mountDir) await unmount(mountDir);
   });
 
-  it('is not restarted onto it; what it wrote is kept; publishes are accepted once space returns', async () => {
+  it('is not restarted onto it; what it wrote is kept and finished once space returns, and publishes are accepted again', async () => {
     const rec = recorder!;
     const dataDir = join(mountDir!, 'data');
     const url = (stream: string) => `rtmp://127.0.0.1:${rec.rtmpPort}/live/${stream}`;
@@ -276,6 +276,19 @@ describe('ffmpeg meeting a full disk between two measures', () => {
     );
     const info = await probe(join(dataDir, 'live', String(announced!.video_url).split('/').at(-1)!));
     expect(info.streams.map((s) => s.codec_type).sort()).toEqual(['audio', 'video']);
+    // Space returned: what the failed recording left in its work dir is finished, stored and announced.
+    for (const format of ['mp4', 'hls']) {
+      const [done] = await callbacks.waitFor(
+        (b) => b.event_type === 100 && b.stream_id === 'cut' && b.file_format === format,
+      );
+      const file = join(dataDir, 'live', String(done!.video_url).split('/').at(-1)!);
+      expect((await probe(file)).streams.map((s) => s.codec_type).sort()).toEqual(['audio', 'video']);
+    }
+    await eventually(
+      async () => (await readdir(join(dataDir, '.work'))).length === 0,
+      30_000,
+      'work dir gone',
+    );
     console.log(
       `ENOSPC: ${restarts} ffmpeg death, recording ${await session.done}; ${segments.length} segments stored, ` +
         `mp4 ${mp4[0]!.includes('/.work/') ? 'kept in the work dir' : 'stored'} (${decoded.seconds.toFixed(1)} s)`,
