@@ -63,6 +63,8 @@ export interface RunOptions {
   leadingTags?: readonly MediaPacket[];
   /** ffmpeg starts only after this settles (the previous run of the recording has ended). */
   after?: Promise<unknown> | undefined;
+  /** Wall-clock time of the first packet the run is given, when it arrived before (a replayed GOP). */
+  firstPacketWallMs?: number;
   /** Awaited once the tracks are known and before ffmpeg is spawned (the recording journals the run). */
   prepare?: () => Promise<void>;
 }
@@ -140,7 +142,7 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     }
     if (packet.kind !== 'script') {
       if (this.firstMediaWallMs === undefined) {
-        this.firstMediaWallMs = this.#o.now();
+        this.firstMediaWallMs = this.#o.firstPacketWallMs ?? this.#o.now();
         this.#firstMediaDts = packet.dts;
       }
       this.#lastMediaDts = packet.dts;

@@ -17,6 +17,9 @@ import { RecordingRun, type RunEnd, type RunFile } from './recording-run.js';
 import { transition, type SessionState } from './session-state.js';
 import { fileSecondsFor, retentionDaysFor } from '../templates/index.js';
 
+/** The most of one GOP kept for a restart (about 30 s at 4 Mbps). */
+const MAX_REPLAY_BYTES = 16 * 1024 * 1024;
+
 /** Timings the tests shrink. */
 export interface SessionTimings {
   pollMs: number;
@@ -68,6 +71,8 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
   #run: RecordingRun | undefined;
   #runs: RecordingRun[] = [];
   #restarts = 0;
+  /** ffmpeg died and a new run is due: its start is reported as record_resumed. */
+  #restartPending = false;
   #interruptedAt = 0;
   #timer: NodeJS.Timeout | undefined;
   // HLS: segments are stored one at a time, in order, so the playlist never names a missing one.
@@ -80,6 +85,10 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
   readonly #parts: Promise<unknown>[] = [];
   #failures = 0;
   readonly #headers = new Map<string, MediaPacket>();
+  /** Packets since the last video keyframe, with its arrival time: a restarted ffmpeg starts from them. */
+  #gop: MediaPacket[] = [];
+  #gopBytes = 0;
+  #gopWallMs = 0;
   #finalizing: Promise<void> | undefined;
   readonly #journal: RecordingJournal;
   #journalRuns: RecordingJournalData['runs'] = [];
@@ -166,12 +175,15 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     this.#publish = request;
     this.#restarts = 0;
     this.#headers.clear();
+    this.#gop = [];
+    this.#gopBytes = 0;
     for (const packet of headers) this.#headers.set(packet.kind, packet);
     this.#startRun([...headers]);
     return {
       onPacket: (packet) => {
         if (gen !== this.#publishGen) return;
         if (packet.kind === 'script' || packet.isSequenceHeader) this.#headers.set(packet.kind, packet);
+        else this.#keepGop(packet);
         this.#run?.write(packet);
       },
       onEnd: (reason) => {
@@ -180,7 +192,24 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     };
   }
 
-  #startRun(leadingTags: MediaPacket[]): void {
+  /** Keeps the current GOP, up to a bound; a longer one is dropped and a restart waits for a keyframe. */
+  #keepGop(packet: MediaPacket): void {
+    if (packet.kind === 'video' && packet.isKeyFrame) {
+      this.#gop = [packet];
+      this.#gopBytes = packet.tag.length;
+      this.#gopWallMs = this.#o.now();
+      return;
+    }
+    if (!this.#gop.length) return;
+    this.#gop.push(packet);
+    this.#gopBytes += packet.tag.length;
+    if (this.#gopBytes > MAX_REPLAY_BYTES) {
+      this.#gop = [];
+      this.#gopBytes = 0;
+    }
+  }
+
+  #startRun(leadingTags: MediaPacket[], replay: readonly MediaPacket[] = [], replayWallMs?: number): void {
     const previous = this.#run;
     const index = this.#runs.length;
     const run: RecordingRun = new RecordingRun({
@@ -201,11 +230,16 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       // HLS numbering continues from the previous run, so that run must have closed its last segment.
       after: previous?.ended,
       prepare: (): Promise<void> => this.#prepareRun(run),
+      ...(replay.length && replayWallMs !== undefined ? { firstPacketWallMs: replayWallMs } : {}),
     });
     this.#run = run;
     this.#runs.push(run);
     run.on('started', () => {
       if (this.#state === 'starting') this.#move('recording', 'media arrived');
+      if (this.#restartPending) {
+        this.#restartPending = false;
+        this.emit('status', 'record_resumed', 'ffmpeg restarted');
+      }
       if (this.#o.record.formats.includes('hls')) {
         if (!this.#head) {
           this.#head = this.#o.finisher
@@ -222,6 +256,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     });
     run.on('file', (file) => this.#onFile(run, file));
     run.on('ended', (end) => this.#onRunEnded(run, end));
+    for (const packet of replay) run.write(packet);
   }
 
   /** Before a run's ffmpeg writes anything: the journal names the run, so a crash leaves nothing unknown. */
@@ -327,11 +362,15 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
         return;
       }
       this.#restarts++;
+      this.#restartPending = true;
       const gen = this.#publishGen;
       this.#log.warn({ restart: this.#restarts }, 'restarting ffmpeg');
       this.emit('restart', this.#restarts, end.error.message);
       setTimeout(() => {
-        if (gen === this.#publishGen && this.#publish) this.#startRun([...this.#headers.values()]);
+        // From the last keyframe, not the next one: the new file starts within the restart delay of the death,
+        // repeating at most one GOP the dead ffmpeg may already have written.
+        if (gen === this.#publishGen && this.#publish)
+          this.#startRun([...this.#headers.values()], [...this.#gop], this.#gopWallMs);
       }, this.#o.timings.restartDelayMs).unref();
     }
   }

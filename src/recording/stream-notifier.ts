@@ -14,11 +14,7 @@ import type { AdmitDecision, IngestEndReason, PublishRequest } from '../ingest/i
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { CallbackSink } from './file-finisher.js';
-import type { RecordingRun } from './recording-run.js';
 import type { RecordingSession } from './recording-session.js';
-
-// How often a restart checks for the session's new ffmpeg run.
-const RESTART_CHECK_MS = 20;
 
 /**
  * Event 0's errcode and errmsg per way a publish ends. A normal end is 0 and ''. 3 is Tencent's code for a
@@ -126,41 +122,6 @@ export class StreamNotifier {
       this.#send(url, body, { app: identity.app, stream: identity.stream });
     };
     session.on('status', report);
-    this.#watchRestarts(session, () => report('record_resumed', 'ffmpeg restarted'));
-  }
-
-  /**
-   * Calls `resumed` once the ffmpeg started after a death has started. The session moves to no new state on a
-   * restart and tells of no new run, so its current run is checked until it changes; a later restart or the
-   * end of the recording cancels the wait.
-   */
-  #watchRestarts(session: RecordingSession, resumed: () => void): void {
-    let cancel: (() => void) | undefined;
-    const stop = () => {
-      cancel?.();
-      cancel = undefined;
-    };
-    session.on('restart', () => {
-      stop();
-      const dead = session.currentRun;
-      let run: RecordingRun | undefined;
-      const onStarted = () => {
-        stop();
-        resumed();
-      };
-      const timer = setInterval(() => {
-        const current = session.currentRun;
-        if (current === dead || current === undefined) return;
-        clearInterval(timer);
-        run = current;
-        run.once('started', onStarted);
-      }, RESTART_CHECK_MS).unref();
-      cancel = () => {
-        clearInterval(timer);
-        run?.off('started', onStarted);
-      };
-    });
-    session.once('done', stop);
   }
 
   #send(url: string, body: { event_type: number }, at: { app: string; stream: string }): void {

@@ -11,7 +11,8 @@ export const aacOutput: OutputFormat = {
   maps: () => ['-map', '0:a:0'],
   pattern: 'aac_%05d.aac',
   muxerArgs(spec) {
-    return segmentMuxerArgs(spec, 'adts', this.pattern);
+    // Written through per packet: a file cut by a kill holds its media so far.
+    return ['-segment_format_options', 'flush_packets=1', ...segmentMuxerArgs(spec, 'adts', this.pattern)];
   },
   finalizeArgs: () => null,
 };

@@ -7,7 +7,8 @@ export const flvOutput: OutputFormat = {
   maps: avMaps,
   pattern: 'flv_%05d.flv',
   muxerArgs(spec) {
-    return segmentMuxerArgs(spec, 'flv', this.pattern);
+    // Written through per packet: a file cut by a kill holds its media so far.
+    return ['-segment_format_options', 'flush_packets=1', ...segmentMuxerArgs(spec, 'flv', this.pattern)];
   },
   // The segment muxer writes a broken keyframe index (lasttimestamp "inf"); a direct remux writes a good one.
   finalizeArgs: (input, output) => remuxArgs(input, output, 'flv', ['-flvflags', 'add_keyframe_index']),
