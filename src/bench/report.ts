@@ -208,14 +208,9 @@ function timelyAndComplete(step: StepResult): boolean {
   );
 }
 
-/** Past the point worth stepping further: publishes failed, segments lag 3 segments, or over 1 % of frames lost. */
+/** Past the point worth stepping further: publishes failed, or segments lag three segments behind. */
 export function overloaded(step: StepResult): boolean {
-  const pushed = step.pushed.video + step.pushed.audio;
-  return (
-    step.publishErrors > 0 ||
-    step.segmentLagMs.max >= 3 * step.segmentSeconds * 1000 ||
-    step.lostFrames > 0.01 * pushed * step.outputs.length
-  );
+  return step.publishErrors > 0 || step.segmentLagMs.max >= 3 * step.segmentSeconds * 1000;
 }
 
 /** Ours divided by theirs, at one N both ran. */

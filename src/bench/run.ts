@@ -277,8 +277,10 @@ export async function runBench(o: BenchOptions, command: string): Promise<BenchR
 export function renderSummary(report: BenchReport): string {
   const lines = [renderTable(report.steps), ''];
   for (const [target, n] of Object.entries(report.sustainedSlots)) {
+    const relative = report.sustainedSlotsBeyondBaseline[target as TargetName];
     lines.push(
-      `${target}: ${n === null ? 'no N passed' : `${n} slots passed`}${report.options.ramp ? ' (sustained)' : ''}`,
+      `${target}: ${n === null ? 'no N passed' : `${n} slots passed`}` +
+        (relative !== n ? `; ${relative ?? 'none'} counting only loss above its smallest N's` : ''),
     );
   }
   for (const r of report.ratios) {
