@@ -40,7 +40,9 @@ const results = await runChaos({
     console.log(
       `  #${String(p.point).padStart(2)} ${p.kill.padEnd(8)} kill at ${(p.killAfterMs / 1000).toFixed(1)} s: ` +
         `${p.files.length} files, max gap ${Math.max(...gaps).toFixed(2)} s, ` +
-        `recovered in ${(p.recoveryMs / 1000).toFixed(1)} s${p.missing.length ? `, MISSING ${p.missing}` : ''}`,
+        `recovered in ${(p.recoveryMs / 1000).toFixed(1)} s` +
+        (p.unrecorded.length ? `, ${p.unrecorded.length} streams killed before any file` : '') +
+        (p.missing.length ? `, MISSING ${p.missing}` : ''),
     );
   },
 });
@@ -69,6 +71,7 @@ const summary = {
   points: results.length,
   streamsPerPoint: Number(values.streams),
   missingStreams: results.flatMap((p) => p.missing),
+  unrecordedStreams: results.flatMap((p) => p.unrecorded),
   recoveryMsP50: quantile(
     results.map((p) => p.recoveryMs),
     0.5,
@@ -84,7 +87,10 @@ console.table({
   'recorder killed': summary.recorderKilled,
   'tree killed': summary.treeKilled,
 });
-console.log(`missing streams: ${summary.missingStreams.length}; recovery p50 ${summary.recoveryMsP50} ms`);
+console.log(
+  `missing streams: ${summary.missingStreams.length}; killed before any file (< 2 s pushed): ` +
+    `${summary.unrecordedStreams.length}; recovery p50 ${summary.recoveryMsP50} ms`,
+);
 console.log(`report: ${join(out, 'chaos-report.json')}`);
 if (!values.keep) await rm(join(root, 'data'), { recursive: true, force: true });
 const failed =

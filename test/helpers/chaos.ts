@@ -62,8 +62,10 @@ export interface ChaosPoint {
   /** From the restart to the last event 100 of the point's streams. */
   recoveryMs: number;
   files: ChaosFile[];
-  /** Streams pushed whose files or callbacks never came. */
+  /** Streams pushed for over 2 s whose files or callbacks never came. */
   missing: string[];
+  /** Streams with no file at all: killed before their ffmpeg wrote anything, under 2 s after the push began. */
+  unrecorded: string[];
 }
 
 const RECORDER_CLI = resolve('dist/src/cli.js');
@@ -127,6 +129,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosPoint[]> {
       const [min, max] = options.killAfterMs;
       const killAfterMs = Math.round(min + random() * (max - min));
       const streams = Array.from({ length: options.streams }, (_, i) => `chaos${point}x${i}`);
+      const pushedAt = Date.now();
       const publishers: Publisher[] = streams.map((stream) =>
         publish(`rtmp://127.0.0.1:${rtmpPort}/live/${stream}`, { seconds: 30 }),
       );
@@ -139,7 +142,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosPoint[]> {
       await Promise.all(publishers.map((p) => p.exited));
       const restartedAt = Date.now();
       recorder = await startRecorderProcess(configFile, logFile, httpPort);
-      const result = await collectPoint(receiver, options.dataDir, streams, killedAt);
+      const result = await collectPoint(receiver, options.dataDir, streams, pushedAt, killedAt);
       points.push({ point, killAfterMs, kill, recoveryMs: result.lastCallbackAt - restartedAt, ...result });
       options.onPoint?.(points.at(-1)!);
     }
@@ -161,20 +164,29 @@ async function collectPoint(
   receiver: CallbackReceiver,
   dataDir: string,
   streams: string[],
+  pushedAt: number,
   killedAt: number,
-): Promise<{ files: ChaosFile[]; missing: string[]; lastCallbackAt: number }> {
-  const missing: string[] = [];
-  // Every stream that reached the recorder's ffmpeg leaves an HLS playlist and an MP4, each announced.
-  await eventually(
-    () =>
-      streams.every((s) => event100Of(receiver, s, 'hls').length && event100Of(receiver, s, 'mp4').length),
-    60_000,
-    'events 100 of the recovered recordings',
-  ).catch(() => {
-    for (const s of streams) {
-      if (!event100Of(receiver, s, 'hls').length || !event100Of(receiver, s, 'mp4').length) missing.push(s);
-    }
-  });
+): Promise<{ files: ChaosFile[]; missing: string[]; unrecorded: string[]; lastCallbackAt: number }> {
+  // Recovery is done when no work dir, upload job or pending callback is left.
+  const left = async () =>
+    (
+      await Promise.all(
+        ['.work', join('.uploads', 'jobs'), join('.outbox', 'pending')].map((dir) =>
+          readdir(join(dataDir, dir)).catch(() => [] as string[]),
+        ),
+      )
+    ).flat().length;
+  await eventually(async () => (await left()) === 0, 60_000, 'recovery, uploads and callbacks to finish');
+  // A stream has no file only when the kill came before its ffmpeg wrote anything: that is allowed only
+  // when less than 2 s had been pushed (measured from the publisher's spawn, so an upper bound).
+  const missing = streams.filter(
+    (s) =>
+      (!event100Of(receiver, s, 'hls').length || !event100Of(receiver, s, 'mp4').length) &&
+      killedAt - pushedAt > 2_000,
+  );
+  const unrecorded = streams.filter(
+    (s) => !event100Of(receiver, s, 'hls').length && !event100Of(receiver, s, 'mp4').length,
+  );
   // Time for a duplicate, if the recovery sent one.
   await sleep(1_000);
   const lastCallbackAt = Math.max(
@@ -218,5 +230,5 @@ async function collectPoint(
       }
     }
   }
-  return { files, missing, lastCallbackAt };
+  return { files, missing, unrecorded, lastCallbackAt };
 }
