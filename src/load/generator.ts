@@ -56,6 +56,8 @@ interface Slot {
   t0: number;
   loop: number;
   index: number;
+  /** The connect attempt, once its ramp delay has passed; settles after a publish refused or closed by stop(). */
+  connecting?: Promise<void>;
   closing?: Promise<void>;
 }
 
@@ -127,7 +129,8 @@ export class LoadGenerator extends TypedEmitter<LoadGeneratorEvents> {
             const timer = setTimeout(
               () => {
                 this.#rampTimers.delete(timer);
-                void this.#connect(slot).then(resolve);
+                slot.connecting = this.#connect(slot);
+                void slot.connecting.then(resolve);
               },
               n > 1 ? (this.#o.rampMs * i) / n : 0,
             );
@@ -259,7 +262,7 @@ export class LoadGenerator extends TypedEmitter<LoadGeneratorEvents> {
       await Promise.all(
         this.#slots.map(async (slot) => {
           if (slot.state === 'waiting') slot.state = 'finished';
-          while (slot.state === 'connecting') await new Promise((r) => setTimeout(r, 20));
+          await slot.connecting;
           await this.#close(slot);
         }),
       );

@@ -19,7 +19,6 @@ interface SoakReport {
     complete: boolean;
     event100: number;
     filesOnDisk: number;
-    expectedEvent100: number;
     event1: number;
     event0: number;
     recordEnded: number;
@@ -38,10 +37,17 @@ describe('soak script, small', () => {
     // 2 slots for 20 s, in two shifts of 10 s: fresh stream names, so a second round of publishes.
     const args = ['--import', 'tsx', 'scripts/soak.mjs', '--slots', '2', '--minutes', '0.34'];
     args.push('--shift-minutes', '0.17', '--sample-seconds', '1', '--out', out);
-    await run(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 }).catch((err: { code?: number }) => {
-      exitCode = err.code ?? -1;
+    let stderr = '';
+    await run(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 }).catch(
+      (err: { code?: number; stderr?: string }) => {
+        exitCode = err.code ?? -1;
+        stderr = err.stderr ?? '';
+      },
+    );
+    const text = await readFile(join(out, 'soak-report.json'), 'utf8').catch(() => {
+      throw new Error(`the soak wrote no report (exit ${exitCode}): ${stderr.slice(-2000)}`);
     });
-    report = JSON.parse(await readFile(join(out, 'soak-report.json'), 'utf8')) as SoakReport;
+    report = JSON.parse(text) as SoakReport;
   }, 150_000);
 
   afterAll(async () => {
