@@ -2,7 +2,8 @@
 // the kill to the new ffmpeg (its 'started': spawned, fed its headers and the first keyframe) and to the new pid.
 // A recorder runs in-process with the default timings (restartDelayMs 200); the publisher encodes a test pattern
 // with a GOP of `--gop` seconds. Each kill is on a push of its own (a publish gets at most 3 restarts), at a
-// random point of a GOP, since the new run starts at the next keyframe.
+// random point of a GOP (a restart that waited for the next keyframe would depend on it; one that replays the GOP
+// kept since the last keyframe does not).
 //
 //   npm run bench:restart -- [--kills 10] [--gop 2]   (node --import tsx scripts/bench-restart.mjs)
 import { spawn } from 'node:child_process';
