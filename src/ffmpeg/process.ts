@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { FfmpegExitError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
@@ -27,6 +28,21 @@ export interface FfmpegStartOptions {
 /** Whether an exit is a clean end of work. */
 export function isCleanExit(exit: FfmpegExit): boolean {
   return exit.code === 0 && !exit.spawnError;
+}
+
+/**
+ * Stdin writes are gathered for this long and leave as one writev: a syscall and an ffmpeg wake-up per batch instead
+ * of per packet (about 70 a second for 25 fps video with AAC). The cost is this much more latency into ffmpeg.
+ */
+const WRITE_BATCH_MS = 40;
+/** Stdins corked since the last flush; one timer uncorks them all. */
+const corked = new Set<Writable>();
+let flushTimer: NodeJS.Timeout | undefined;
+
+function flushCorked(): void {
+  flushTimer = undefined;
+  for (const stdin of corked) stdin.uncork();
+  corked.clear();
 }
 
 /** One ffmpeg child, fed through stdin. Spawned with no shell; stop() escalates to SIGKILL. */
@@ -95,6 +111,12 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   write(data: Buffer): boolean {
     const stdin = this.#child.stdin;
     if (!stdin || stdin.destroyed || stdin.writableEnded || this.#exit) return false;
+    if (!corked.has(stdin)) {
+      stdin.cork();
+      corked.add(stdin);
+      flushTimer ??= setTimeout(flushCorked, WRITE_BATCH_MS).unref();
+    }
+    // Corked bytes count in writableLength, so a false here still means ffmpeg is behind.
     return stdin.write(data);
   }
 
@@ -102,6 +124,8 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   endInput(): void {
     this.#requested = true;
     const stdin = this.#child.stdin;
+    // end() flushes what is corked.
+    if (stdin) corked.delete(stdin);
     if (stdin && !stdin.writableEnded) stdin.end();
   }
 
