@@ -236,8 +236,8 @@ export class UploadQueue extends TypedEmitter<UploadQueueEvents> {
           stored.push(object);
           this.emit('stored', job, object);
         }
-        // Persisted after each step: a file step's local file is gone once it is stored.
-        if (job.done + 1 < job.steps.length) await this.#persist({ ...job, done: job.done + 1 });
+        // Progress is not fsynced between steps: each step is safe to redo, and a file step whose local file is
+        // gone finds its stored copy (#putFile). A failure persists the progress below.
       }
       await this.#o.onDone?.(job, stored);
       await rm(join(this.#jobsDir, `${job.id}.json`), { force: true });
