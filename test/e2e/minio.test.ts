@@ -13,8 +13,8 @@ import { eventually, publish, startRecorder, type TestRecorder } from '../helper
 let minio: TestMinio;
 let receiver: CallbackReceiver;
 const recorders: TestRecorder[] = [];
-// Over a minute, so that many upload retries fail before MinIO returns.
-const MINIO_DOWN_MS = 62_000;
+// Two minutes, so that many upload retries fail before MinIO returns.
+const MINIO_DOWN_MS = 122_000;
 
 beforeAll(async () => {
   minio = await startMinio();
@@ -150,7 +150,7 @@ describe('recording to MinIO', () => {
     expect(await readdir(join(rec.dataDir, 'live')).catch(() => [])).toEqual([]);
   });
 
-  it('MinIO stopped mid-recording for over a minute and started again: no file lost, callbacks after the recovery', async () => {
+  it('MinIO stopped mid-recording for two minutes and started again: no file lost, callbacks after the recovery', async () => {
     const bucket = `out-${randomBytes(3).toString('hex')}`;
     const rec = await start(['hls', 'mp4'], bucket);
     let failures = 0;
@@ -163,7 +163,7 @@ describe('recording to MinIO', () => {
     );
     await minio.stop();
     const stoppedAt = Date.now();
-    // The push ends and its files finish while MinIO is away; it stays down past a minute of retries.
+    // The push ends and its files finish while MinIO is away; it stays down through two minutes of retries.
     expect(await pusher.exited).toBe(0);
     // The files are finished and queued durably: the recording itself ends while MinIO is still down.
     await eventually(() => rec.recorder.manager.sessions.length === 0, 40_000, 'the recording to end');
