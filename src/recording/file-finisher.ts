@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import { buildRecordEvent, newFileId, newVideoId, notifyUrls } from '../callback/index.js';
@@ -83,7 +84,7 @@ export interface AnnounceSpec {
   /** Fixed when the file is queued, so a retried announce reports (and indexes) the same ids. */
   fileId?: string;
   videoId?: string;
-  /** ffprobe's facts of a file probed while it was local; HLS is probed at announce time. */
+  /** ffprobe's facts of a file probed while it was local (HLS: its first segment queued); else probed at announce. */
   metaData?: MediaProbe;
 }
 
@@ -115,6 +116,11 @@ export class FileFinisher {
   readonly #remuxes: PQueue;
   /** Keys handed out but maybe not stored yet, so two recordings never pick the same name. */
   readonly #reserved = new Set<string>();
+  /**
+   * MetaData of each live recording's first HLS segment, probed while it was local (undefined: it could not be).
+   * The announce uses it instead of an ffprobe per playlist when recordings end, all at once at a shutdown.
+   */
+  readonly #hlsProbes = new Map<string, Promise<MediaProbe | undefined>>();
 
   constructor(options: FileFinisherOptions) {
     this.#o = options;
@@ -166,6 +172,12 @@ export class FileFinisher {
   ): Promise<number> {
     const uri = segmentFileName(head, seq);
     const { size } = await stat(workPath);
+    if (this.#o.ffprobePath && !this.#hlsProbes.has(identity.recordingId)) {
+      const probed = this.#probeSegment(workPath);
+      this.#hlsProbes.set(identity.recordingId, probed);
+      // Before the enqueue: the file is moved by it.
+      await probed;
+    }
     const days = this.#retentionDays(identity, 'hls');
     await this.#o.uploads.enqueue(hlsLane(identity), [
       { kind: 'file', path: workPath, key: objectKey(identity.app, uri), retentionDays: days },
@@ -261,6 +273,8 @@ export class FileFinisher {
     segments: readonly PlaylistSegment[],
     segmentsSize: number,
   ): Promise<void> {
+    const metaData = await this.#hlsProbes.get(identity.recordingId);
+    this.#hlsProbes.delete(identity.recordingId);
     const first = segments[0];
     const last = segments.at(-1);
     if (!first || !last) return;
@@ -282,7 +296,10 @@ export class FileFinisher {
         { kind: 'text', text, key, retentionDays: this.#retentionDays(identity, 'hls') },
         { kind: 'delete', key: objectKey(identity.app, livePlaylistFileName(head.head)) },
       ],
-      this.#spec(identity, 'hls', key, Buffer.byteLength(text) + segmentsSize, startMs, endMs, duration),
+      {
+        ...this.#spec(identity, 'hls', key, Buffer.byteLength(text) + segmentsSize, startMs, endMs, duration),
+        ...(metaData ? { metaData } : {}),
+      },
     );
   }
 
@@ -297,6 +314,16 @@ export class FileFinisher {
       return await probeMedia(this.#o.ffprobePath, path);
     } catch (err) {
       this.#log.warn({ path, err: errorMessage(err) }, 'cannot probe the file, indexing it without MetaData');
+      return undefined;
+    }
+  }
+
+  /** MetaData of a local HLS segment; undefined (logged) when ffprobe cannot read it (the announce probes again). */
+  async #probeSegment(path: string): Promise<MediaProbe | undefined> {
+    try {
+      return await probeMpegTs(this.#o.ffprobePath!, createReadStream(path));
+    } catch (err) {
+      this.#log.warn({ path, err: errorMessage(err) }, 'cannot probe the first segment');
       return undefined;
     }
   }
