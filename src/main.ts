@@ -129,7 +129,8 @@ export class Recorder {
     this.uploads = new UploadQueue({
       dir: join(dataDir, '.uploads'),
       store: this.store,
-      concurrency: config.storage.type === 'minio' ? config.storage.concurrency : 4,
+      // Local jobs wait on fsyncs, not on a network: at 4, 160 slots' segments (40 a second) queued up.
+      concurrency: config.storage.type === 'minio' ? config.storage.concurrency : 16,
       logger: this.logger.child({ component: 'uploads' }),
       ...options.uploadRetry,
       // Event 100 goes out only once every object of the file is stored.
