@@ -93,3 +93,49 @@ describe('load generator: three publishers from one process', () => {
     expect(counted).toEqual({ video: pushed.videoFrames, audio: pushed.audioFrames });
   });
 });
+
+describe('load generator: stop()', () => {
+  let rec: TestRecorder;
+  let receiver: CallbackReceiver;
+
+  beforeAll(async () => {
+    receiver = await startCallbackReceiver();
+    rec = await startRecorder({ record: { formats: ['mp4'] }, callback: { url: receiver.url } });
+  });
+
+  afterAll(async () => {
+    await rec?.stop();
+    await receiver?.close();
+  });
+
+  it('stop() during the ramp unpublishes the connected publisher and never starts the rest', async () => {
+    const fixture = await ensureLoadFixture({
+      ffmpegPath: PUBLISHER_FFMPEG,
+      dir: join(FIXTURES_DIR, 'load'),
+      bitrateKbps: 500,
+      seconds: FIXTURE_SECONDS,
+    });
+    const generator = new LoadGenerator({
+      url: `rtmp://127.0.0.1:${rec.recorder.rtmpPort}/live`,
+      streams: ['early', 'late'],
+      fixture,
+      durationSeconds: 60,
+      rampMs: 20_000,
+    });
+    const first = new Promise<string>((resolve) => generator.on('connected', resolve));
+    const started = generator.start();
+    expect(await first).toBe('early');
+    const stats = await generator.stop();
+    await started;
+    expect(await generator.done).toEqual(stats);
+    const [early, late] = stats;
+    expect(early!.endedAtMs).toBeGreaterThanOrEqual(early!.startedAtMs!);
+    expect(early!.error).toBeUndefined();
+    expect(late!.startedAtMs).toBeUndefined();
+    expect(late!.videoFrames).toBe(0);
+    // The recorder saw an unpublish, not a dropped connection: event 0 with errcode 0.
+    const [ended] = await receiver.waitFor((b) => b.event_type === 0 && b.stream_id === 'early');
+    expect(ended!.errcode).toBe(0);
+    expect(receiver.bodies.filter((b) => b.stream_id === 'late')).toEqual([]);
+  });
+});
