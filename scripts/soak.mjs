@@ -15,7 +15,7 @@ import { URL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { ensureLoadFixture } from '../src/load/fixture.ts';
 import { startCallbackReceiver } from '../test/helpers/callback-receiver.ts';
-import { countPackets } from '../test/load/packets.ts';
+import { countPackets } from '../src/ffmpeg/probe.ts';
 
 const run = promisify(execFile);
 

@@ -91,6 +91,33 @@ export class DropTsPid extends Transform {
   }
 }
 
+/** Packets read per track type (video and audio) in one input, with `ffprobe -count_packets`. */
+export interface PacketCount {
+  video: number;
+  audio: number;
+}
+
+/**
+ * Counts the packets of an input by reading it whole (not estimated). The input may be a file or an ffmpeg URL
+ * such as `concat:a.ts|b.ts` (an HLS recording's segments read as one stream). No timeout unless given.
+ */
+export async function countPackets(
+  ffprobePath: string,
+  input: string,
+  options: ProbeOptions = {},
+): Promise<PacketCount> {
+  const args = ['-v', 'error', '-count_packets', '-show_entries', 'stream=codec_type,nb_read_packets'];
+  const json = (await runFfprobe(ffprobePath, [...args, '-of', 'json', input], undefined, {
+    timeoutMs: options.timeoutMs ?? 0,
+  })) as { streams?: { codec_type?: string; nb_read_packets?: string }[] };
+  const count: PacketCount = { video: 0, audio: 0 };
+  for (const stream of json.streams ?? []) {
+    if (stream.codec_type === 'video' || stream.codec_type === 'audio')
+      count[stream.codec_type] += Number(stream.nb_read_packets ?? 0);
+  }
+  return count;
+}
+
 async function runProbe(
   ffprobePath: string,
   target: string,
@@ -98,6 +125,16 @@ async function runProbe(
   options: ProbeOptions,
 ): Promise<MediaProbe> {
   const args = ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', '-i', target];
+  return parseProbeOutput(await runFfprobe(ffprobePath, args, stdin, options));
+}
+
+/** Runs ffprobe with JSON output; `timeoutMs` 0 waits as long as it takes (default 30 s). */
+async function runFfprobe(
+  ffprobePath: string,
+  args: string[],
+  stdin: Readable | undefined,
+  options: ProbeOptions,
+): Promise<unknown> {
   const child = spawn(ffprobePath, args, { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   let err = '';
@@ -109,7 +146,8 @@ async function runProbe(
     stdin.on('error', () => child.kill('SIGKILL'));
     stdin.pipe(child.stdin);
   }
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timer = timeoutMs > 0 ? setTimeout(() => child.kill('SIGKILL'), timeoutMs) : undefined;
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: string }>(
     (resolve) => {
       child.on('error', (e) => resolve({ code: null, signal: null, spawnError: e.message }));
@@ -124,7 +162,7 @@ async function runProbe(
     const why = exit.spawnError ?? `code ${exit.code}, signal ${exit.signal}`;
     throw new AppError('PROBE_FAILED', `ffprobe failed (${why}): ${err.trim().split('\n').at(-1) ?? ''}`);
   }
-  return parseProbeOutput(JSON.parse(Buffer.concat(out).toString('utf8')) as unknown);
+  return JSON.parse(Buffer.concat(out).toString('utf8')) as unknown;
 }
 
 interface FfprobeStream {

@@ -6,7 +6,7 @@ import { LoadGenerator, type StreamLoadStats } from '../../src/load/generator.js
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { FFPROBE, FIXTURES_DIR, PUBLISHER_FFMPEG } from '../helpers/fixtures.js';
 import { startRecorder, type TestRecorder } from '../helpers/recorder.js';
-import { countPackets } from './packets.js';
+import { countPackets } from '../../src/ffmpeg/probe.js';
 
 const STREAMS = ['load1', 'load2', 'load3'];
 const PUSH_SECONDS = 8;
