@@ -162,16 +162,15 @@ export class FileFinisher {
     return { head: renderHead(this.#o.naming, identity.nameId, start, n), disambiguator: n };
   }
 
-  /** Queues one closed HLS segment, then the live playlist that names it; returns the segment's size. */
+  /** Queues one closed HLS segment, then the live playlist that names it. */
   async queueSegment(
     identity: RecordingIdentity,
     workPath: string,
     head: string,
     seq: number,
     livePlaylist: string,
-  ): Promise<number> {
+  ): Promise<void> {
     const uri = segmentFileName(head, seq);
-    const { size } = await stat(workPath);
     if (this.#o.ffprobePath && !this.#hlsProbes.has(identity.recordingId)) {
       const probed = this.#probeSegment(workPath);
       this.#hlsProbes.set(identity.recordingId, probed);
@@ -190,7 +189,6 @@ export class FileFinisher {
       },
     ]);
     this.#reserved.delete(objectKey(identity.app, uri));
-    return size;
   }
 
   /**

@@ -7,7 +7,7 @@ import { FfmpegExitError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import { isStalled } from './backpressure.js';
-import { OUTPUTS, listFileName, workFileRegExp, type OutputSpec } from './outputs/index.js';
+import { OUTPUTS, listFileName, workFileNumber, workFileRegExp, type OutputSpec } from './outputs/index.js';
 import { buildRunArgs } from './run-args.js';
 import { SegmentListReader } from './segment-list.js';
 import { decideTracks, emptyObservation, observe, type TrackObservation, type Tracks } from './tracks.js';
@@ -70,8 +70,6 @@ export interface RunOptions {
 }
 
 type RunState = 'probing' | 'running' | 'stopping' | 'ended';
-
-const NUMBER_IN_NAME = /_(\d+)\.[a-z0-9]+$/;
 
 /** One ffmpeg process recording one stretch of a publish into every configured format. */
 export class RecordingRun extends TypedEmitter<RunEvents> {
@@ -312,7 +310,7 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     this.emit('file', {
       format,
       path: join(this.#o.dir, file),
-      number: Number(NUMBER_IN_NAME.exec(file)?.[1] ?? 0),
+      number: workFileNumber(file),
       startMs: base + startSeconds * 1000,
       endMs: base + endSeconds * 1000,
       closed,

@@ -209,7 +209,8 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     }
   }
 
-  #startRun(leadingTags: MediaPacket[], replay: readonly MediaPacket[] = [], replayWallMs?: number): void {
+  /** `replay`: packets a restarted run starts from (the GOP since the last keyframe) and when its first arrived. */
+  #startRun(leadingTags: MediaPacket[], replay?: { packets: readonly MediaPacket[]; wallMs: number }): void {
     const previous = this.#run;
     const index = this.#runs.length;
     const run: RecordingRun = new RecordingRun({
@@ -230,7 +231,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       // HLS numbering continues from the previous run, so that run must have closed its last segment.
       after: previous?.ended,
       prepare: (): Promise<void> => this.#prepareRun(run),
-      ...(replay.length && replayWallMs !== undefined ? { firstPacketWallMs: replayWallMs } : {}),
+      ...(replay ? { firstPacketWallMs: replay.wallMs } : {}),
     });
     this.#run = run;
     this.#runs.push(run);
@@ -256,19 +257,17 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     });
     run.on('file', (file) => this.#onFile(run, file));
     run.on('ended', (end) => this.#onRunEnded(run, end));
-    for (const packet of replay) run.write(packet);
+    for (const packet of replay?.packets ?? []) run.write(packet);
   }
 
   /** Before a run's ffmpeg writes anything: the journal names the run, so a crash leaves nothing unknown. */
   async #prepareRun(run: RecordingRun): Promise<void> {
+    const firstMediaWallMs = run.firstMediaWallMs ?? this.#o.now();
     if (run.index === 0 || !this.identity.tracks) {
       this.identity.tracks = run.tracks;
-      this.identity.mediaStartMs = run.firstMediaWallMs ?? this.#o.now();
+      this.identity.mediaStartMs = firstMediaWallMs;
     }
-    this.#journalRuns = [
-      ...this.#journalRuns,
-      { index: run.index, firstMediaWallMs: run.firstMediaWallMs ?? this.#o.now() },
-    ];
+    this.#journalRuns = [...this.#journalRuns, { index: run.index, firstMediaWallMs }];
     await this.#saveJournal();
   }
 
@@ -295,6 +294,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
             programDateTime: new Date(file.startMs),
             discontinuity: this.#lastSegmentRun !== -1 && this.#lastSegmentRun !== run.index,
           };
+          const { size } = await stat(file.path);
           // Journaled before it is queued: a playlist rebuilt after a crash names every segment stored.
           await this.#journal.appendSegment({
             run: run.index,
@@ -303,17 +303,11 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
             startMs: file.startMs,
             durationSeconds: segment.durationSeconds,
             discontinuity: segment.discontinuity,
-            size: (await stat(file.path)).size,
+            size,
           });
           const segments = [...this.#segments, segment];
           const live = renderPlaylist(segments, false, this.#o.record.hlsSegmentSeconds);
-          const size = await this.#o.finisher.queueSegment(
-            this.identity,
-            file.path,
-            head.head,
-            file.number,
-            live,
-          );
+          await this.#o.finisher.queueSegment(this.identity, file.path, head.head, file.number, live);
           this.#segments = segments;
           this.#lastSegmentRun = run.index;
           this.#segmentsSize += size;
@@ -369,8 +363,9 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       setTimeout(() => {
         // From the last keyframe, not the next one: the new file starts within the restart delay of the death,
         // repeating at most one GOP the dead ffmpeg may already have written.
-        if (gen === this.#publishGen && this.#publish)
-          this.#startRun([...this.#headers.values()], [...this.#gop], this.#gopWallMs);
+        if (gen !== this.#publishGen || !this.#publish) return;
+        const replay = this.#gop.length ? { packets: [...this.#gop], wallMs: this.#gopWallMs } : undefined;
+        this.#startRun([...this.#headers.values()], replay);
       }, this.#o.timings.restartDelayMs).unref();
     }
   }

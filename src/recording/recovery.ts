@@ -10,8 +10,8 @@ import type { Logger } from '../shared/logger.js';
 import { finalPathOf, type FileFinisher, type RecordingIdentity } from './file-finisher.js';
 import { renderPlaylist, type PlaylistSegment } from './hls-playlist.js';
 import { RecordingJournal, readJournal, type JournalContents, type JournaledSegment } from './journal.js';
-import { OUTPUTS, listFileName, workFileName, workFileRegExp } from './outputs/index.js';
-import { parseSegmentListLine, type ClosedFile } from './segment-list.js';
+import { OUTPUTS, listFileName, workFileName, workFileNumber, workFileRegExp } from './outputs/index.js';
+import { SegmentListReader, type ClosedFile } from './segment-list.js';
 
 /** What one run's work dir held when the recorder restarted. */
 export interface RunListing {
@@ -55,8 +55,6 @@ export interface RecoveryPlan {
   segments: PlannedSegment[];
 }
 
-const NUMBER_IN_NAME = /_(\d+)\.[a-z0-9]+$/;
-
 /**
  * Decides how to finish a recording a crash cut, from its journal and what its run dirs hold. Files a pending
  * upload job already names (`isQueued`) are left to the upload queue.
@@ -91,7 +89,7 @@ export function planRecovery(
           plan.remove.push(path);
           continue;
         }
-        const seq = Number(NUMBER_IN_NAME.exec(name)?.[1] ?? 0);
+        const seq = workFileNumber(name);
         if (format === 'hls') {
           if (journaled.has(seq)) continue; // placed below, in journal order
           const { startMs, endMs } = span(name);
@@ -195,12 +193,12 @@ export async function recoverRecording(
     return undefined;
   }
   const identity: RecordingIdentity = { ...data.identity, tracks: data.identity.tracks };
-  const log2 = log.child({ recordingId: identity.recordingId, streamId: identity.stream });
+  const recordingLog = log.child({ recordingId: identity.recordingId, streamId: identity.stream });
   const runs = await Promise.all(
     data.runs.map((run) => listRun(join(dir, `run-${run.index}`), run.index, run.firstMediaWallMs)),
   );
   const plan = planRecovery(journal, runs, options.isQueued);
-  log2.info(
+  recordingLog.info(
     { parts: plan.parts.length, segments: plan.segments.length, removed: plan.remove.length },
     'recovering recording',
   );
@@ -220,7 +218,7 @@ export async function recoverRecording(
   let playlist = false;
   if (plan.segments.length && data.formats.includes('hls')) {
     // finishPlaylist below skips an empty list; a playlist is made when a segment is listed.
-    const writer = new RecordingJournal(dir, log2);
+    const writer = new RecordingJournal(dir, recordingLog);
     let head = data.head;
     if (!head) {
       head = await options.finisher.reserveHead(identity, plan.segments[0]!.startMs);
@@ -232,7 +230,10 @@ export async function recoverRecording(
       const durationSeconds =
         planned.durationSeconds ??
         (planned.path
-          ? await measureDuration(options.ffmpegPath, planned.path, { logger: log2, timeoutMs: 60_000 })
+          ? await measureDuration(options.ffmpegPath, planned.path, {
+              logger: recordingLog,
+              timeoutMs: 60_000,
+            })
           : undefined) ??
         0;
       if (planned.path && !planned.journaled && durationSeconds === 0) {
@@ -274,7 +275,7 @@ export async function recoverRecording(
     segments: plan.segments.filter((s) => s.path).length,
     playlist,
   };
-  log2.info(recovered, 'recording recovered');
+  recordingLog.info(recovered, 'recording recovered');
   return { recordingId: identity.recordingId, ...recovered };
 }
 
@@ -287,14 +288,9 @@ async function listRun(dir: string, index: number, firstMediaWallMs: number): Pr
     })),
   );
   const lists: RunListing['lists'] = {};
-  for (const format of RECORD_FORMATS) {
-    const text = await readFile(join(dir, listFileName(format)), 'utf8').catch(() => '');
-    // A line cut short by the crash is no closed file; parseSegmentListLine drops it.
-    lists[format] = text
-      .split('\n')
-      .map(parseSegmentListLine)
-      .filter((f): f is ClosedFile => f !== null);
-  }
+  // The reader keeps back a line the crash cut short (no newline): that file was never closed.
+  for (const format of RECORD_FORMATS)
+    lists[format] = await new SegmentListReader(join(dir, listFileName(format))).readNew();
   return { index, dir, firstMediaWallMs, files, lists };
 }
 

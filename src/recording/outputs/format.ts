@@ -75,3 +75,8 @@ export function workFileRegExp(pattern: string): RegExp {
 export function workFileName(pattern: string, n: number): string {
   return pattern.replace(/%0(\d)d/, (_, width: string) => String(n).padStart(Number(width), '0'));
 }
+
+/** The number ffmpeg gave a work file (`hls_000012.ts` is 12); 0 when the name has none. */
+export function workFileNumber(name: string): number {
+  return Number(/_(\d+)\.[a-z0-9]+$/.exec(name)?.[1] ?? 0);
+}

@@ -5,7 +5,14 @@ import type { OutputFormat } from './format.js';
 import { hlsOutput } from './hls.js';
 import { mp4Output } from './mp4.js';
 
-export { listFileName, workFileName, workFileRegExp, type OutputFormat, type OutputSpec } from './format.js';
+export {
+  listFileName,
+  workFileName,
+  workFileNumber,
+  workFileRegExp,
+  type OutputFormat,
+  type OutputSpec,
+} from './format.js';
 
 export const OUTPUTS: Readonly<Record<RecordFormat, OutputFormat>> = {
   hls: hlsOutput,
