@@ -5,6 +5,7 @@ import { benchCommand } from './bench/command.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { Recorder } from './main.js';
+import { DirLockedError } from './shared/dir-lock.js';
 import { ConfigError, ListenError, errorMessage } from './shared/errors.js';
 import { createLogger } from './shared/logger.js';
 
@@ -28,7 +29,10 @@ async function serve(options: { config?: string }): Promise<void> {
   try {
     recorder = await Recorder.start(config, { logger });
   } catch (err) {
-    const message = err instanceof ListenError ? err.message : `cannot start: ${errorMessage(err)}`;
+    const message =
+      err instanceof ListenError || err instanceof DirLockedError
+        ? err.message
+        : `cannot start: ${errorMessage(err)}`;
     logger.fatal({ err: errorMessage(err) }, message);
     process.stderr.write(`recorder: ${message}\n`);
     process.exit(1);

@@ -20,6 +20,7 @@ import { RecordingManager } from './recording/recording-manager.js';
 import { DiskGuard } from './recording/disk-guard.js';
 import { nodeAddress, StreamNotifier } from './recording/stream-notifier.js';
 import type { SessionTimings } from './recording/recording-session.js';
+import { lockDir, type HeldLock } from './shared/dir-lock.js';
 import { errorMessage } from './shared/errors.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { registerMediaRoutes } from './api/media-routes.js';
@@ -80,9 +81,12 @@ export class Recorder {
   /** Recordings a previous process left unfinished (a crash), finished in the background after start. */
   recovered: Promise<RecoveredRecording[]> = Promise.resolve([]);
   #diskWasFull = false;
+  /** The exclusive lock on dataDir: one recorder per data dir. */
+  readonly #lock: HeldLock;
 
-  private constructor(config: Config, options: RecorderOptions) {
+  private constructor(config: Config, options: RecorderOptions, lock: HeldLock) {
     this.config = config;
+    this.#lock = lock;
     this.logger = options.logger ?? createLogger();
     this.#drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
     this.metrics = new RecorderMetrics({
@@ -273,7 +277,15 @@ export class Recorder {
 
   /** Starts every part; rejects (ListenError) if a port cannot be bound, leaving nothing running. */
   static async start(config: Config, options: RecorderOptions = {}): Promise<Recorder> {
-    const recorder = new Recorder(config, options);
+    // Before anything opens a file in dataDir: a second recorder there would write the same outbox and books.
+    const lock = await lockDir(resolve(config.dataDir), options.logger ? { logger: options.logger } : {});
+    let recorder: Recorder;
+    try {
+      recorder = new Recorder(config, options, lock);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
     try {
       // Rules decide what is recorded, so they are read before any publish is taken.
       await recorder.templates.load();
@@ -324,6 +336,7 @@ export class Recorder {
       await this.http.close();
       await this.store.close();
       this.mediaIndex.close();
+      await this.#lock.release();
       this.logger.info('recorder stopped');
     })();
     return this.#stopping;

@@ -223,6 +223,33 @@ describe('cli', () => {
     }
   });
 
+  it('one recorder per dataDir: a second exits 1 naming the holder; a holder killed with -9 is taken over', async () => {
+    const dataDir = await tempDir();
+    const config = await configFile(
+      `rtmp: { host: 127.0.0.1, port: 0 }\nhttp: { host: 127.0.0.1, port: 0 }\ndataDir: ${JSON.stringify(dataDir)}\n`,
+    );
+    const first = cli(['serve', '--config', config]);
+    await first.log(isReady, 'recorder ready');
+
+    const second = cli(['serve', '--config', config]);
+    const { code } = await second.exited;
+    expect(code).toBe(1);
+    expect(second.stderr()).toContain(`in use by another recorder: pid ${first.child.pid}`);
+    // It failed before touching the data dir: the first one's outbox and books are its own.
+    expect(second.logs.some((l) => l.msg === 'task book started')).toBe(false);
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const third = cli(['serve', '--config', config]);
+    await third.log(isReady, 'recorder ready after a takeover');
+    const takeover = third.logs.find((l) => l.msg === 'stale lock taken over');
+    expect((takeover?.holder as { pid?: number } | undefined)?.pid).toBe(first.child.pid);
+    third.child.kill('SIGINT');
+    expect(await third.exited).toEqual({ code: 0, signal: null });
+    // A clean stop leaves no lock behind.
+    expect(await readdir(dataDir)).not.toContain('.recorder.lock');
+  });
+
   it('serve with a minimal config answers /healthz and exits 0 on SIGINT', async () => {
     const dataDir = await tempDir();
     const config = await configFile(
