@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load.js';
+import { retryWindowMs, TENCENT_RETRY_POLICY } from '../shared/backoff.js';
 import { silentLogger } from '../shared/logger.js';
+import { outboxOptionsFromConfig } from './index.js';
 import { buildRecordEvent } from './events.js';
 import { CallbackOutbox, type OutboxEvents, type OutboxOptions, type OutboxRecord } from './outbox.js';
 import { verifyTencentSign } from './sign.js';
@@ -223,6 +226,27 @@ describe('CallbackOutbox', () => {
     });
     expect(stored.nextAttemptAt).toBeGreaterThanOrEqual(before + 60_000);
     expect(o.pending()).toMatchObject([{ id: record.id, attempts: 1 }]);
+  });
+
+  it("the default policy is Tencent's: 12 retries after the first attempt, one interval apart, then dead", async () => {
+    const r = await receiver(answer(503));
+    // The config's defaults, with the interval shortened from 60 s.
+    const config = parseConfig({ callback: { retryIntervalSeconds: 0.05 } }).callback;
+    expect(config.maxAttempts).toBe(13);
+    const o = outbox(outboxOptionsFromConfig(config, dir, silentLogger()));
+    await o.start();
+    const dead = next(o, 'dead');
+    await o.enqueue(r.url, { event_type: 0 });
+    const [record] = await dead;
+    expect(record.attempts).toBe(13);
+    expect(r.requests).toHaveLength(13);
+    const gaps = r.requests.slice(1).map((req, i) => req.at - r.requests[i]!.at);
+    expect(gaps).toHaveLength(12);
+    // Each retry waits the interval (timers may fire a little late, never early).
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(45);
+    const window = r.requests.at(-1)!.at - r.requests[0]!.at;
+    expect(window).toBeGreaterThanOrEqual(retryWindowMs({ intervalMs: 50, maxAttempts: 13 }) - 60);
+    expect(retryWindowMs(TENCENT_RETRY_POLICY)).toBe(12 * 60_000);
   });
 
   it('moves a record to dead/ after maxAttempts, and redeliver() sends it again', async () => {

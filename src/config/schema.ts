@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TENCENT_RETRY_POLICY } from '../shared/backoff.js';
 
 /** Tencent's default recording file name (CSS/TRTC `fileNameTemplate`). */
 export const DEFAULT_FILE_NAME_TEMPLATE =
@@ -191,9 +192,9 @@ export const configSchema = z
         key: z.string().default(''),
         appid: intIn(0, 2 ** 53 - 1).default(0),
         domain: nonEmpty.optional(),
-        // Tencent's policy: one attempt a minute, 12 attempts, 20 s to answer.
+        // Tencent's policy: retries every minute, 12 times (13 attempts with the first, a 12-minute window), 20 s to answer.
         retryIntervalSeconds: numberIn(0.05, 3600).default(60),
-        maxAttempts: intIn(1, 1000).default(12),
+        maxAttempts: intIn(1, 1000).default(TENCENT_RETRY_POLICY.maxAttempts),
         timeoutSeconds: numberIn(0.1, 120).default(20),
       })
       .prefault({}),

@@ -25,9 +25,9 @@ describe('nextAttemptDelay', () => {
     expect(nextAttemptDelay(policy, made)).toBe(expected);
   });
 
-  it("follows Tencent's policy: every 60 s, 12 attempts", () => {
-    const delays = Array.from({ length: 13 }, (_, made) => nextAttemptDelay(TENCENT_RETRY_POLICY, made));
-    expect(delays).toEqual([0, ...Array<number>(11).fill(60_000), null]);
+  it("follows Tencent's policy: the first attempt, then 12 retries every 60 s", () => {
+    const delays = Array.from({ length: 14 }, (_, made) => nextAttemptDelay(TENCENT_RETRY_POLICY, made));
+    expect(delays).toEqual([0, ...Array<number>(12).fill(60_000), null]);
   });
 
   it('refuses a negative or fractional attempt count', () => {

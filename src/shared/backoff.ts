@@ -4,11 +4,16 @@ export interface RetryPolicy {
   maxAttempts: number;
 }
 
-/** Tencent's policy: an attempt every 60 s, 12 attempts in all. */
+/** Tencent's policy, "retries every minute, 12 times": the first attempt and 12 retries, a 12-minute window. */
 export const TENCENT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
   intervalMs: 60_000,
-  maxAttempts: 12,
+  maxAttempts: 13,
 });
+
+/** From the first attempt to the last: every retry waits one interval. */
+export function retryWindowMs(policy: RetryPolicy): number {
+  return Math.max(0, policy.maxAttempts - 1) * policy.intervalMs;
+}
 
 /** A backoff that waits the same time before every retry. */
 export function fixedDelay(intervalMs: number): (attemptsMade: number) => number {
