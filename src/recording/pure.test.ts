@@ -4,7 +4,7 @@ import { OUTPUTS } from './outputs/index.js';
 import { continuesRecording, resumeTimeLeft } from './resume-window.js';
 import { buildRunArgs } from './run-args.js';
 import { parseSegmentListLine } from './segment-list.js';
-import { isTerminal, transition } from './session-state.js';
+import { endedReason, isTerminal, transition } from './session-state.js';
 
 describe('resume window', () => {
   const interrupted = { interruptedAt: 1_000_000, resumeTimeoutSeconds: 10 };
@@ -97,5 +97,16 @@ describe('ffmpeg run arguments', () => {
     expect(OUTPUTS.flv.finalizeArgs('in.flv', 'out.flv')).toContain('add_keyframe_index');
     expect(OUTPUTS.aac.supports({ video: { codec: 'h264' } })).toMatch(/no audio/);
     expect(OUTPUTS.aac.supports({ audio: { codec: 'mp3' } })).toMatch(/not AAC/);
+  });
+});
+
+describe('record_ended reason', () => {
+  it.each([
+    [1, 0, 'recording ended; 1 file queued for storage'],
+    [3, 0, 'recording ended; 3 files queued for storage'],
+    [2, 1, 'recording ended; 2 files queued for storage, 1 file could not be queued'],
+    [0, 2, 'recording ended; 0 files queued for storage, 2 files could not be queued'],
+  ])('%i queued, %i failed: %s', (queued, failed, text) => {
+    expect(endedReason(queued, failed)).toBe(text);
   });
 });

@@ -14,7 +14,7 @@ import { stallReason } from './backpressure.js';
 import { RecordingJournal, type RecordingJournalData } from './journal.js';
 import { resumeTimeLeft } from './resume-window.js';
 import { RecordingRun, type RunEnd, type RunFile } from './recording-run.js';
-import { transition, type SessionState } from './session-state.js';
+import { endedReason, transition, type SessionState } from './session-state.js';
 import { fileSecondsFor, retentionDaysFor } from '../templates/index.js';
 
 /** The most of one GOP kept for a restart (about 30 s at 4 Mbps). */
@@ -84,6 +84,8 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
   #nextSeq = 0;
   readonly #parts: Promise<unknown>[] = [];
   #failures = 0;
+  /** Files handed to the store (each announced by its event 100 once stored): parts and the closed playlist. */
+  #queuedFiles = 0;
   readonly #headers = new Map<string, MediaPacket>();
   /** Packets since the last video keyframe, with its arrival time: a restarted ffmpeg starts from them. */
   #gop: MediaPacket[] = [];
@@ -321,6 +323,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     }
     const part = this.#o.finisher
       .finishPart(this.identity, file.format, file.path, file.startMs, file.endMs, file.closed)
+      .then(() => this.#queuedFiles++)
       .catch((err: unknown) => {
         this.#failures++;
         this.#log.error({ err: errorMessage(err), file: file.path }, 'finishing file failed');
@@ -424,6 +427,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
             this.#segments,
             this.#segmentsSize,
           );
+          this.#queuedFiles++;
         } catch (err) {
           this.#failures++;
           this.#log.error({ err: errorMessage(err) }, 'finishing playlist failed');
@@ -432,7 +436,8 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       const final = outcome === 'failed' || this.#failures > 0 ? 'failed' : 'completed';
       // Work files are removed only when everything in them was stored.
       if (final === 'completed') await rm(this.#o.workDir, { recursive: true, force: true });
-      this.#move(final, final === 'completed' ? 'all files stored' : `${this.#failures} files not stored`);
+      // Storage goes on in the upload queue; event 100 alone says a file is stored.
+      this.#move(final, endedReason(this.#queuedFiles, this.#failures));
       this.#resolveDone(final);
       this.emit('done', final);
     })();

@@ -21,3 +21,10 @@ export function transition(from: SessionState, to: SessionState): SessionState {
 export function isTerminal(state: SessionState): boolean {
   return MOVES[state].length === 0;
 }
+
+/** Event 332 record_ended's reason: what is true when the recording ends. */
+export function endedReason(queued: number, failed: number): string {
+  const files = (n: number) => `${n} ${n === 1 ? 'file' : 'files'}`;
+  const text = `recording ended; ${files(queued)} queued for storage`;
+  return failed > 0 ? `${text}, ${files(failed)} could not be queued` : text;
+}

@@ -204,7 +204,8 @@ describe('with a notify URL per event and a resume window', () => {
     ]);
     expect(statuses.map((b) => b.seq)).toEqual(['1', '2', '3', '4', '5']);
     expect(JSON.parse(String(statuses.at(-1)!.record_detail))).toMatchObject({
-      reason: 'all files stored',
+      // Said when the recording ends, before its files are stored: event 100 says that.
+      reason: 'recording ended; 1 file queued for storage',
     });
     const times = statuses.map((b) => Number(b.event_time));
     expect(times).toEqual(times.slice().sort((a, b) => a - b));
