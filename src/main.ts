@@ -117,7 +117,6 @@ export class Recorder {
         void session.finish(reason);
       }
     });
-    this.disk.on('refused', () => this.metrics.publishRefused('disk_full'));
     const ffmpegPath = resolveFfmpegPath(config.ffmpegPath);
     this.outbox = new CallbackOutbox(
       outboxOptionsFromConfig(
@@ -194,6 +193,7 @@ export class Recorder {
       logger: this.logger,
       publishAuth: config.auth.publish,
       disk: this.disk,
+      onRefusal: (reason) => this.metrics.publishRefused(reason),
       ...(options.timings ? { timings: options.timings } : {}),
       kick: (connectionId, reason) => this.ingest.kick(connectionId, reason),
       onSession: (session) => {

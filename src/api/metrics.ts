@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { PUBLISH_REFUSALS, type PublishRefusal } from '../recording/recording-manager.js';
 
 /** Read at each scrape: how much is in flight right now. */
 export interface MetricsSources {
@@ -13,8 +14,8 @@ export interface MetricsSources {
   diskFull: () => boolean;
 }
 
-/** Why a publish was refused, a label of the refusal counter (bounded). */
-export type RefusalReason = 'disk_full';
+/** Why a publish was refused (or taken unrecorded), a label of the refusal counter (bounded). */
+export type RefusalReason = PublishRefusal;
 
 /** Outcome of one callback attempt, a label of the attempt histogram. */
 export type AttemptOutcome = 'delivered' | 'failed';
@@ -69,10 +70,12 @@ export class RecorderMetrics {
     );
     this.#refused = new Counter({
       name: 'recorder_publishes_refused_total',
-      help: 'Publishes refused, by reason.',
+      help: 'Publishes refused, by reason; not_recorded: taken (events 1 and 0) but recorded by no rule or task.',
       labelNames: ['reason'],
       registers,
     });
+    // Every reason shows from the start at 0, so a rate() over it has a baseline.
+    for (const reason of PUBLISH_REFUSALS) this.#refused.inc({ reason }, 0);
     this.#bytesIn = new Counter({
       name: 'recorder_bytes_in_total',
       help: 'Media bytes received (FLV tags), per published stream.',

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { checkPushAuth } from '../auth/tx-secret.js';
+import { checkPushAuth, type PushAuthFailure } from '../auth/tx-secret.js';
 import type { RecordConfig } from '../config/schema.js';
 import type { AdmitDecision, MediaPacket, PublishRequest, PublishSink } from '../ingest/index.js';
 import { assertSafeComponent } from '../naming/names.js';
@@ -16,6 +16,35 @@ import {
 import type { FileFinisher } from './file-finisher.js';
 import { RecordingSession, type SessionTimings } from './recording-session.js';
 import { continuesRecording } from './resume-window.js';
+
+/** Why a publish was refused, or taken without a recording (`not_recorded`): a bounded metrics label. */
+export type PublishRefusal =
+  | 'auth_no_signature'
+  | 'auth_expired'
+  | 'auth_mismatch'
+  | 'duplicate_publisher'
+  | 'unsafe_name'
+  | 'disk_full'
+  | 'shutting_down'
+  | 'not_recorded';
+
+/** Every refusal reason, for metrics that show each one from the start. */
+export const PUBLISH_REFUSALS: readonly PublishRefusal[] = [
+  'auth_no_signature',
+  'auth_expired',
+  'auth_mismatch',
+  'duplicate_publisher',
+  'unsafe_name',
+  'disk_full',
+  'shutting_down',
+  'not_recorded',
+];
+
+const AUTH_REFUSALS = {
+  'no-signature': 'auth_no_signature',
+  expired: 'auth_expired',
+  mismatch: 'auth_mismatch',
+} as const satisfies Record<PushAuthFailure, PublishRefusal>;
 
 /** The Tencent templates and rules admission reads (a TemplateBook). */
 export interface TemplateSource {
@@ -60,6 +89,8 @@ export interface RecordingManagerOptions {
   tasks?: TaskSource;
   /** Refuses publishes while the data dir is short of space (a DiskGuard); its answer is synchronous. */
   disk?: { refusal(app: string, stream: string): string | undefined };
+  /** Told of every refused publish, and of every publish taken but not recorded, with the reason. */
+  onRefusal?: (reason: PublishRefusal) => void;
 }
 
 export const DEFAULT_TIMINGS: SessionTimings = {
@@ -103,7 +134,11 @@ export class RecordingManager {
 
   /** Decides a publish: a bad signature or a second publisher is refused; a return in the window resumes. */
   admit(request: PublishRequest): AdmitDecision {
-    if (this.#closing) return { refuse: 'the recorder is shutting down' };
+    const refuse = (reason: PublishRefusal, text: string): AdmitDecision => {
+      this.#o.onRefusal?.(reason);
+      return { refuse: text };
+    };
+    if (this.#closing) return refuse('shutting_down', 'the recorder is shutting down');
     const auth = this.#o.publishAuth;
     if (auth?.enabled) {
       const verdict = checkPushAuth({
@@ -118,11 +153,14 @@ export class RecordingManager {
           { app: request.app, stream: request.stream, reason: verdict.reason, detail: verdict.detail },
           'publish refused',
         );
-        return { refuse: `push authentication failed (${verdict.reason}): ${verdict.detail}` };
+        return refuse(
+          AUTH_REFUSALS[verdict.reason],
+          `push authentication failed (${verdict.reason}): ${verdict.detail}`,
+        );
       }
     }
     const diskFull = this.#o.disk?.refusal(request.app, request.stream);
-    if (diskFull) return { refuse: diskFull };
+    if (diskFull) return refuse('disk_full', diskFull);
     let nameId: string;
     try {
       assertSafeComponent('app', request.app);
@@ -130,12 +168,12 @@ export class RecordingManager {
       const custom = new URLSearchParams(request.query).get('userdefinerecordid');
       nameId = custom ? assertSafeComponent('userdefinerecordid', custom) : request.stream;
     } catch (err) {
-      return { refuse: errorMessage(err) };
+      return refuse('unsafe_name', errorMessage(err));
     }
     const key = `${request.app}/${request.stream}`;
     const current = this.#byStream.get(key);
     if (this.#taps.has(key) || (current && (current.state === 'starting' || current.state === 'recording'))) {
-      return { refuse: `stream ${key} is already being published` };
+      return refuse('duplicate_publisher', `stream ${key} is already being published`);
     }
     if (current?.state === 'interrupted') {
       // A resume keeps the config the recording started with, whatever the rules say now.
@@ -175,6 +213,7 @@ export class RecordingManager {
         },
         'publish not recorded',
       );
+      this.#o.onRefusal?.('not_recorded');
       return { accept: this.#tapSink(key, tap) };
     }
     const config = decision.record ? decision.config : this.#taskConfig(task!);
