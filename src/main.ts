@@ -18,6 +18,7 @@ import {
 } from './recording/recovery.js';
 import { RecordingManager } from './recording/recording-manager.js';
 import { DiskGuard } from './recording/disk-guard.js';
+import { PushJournal } from './recording/push-journal.js';
 import { nodeAddress, StreamNotifier } from './recording/stream-notifier.js';
 import type { SessionTimings } from './recording/recording-session.js';
 import { lockDir, type HeldLock } from './shared/dir-lock.js';
@@ -83,6 +84,7 @@ export class Recorder {
   #diskWasFull = false;
   /** The exclusive lock on dataDir: one recorder per data dir. */
   readonly #lock: HeldLock;
+  readonly #notifier: StreamNotifier;
 
   private constructor(config: Config, options: RecorderOptions, lock: HeldLock) {
     this.config = config;
@@ -170,6 +172,7 @@ export class Recorder {
     const notifier = new StreamNotifier({
       callback: config.callback,
       callbacks: this.outbox,
+      pushes: new PushJournal(join(dataDir, '.pushes'), this.logger),
       node: nodeAddress(config.rtmp.host),
       logger: this.logger,
     });
@@ -205,6 +208,7 @@ export class Recorder {
         });
       },
     });
+    this.#notifier = notifier;
     this.#recovery = {
       ffmpegPath,
       finisher,
@@ -301,9 +305,14 @@ export class Recorder {
       }, SWEEP_INTERVAL_MS);
       recorder.#sweeper.unref();
       await recorder.outbox.start();
-      // Listed before the ingest opens, so no recording of this process is taken for a crashed one.
+      // Listed before the ingest opens, so no push or recording of this process is taken for a crashed one.
+      await recorder.#notifier.endCrashedPushes(lock.takenOver?.lastAliveMs);
       const unfinished = await unfinishedRecordings(resolve(config.dataDir));
-      recorder.recovered = recoverAll(unfinished, recorder.#recovery);
+      recorder.recovered = recoverAll(unfinished, {
+        ...recorder.#recovery,
+        // A crash cut these before their record_ended; leftovers of this process (ENOSPC) had theirs.
+        onRecovered: (recording) => recorder.#notifier.recoveredRecordingEnded(recording),
+      });
       await recorder.disk.start();
       recorder.httpPort = (await recorder.http.listen()).port;
       recorder.rtmpPort = (await recorder.ingest.listen()).port;

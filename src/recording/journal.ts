@@ -41,6 +41,8 @@ const journalSchema = z.object({
   formats: z.array(z.enum(RECORD_FORMATS)),
   hlsSegmentSeconds: z.number().positive(),
   runs: z.array(z.object({ index: z.number().int().min(0), firstMediaWallMs: z.number() })),
+  /** Event 332s sent so far: a recording recovered after a crash sends its record_ended as the next one. */
+  statusSeq: z.number().int().min(0).optional(),
   head: z.object({ head: z.string(), disambiguator: z.number().int().min(0) }).optional(),
 });
 

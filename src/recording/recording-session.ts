@@ -50,8 +50,8 @@ export interface SessionOptions {
 
 export interface SessionEvents {
   state: [from: SessionState, to: SessionState, reason: string];
-  /** A Tencent recording status change (event 332), with why it happened. */
-  status: [RecordStatus, detail: string];
+  /** A Tencent recording status change (event 332), with why it happened and its place (1, 2, ...). */
+  status: [RecordStatus, detail: string, seq: number];
   /** ffmpeg died while the publisher stayed, and a new run starts after the restart delay. */
   restart: [restarts: number, reason: string];
   done: [SessionState];
@@ -95,6 +95,8 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
   readonly #journal: RecordingJournal;
   #journalRuns: RecordingJournalData['runs'] = [];
   #journalHead: RecordingJournalData['head'];
+  /** Event 332s so far. */
+  #statusSeq = 0;
   readonly done: Promise<SessionState>;
   #resolveDone!: (state: SessionState) => void;
 
@@ -154,7 +156,15 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     this.#log.info({ from, to, reason }, 'recording state');
     this.emit('state', from, to, reason);
     const status = statusOfMove(from, to);
-    if (status) this.emit('status', status, reason);
+    if (status) this.#status(status, reason);
+  }
+
+  /** Numbers a status change and journals its number, so a restart after a crash continues the sequence. */
+  #status(status: RecordStatus, detail: string): void {
+    this.#statusSeq++;
+    // record_ended comes after the work dir is gone; nothing of it is journaled.
+    if (status !== 'record_ended' && this.#journalRuns.length) void this.#saveJournal();
+    this.emit('status', status, detail, this.#statusSeq);
   }
 
   /**
@@ -241,7 +251,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       if (this.#state === 'starting') this.#move('recording', 'media arrived');
       if (this.#restartPending) {
         this.#restartPending = false;
-        this.emit('status', 'record_resumed', 'ffmpeg restarted');
+        this.#status('record_resumed', 'ffmpeg restarted');
       }
       if (this.#o.record.formats.includes('hls')) {
         if (!this.#head) {
@@ -280,6 +290,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       formats: [...this.#o.record.formats],
       hlsSegmentSeconds: this.#o.record.hlsSegmentSeconds,
       runs: this.#journalRuns,
+      statusSeq: this.#statusSeq,
       ...(this.#journalHead ? { head: this.#journalHead } : {}),
     });
   }
@@ -335,7 +346,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     if (run !== this.#run) return;
     const publish = this.#publish;
     if (end.kind === 'start-failed') {
-      this.emit('status', this.#state === 'starting' ? 'record_start_failed' : 'record_error', end.reason);
+      this.#status(this.#state === 'starting' ? 'record_start_failed' : 'record_error', end.reason);
       if (publish) this.#o.kick(publish.connectionId, `recording cannot start: ${end.reason}`);
       if (this.#state === 'starting') {
         this.#publish = undefined;
@@ -348,11 +359,11 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       // No restart: a box too loaded to feed ffmpeg sheds this recording instead of looping on it. Its stored
       // files stand, so it ends `completed` (as when ffmpeg died too often); record_error reports the cut.
       const reason = stallReason(end.bufferedBytes, end.maxBufferedBytes);
-      this.emit('status', 'record_error', reason);
+      this.#status('record_error', reason);
       void this.finish(reason);
       return;
     }
-    if (end.kind === 'died') this.emit('status', 'record_error', end.error.message);
+    if (end.kind === 'died') this.#status('record_error', end.error.message);
     if (end.kind === 'died' && publish) {
       if (this.#restarts >= this.#o.timings.maxRestarts) {
         this.#o.kick(publish.connectionId, `ffmpeg died ${this.#restarts + 1} times`);

@@ -156,11 +156,17 @@ export interface RecoveryOptions {
   logger: Logger;
   /** How long ffmpeg processes of the crashed recorder may go on writing a recording before they are killed. */
   writerGraceMs?: number;
+  /** Told of each recording once everything of it is queued (e.g. to send its record_ended). */
+  onRecovered?: (recording: RecoveredRecording) => void;
 }
 
 /** What the recovery of one recording queued. */
 export interface RecoveredRecording {
   recordingId: string;
+  identity: Pick<RecordingIdentity, 'app' | 'stream' | 'host'>;
+  formats: readonly RecordFormat[];
+  /** Event 332s the recording had sent before the crash (as far as its journal knows). */
+  statusSeq: number;
   parts: number;
   segments: number;
   playlist: boolean;
@@ -276,7 +282,15 @@ export async function recoverRecording(
     playlist,
   };
   recordingLog.info(recovered, 'recording recovered');
-  return { recordingId: identity.recordingId, ...recovered };
+  const result: RecoveredRecording = {
+    recordingId: identity.recordingId,
+    identity: { app: identity.app, stream: identity.stream, host: identity.host },
+    formats: data.formats,
+    statusSeq: data.statusSeq ?? 0,
+    ...recovered,
+  };
+  options.onRecovered?.(result);
+  return result;
 }
 
 async function listRun(dir: string, index: number, firstMediaWallMs: number): Promise<RunListing> {

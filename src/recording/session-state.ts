@@ -23,8 +23,8 @@ export function isTerminal(state: SessionState): boolean {
 }
 
 /** Event 332 record_ended's reason: what is true when the recording ends. */
-export function endedReason(queued: number, failed: number): string {
+export function endedReason(queued: number, failed: number, what = 'recording ended'): string {
   const files = (n: number) => `${n} ${n === 1 ? 'file' : 'files'}`;
-  const text = `recording ended; ${files(queued)} queued for storage`;
+  const text = `${what}; ${files(queued)} queued for storage`;
   return failed > 0 ? `${text}, ${files(failed)} could not be queued` : text;
 }

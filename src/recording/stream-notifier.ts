@@ -14,7 +14,10 @@ import type { AdmitDecision, IngestEndReason, PublishRequest } from '../ingest/i
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { CallbackSink } from './file-finisher.js';
+import type { PushJournal } from './push-journal.js';
+import type { RecoveredRecording } from './recovery.js';
 import type { RecordingSession } from './recording-session.js';
+import { endedReason } from './session-state.js';
 
 /**
  * Event 0's errcode and errmsg per way a publish ends. A normal end is 0 and ''. 3 is Tencent's code for a
@@ -27,8 +30,13 @@ export const STREAM_END_CODES: Readonly<Record<IngestEndReason, { errcode: numbe
   shutdown: { errcode: 1002, errmsg: 'recorder shutting down' },
 };
 
+/** Event 0 of a push cut by a crash of the recorder, sent by the next process. */
+export const RESTART_END_CODE = { errcode: 1003, errmsg: 'recorder restarted: the push was cut by a crash' };
+
 export interface StreamNotifierOptions {
   callback: CallbackConfig;
+  /** Open pushes on disk, so a push cut by a crash still gets its event 0 after the restart. */
+  pushes?: PushJournal;
   callbacks: CallbackSink;
   /** Event 1/0 `node`: the address publishers reach this recorder at. */
   node: string;
@@ -68,6 +76,8 @@ export class StreamNotifier {
       width: 0,
       height: 0,
     };
+    const pushes = streamEnd ? this.#o.pushes : undefined;
+    void pushes?.save({ startedMs, facts: { ...facts } });
     if (streamBegin) this.#send(streamBegin, buildStreamBeginEvent(facts, startedMs), request);
     let ended = false;
     return {
@@ -76,8 +86,12 @@ export class StreamNotifier {
           // onMetaData carries the video size; event 1 went out before it, event 0 reports it.
           if (packet.metadata) {
             const { width, height } = packet.metadata;
+            const before = [facts.width, facts.height];
             if (typeof width === 'number' && Number.isFinite(width)) facts.width = Math.round(width);
             if (typeof height === 'number' && Number.isFinite(height)) facts.height = Math.round(height);
+            if (!ended && (facts.width !== before[0] || facts.height !== before[1])) {
+              void pushes?.save({ startedMs, facts: { ...facts } });
+            }
           }
           sink.onPacket(packet);
         },
@@ -87,7 +101,10 @@ export class StreamNotifier {
           } finally {
             if (!ended && streamEnd) {
               const body = buildStreamEndEvent(facts, startedMs, STREAM_END_CODES[reason], this.#now());
-              this.#send(streamEnd, body, request);
+              // Forgotten once event 0 is in the outbox; a crash before that sends it after the restart.
+              void this.#send(streamEnd, body, request).then(async (queued) => {
+                if (queued) await pushes?.remove(facts.sequence);
+              });
             }
             ended = true;
           }
@@ -101,9 +118,7 @@ export class StreamNotifier {
     const url = this.#urls.recordStatus;
     if (!url) return;
     const { identity } = session;
-    let seq = 0;
-    const report = (status: RecordStatus, reason: string) => {
-      seq++;
+    const report = (status: RecordStatus, reason: string, seq: number) => {
       const body = buildRecordStatusEvent(
         {
           appid: this.#o.callback.appid,
@@ -124,14 +139,63 @@ export class StreamNotifier {
     session.on('status', report);
   }
 
-  #send(url: string, body: { event_type: number }, at: { app: string; stream: string }): void {
-    this.#o.callbacks.enqueue(url, body).catch((err: unknown) => {
-      // The outbox could not store it (disk full, or closed at shutdown): nothing durable is left to retry.
-      this.#log.error(
-        { eventType: body.event_type, app: at.app, stream: at.stream, err: errorMessage(err) },
-        'callback not queued',
-      );
-    });
+  /**
+   * Sends event 0 for every push a previous process left open: it died before their end. `lastAliveMs` (the
+   * last heartbeat of its lock) stands for the end; without it, now. Resolves with the number sent.
+   */
+  async endCrashedPushes(lastAliveMs: number | undefined): Promise<number> {
+    const url = this.#urls.streamEnd;
+    const pushes = this.#o.pushes;
+    if (!url || !pushes) return 0;
+    let sent = 0;
+    for (const push of await pushes.leftovers()) {
+      const endMs = Math.max(push.startedMs, lastAliveMs ?? this.#now());
+      const body = buildStreamEndEvent(push.facts, push.startedMs, RESTART_END_CODE, endMs);
+      const at = { app: push.facts.appName, stream: push.facts.streamId };
+      if (!(await this.#send(url, body, at))) continue;
+      await pushes.remove(push.facts.sequence);
+      this.#log.info({ ...at, sequence: push.facts.sequence }, 'event 0 sent for a push cut by a crash');
+      sent++;
+    }
+    return sent;
+  }
+
+  /** Sends record_ended for a recording a crash cut and this process finished, as its next event 332. */
+  recoveredRecordingEnded(recording: RecoveredRecording): void {
+    const url = this.#urls.recordStatus;
+    if (!url) return;
+    const { identity } = recording;
+    const files = recording.parts + (recording.playlist ? 1 : 0);
+    const body = buildRecordStatusEvent(
+      {
+        appid: this.#o.callback.appid,
+        domain: this.#o.callback.domain ?? identity.host,
+        appName: identity.app,
+        streamId: identity.stream,
+        status: 'record_ended',
+        sessionId: recording.recordingId,
+        seq: recording.statusSeq + 1,
+        formats: recording.formats,
+        reason: endedReason(files, 0, 'recording recovered after a restart'),
+      },
+      this.#now(),
+    );
+    void this.#send(url, body, identity);
+  }
+
+  /** Queues a callback; resolves false when the outbox could not store it. */
+  #send(url: string, body: { event_type: number }, at: { app: string; stream: string }): Promise<boolean> {
+    return this.#o.callbacks.enqueue(url, body).then(
+      () => true,
+      (err: unknown) => {
+        // The outbox could not store it (disk full, or closed at shutdown): nothing durable is left to retry.
+        this.#log.error(
+          { eventType: body.event_type, app: at.app, stream: at.stream, err: errorMessage(err) },
+          'callback not queued',
+        );
+        return false;
+      },
+    );
   }
 }
 

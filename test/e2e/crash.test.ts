@@ -82,4 +82,42 @@ describe('kill -9 during live pushes', () => {
       expect(file.callbacks, file.file).toBe(1);
     }
   });
+
+  it('every push cut by the kill gets one event 0 after the restart, saying the recorder restarted', () => {
+    for (const point of points) {
+      for (const [stream, events] of Object.entries(point.events)) {
+        const begins = events.filter((b) => b.event_type === 1);
+        const ends = events.filter((b) => b.event_type === 0);
+        expect(begins, stream).toHaveLength(1);
+        expect(ends, stream).toHaveLength(1);
+        const [begin, end] = [begins[0]!, ends[0]!];
+        expect(end.sequence, stream).toBe(begin.sequence);
+        expect(end.errcode, stream).toBe(1003);
+        expect(String(end.errmsg), stream).toMatch(/recorder restarted/);
+        // The end is the dead recorder's last heartbeat (every 2 s), so within a few seconds of the kill.
+        const pushMs = Number(end.push_duration);
+        const killedAfterMs = point.killedAt - Number(begin.event_time) * 1000;
+        expect(pushMs, stream).toBeGreaterThan(0);
+        expect(Math.abs(pushMs - killedAfterMs), `${stream}: ${pushMs} of ${killedAfterMs} ms`).toBeLessThan(
+          4_000,
+        );
+      }
+    }
+  });
+
+  it('every recording a kill cut gets one record_ended after the restart, as its last event 332', () => {
+    for (const point of points) {
+      for (const stream of new Set(point.files.map((f) => f.stream))) {
+        const statuses = point.events[stream]!.filter((b) => b.event_type === 332);
+        const ended = statuses.filter((b) => b.record_event === 'record_ended');
+        expect(ended, stream).toHaveLength(1);
+        const seqs = statuses.map((b) => Number(b.seq));
+        expect(new Set(seqs).size, `${stream}: ${seqs.join(',')}`).toBe(seqs.length);
+        expect(Number(ended[0]!.seq), stream).toBe(Math.max(...seqs));
+        expect(new Set(statuses.map((b) => b.session_id)).size, stream).toBe(1);
+        const detail = JSON.parse(String(ended[0]!.record_detail)) as { reason: string };
+        expect(detail.reason).toMatch(/^recording recovered after a restart; \d+ files? queued for storage$/);
+      }
+    }
+  });
 });

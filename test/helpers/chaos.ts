@@ -66,6 +66,11 @@ export interface ChaosPoint {
   missing: string[];
   /** Streams with no file at all: killed before their ffmpeg wrote anything, under 2 s after the push began. */
   unrecorded: string[];
+  /** Events 1, 0 and 332 received per stream, in arrival order. */
+  events: Record<string, Record<string, unknown>[]>;
+  /** When the kill came and when the pushes started, Unix ms. */
+  killedAt: number;
+  pushedAt: number;
 }
 
 const RECORDER_CLI = resolve('dist/src/cli.js');
@@ -143,7 +148,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosPoint[]> {
       const restartedAt = Date.now();
       recorder = await startRecorderProcess(configFile, logFile, httpPort);
       const result = await collectPoint(receiver, options.dataDir, streams, pushedAt, killedAt);
-      points.push({ point, killAfterMs, kill, recoveryMs: result.lastCallbackAt - restartedAt, ...result });
+      points.push({
+        point,
+        killAfterMs,
+        kill,
+        recoveryMs: result.lastCallbackAt - restartedAt,
+        killedAt,
+        pushedAt,
+        ...result,
+      });
       options.onPoint?.(points.at(-1)!);
     }
   } finally {
@@ -166,7 +179,13 @@ async function collectPoint(
   streams: string[],
   pushedAt: number,
   killedAt: number,
-): Promise<{ files: ChaosFile[]; missing: string[]; unrecorded: string[]; lastCallbackAt: number }> {
+): Promise<{
+  files: ChaosFile[];
+  missing: string[];
+  unrecorded: string[];
+  lastCallbackAt: number;
+  events: Record<string, Record<string, unknown>[]>;
+}> {
   // Recovery is done when no work dir, upload job or pending callback is left.
   const left = async () =>
     (
@@ -186,6 +205,20 @@ async function collectPoint(
   );
   const unrecorded = streams.filter(
     (s) => !event100Of(receiver, s, 'hls').length && !event100Of(receiver, s, 'mp4').length,
+  );
+  // Every push gets its event 0 after the restart, and every recording that left files its record_ended.
+  const others = (stream: string) =>
+    receiver.bodies.filter((b) => b.stream_id === stream && b.event_type !== 100);
+  await eventually(
+    () =>
+      streams.every(
+        (s) =>
+          others(s).some((b) => b.event_type === 0) &&
+          (!event100Of(receiver, s, 'mp4').length ||
+            others(s).some((b) => b.event_type === 332 && b.record_event === 'record_ended')),
+      ),
+    30_000,
+    'event 0 of every push and record_ended of every recording',
   );
   // Time for a duplicate, if the recovery sent one.
   await sleep(1_000);
@@ -230,5 +263,6 @@ async function collectPoint(
       }
     }
   }
-  return { files, missing, unrecorded, lastCallbackAt };
+  const events = Object.fromEntries(streams.map((s) => [s, others(s)]));
+  return { files, missing, unrecorded, lastCallbackAt, events };
 }
