@@ -28,7 +28,7 @@ describe('CreateRecordTask and StopRecordTask', () => {
     book = new TaskBook({ file: join(dir, 'tasks.json'), now: () => now, setTimer: () => ({ cancel() {} }) });
     await book.start();
     registry = new TencentActionRegistry();
-    registerTaskActions(registry, book, () => now);
+    registerTaskActions(registry, book, () => now, { describePageSize: 2 });
   });
 
   afterEach(async () => {
@@ -127,5 +127,82 @@ describe('CreateRecordTask and StopRecordTask', () => {
   it('StopRecordTask refuses a missing TaskId with MissingParameter', async () => {
     expect(await call('StopRecordTask', {})).toEqual({ code: 'MissingParameter' });
     expect(await call('StopRecordTask', { TaskId: 5 })).toEqual({ code: 'InvalidParameter' });
+  });
+
+  const idOf = (answer: unknown) => (answer as { ok: { TaskId: string } }).ok.TaskId;
+  const describe_ = (params: Record<string, unknown>) =>
+    call('DescribeRecordTask', { StartTime: T0_S, EndTime: T0_S + 86_400, ...params });
+
+  it("DescribeRecordTask lists the tasks inside the window in Tencent's fields, a page at a time", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push(idOf(await create({ StreamName: `d${i}`, StartTime: T0_S + i * 60, TemplateId: i })));
+    }
+    // Ends after the window: not listed (a task's start and end must both lie inside it).
+    await create({ StreamName: 'late', StartTime: T0_S + 3600, EndTime: T0_S + 86_401 });
+    await call('StopRecordTask', { TaskId: ids[1] });
+
+    const first = (await describe_({})) as { ok: { ScrollToken: string; TaskList: object[] } };
+    expect(first.ok.TaskList).toEqual([
+      {
+        TaskId: ids[0],
+        DomainName: 'push.example.com',
+        AppName: 'live',
+        StreamName: 'd0',
+        StartTime: T0_S,
+        EndTime: T0_S + 3600,
+        TemplateId: 0,
+        Stopped: 0,
+      },
+      expect.objectContaining({ TaskId: ids[1], TemplateId: 1, Stopped: T0_S }),
+    ]);
+    expect(first.ok.ScrollToken).not.toBe('');
+    const seen = [...first.ok.TaskList];
+    let token = first.ok.ScrollToken;
+    while (token) {
+      const page = (await describe_({ ScrollToken: token })) as {
+        ok: { ScrollToken: string; TaskList: object[] };
+      };
+      seen.push(...page.ok.TaskList);
+      token = page.ok.ScrollToken;
+    }
+    expect(seen.map((t) => (t as { TaskId: string }).TaskId)).toEqual(ids);
+  });
+
+  it('DescribeRecordTask filters by stream, domain (any case) and app', async () => {
+    const a = idOf(await create({ StreamName: 'fa' }));
+    const b = idOf(await create({ StreamName: 'fb', DomainName: 'other.example.com', AppName: 'app2' }));
+    const ids = async (params: Record<string, unknown>) =>
+      ((await describe_(params)) as { ok: { TaskList: { TaskId: string }[] } }).ok.TaskList.map(
+        (t) => t.TaskId,
+      );
+    expect(await ids({ StreamName: 'fa' })).toEqual([a]);
+    expect(await ids({ DomainName: 'OTHER.example.com' })).toEqual([b]);
+    expect(await ids({ AppName: 'app2', StreamName: 'fa' })).toEqual([]);
+  });
+
+  it.each([
+    ['EndTime before StartTime', { StartTime: T0_S + 60, EndTime: T0_S }],
+    ['a span over a week', { EndTime: T0_S + 7 * 86_400 + 1 }],
+    ['a StartTime over 90 days ago', { StartTime: T0_S - 91 * 86_400, EndTime: T0_S - 90 * 86_400 }],
+    ['a ScrollToken it never gave', { ScrollToken: 'not-a-token' }],
+  ])('DescribeRecordTask refuses %s with InvalidParameter', async (_name, params) => {
+    expect(await describe_(params)).toEqual({ code: 'InvalidParameter' });
+  });
+
+  it('DescribeRecordTask needs StartTime and EndTime', async () => {
+    expect(await call('DescribeRecordTask', { StartTime: T0_S })).toEqual({ code: 'MissingParameter' });
+  });
+
+  it('DeleteRecordTask removes a task from every answer; an unknown or deleted TaskId is ResourceNotFound.TaskId', async () => {
+    const id = idOf(await create({ StartTime: T0_S + 600 }));
+    expect(await call('DeleteRecordTask', { TaskId: id })).toEqual({ ok: {} });
+    expect(book.get(id)).toBeUndefined();
+    expect((await describe_({})) as object).toEqual({ ok: { ScrollToken: '', TaskList: [] } });
+    expect(await call('DeleteRecordTask', { TaskId: id })).toEqual({ code: 'ResourceNotFound.TaskId' });
+    expect(await call('StopRecordTask', { TaskId: id })).toEqual({ code: 'ResourceNotFound.TaskId' });
+    expect(await call('DeleteRecordTask', {})).toEqual({ code: 'MissingParameter' });
+    // A deleted task no longer counts against the overlap limit.
+    for (let i = 0; i < 3; i++) expect(await create({ StartTime: T0_S + 600 })).toHaveProperty('ok');
   });
 });

@@ -11,6 +11,7 @@ import {
   type TaskBook,
   type TaskRejectionKind,
 } from '../tasks/task-book.js';
+import { describeTasks } from '../tasks/describe.js';
 
 // Unknown keys are ignored rather than refused, so a newer SDK that sends a new optional field still works.
 const createRecordTaskSchema = z.object({
@@ -26,6 +27,15 @@ const createRecordTaskSchema = z.object({
 
 const stopRecordTaskSchema = z.object({ TaskId: z.string().min(1) });
 
+const describeRecordTaskSchema = z.object({
+  StartTime: z.int(),
+  EndTime: z.int(),
+  StreamName: z.string().optional(),
+  DomainName: z.string().optional(),
+  AppName: z.string().optional(),
+  ScrollToken: z.string().optional(),
+});
+
 // The codes Tencent documents for CreateRecordTask: InvalidParameter, UnsupportedOperation, LimitExceeded.MaximumRunningTask.
 const REJECTION_CODES: Record<TaskRejectionKind, TencentApiErrorCode> = {
   invalid: 'InvalidParameter',
@@ -33,11 +43,12 @@ const REJECTION_CODES: Record<TaskRejectionKind, TencentApiErrorCode> = {
   limit: 'LimitExceeded.MaximumRunningTask',
 };
 
-/** Registers CreateRecordTask and StopRecordTask (Live API 2018-08-01) on the Tencent action registry. */
+/** Registers CreateRecordTask, StopRecordTask, DescribeRecordTask and DeleteRecordTask (Live API 2018-08-01). */
 export function registerTaskActions(
   registry: TencentActionRegistry,
   book: TaskBook,
   now: () => number = Date.now,
+  options: { describePageSize?: number } = {},
 ): void {
   registry.register('live', 'CreateRecordTask', async (params, ctx) => {
     const p = parseTencentParams(createRecordTaskSchema, params);
@@ -77,6 +88,40 @@ export function registerTaskActions(
       throw err;
     }
     ctx.log.info({ taskId: TaskId, secretId: ctx.secretId }, 'record task stopped');
+    return {};
+  });
+
+  registry.register('live', 'DescribeRecordTask', async (params) => {
+    const p = parseTencentParams(describeRecordTaskSchema, params);
+    const result = describeTasks(
+      book.list(),
+      {
+        startTime: p.StartTime,
+        endTime: p.EndTime,
+        streamName: p.StreamName,
+        domainName: p.DomainName,
+        appName: p.AppName,
+        scrollToken: p.ScrollToken,
+      },
+      now(),
+      options.describePageSize,
+    );
+    if (!result.ok) throw new TencentApiError('InvalidParameter', `${result.field}: ${result.message}`);
+    return { ScrollToken: result.scrollToken, TaskList: result.tasks };
+  });
+
+  // Tencent: the deletion does not affect running tasks and takes effect only for new pushes.
+  registry.register('live', 'DeleteRecordTask', async (params, ctx) => {
+    const { TaskId } = parseTencentParams(stopRecordTaskSchema, params);
+    try {
+      await book.delete(TaskId, now());
+    } catch (err) {
+      if (err instanceof TaskNotFoundError) {
+        throw new TencentApiError('ResourceNotFound.TaskId', err.message, { cause: err });
+      }
+      throw err;
+    }
+    ctx.log.info({ taskId: TaskId, secretId: ctx.secretId }, 'record task deleted');
     return {};
   });
 }

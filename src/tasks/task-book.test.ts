@@ -364,6 +364,43 @@ describe('TaskBook', () => {
     await second.book.stop(stopped, clock.nowMs);
   });
 
+  it('DeleteRecordTask on an open task: gone for every caller and new publishes, its running window still ends', async () => {
+    const { book, events } = await openBook();
+    const id = await book.create(params(), clock.nowMs);
+    await book.delete(id, clock.nowMs);
+    expect(book.get(id)).toBeUndefined();
+    expect(book.list()).toEqual([]);
+    expect(book.activeFor('push.example.com', 'live', 's1', clock.nowMs)).toEqual([]);
+    await expect(book.stop(id, clock.nowMs)).rejects.toBeInstanceOf(TaskNotFoundError);
+    await expect(book.delete(id, clock.nowMs)).rejects.toBeInstanceOf(TaskNotFoundError);
+    // The recording it started is not cut: `end` still comes at EndTime.
+    clock.advanceTo(T0 + HOUR * 1000);
+    expect(events).toEqual([
+      ['start', id, undefined, T0],
+      ['end', id, 'expired', T0 + HOUR * 1000],
+    ]);
+    await book.close();
+    const stored = JSON.parse(await readFile(file, 'utf8')) as { tasks: unknown[] };
+    expect(stored.tasks).toEqual([]);
+  });
+
+  it('a deleted task never opens again, not even after a restart inside its window', async () => {
+    const first = await openBook();
+    const open = await first.book.create(params(), clock.nowMs);
+    const later = await first.book.create(
+      params({ startTime: T0_S + 2 * HOUR, endTime: T0_S + 3 * HOUR }),
+      clock.nowMs,
+    );
+    await first.book.delete(open, clock.nowMs);
+    await first.book.delete(later, clock.nowMs);
+    expect(clock.pending).toBe(1); // the open one's end, for its running recording
+    await first.book.close();
+    const second = await openBook();
+    clock.advanceTo(T0 + 3 * HOUR * 1000);
+    expect(second.events).toEqual([]);
+    expect(second.book.list()).toEqual([]);
+  });
+
   it('writes the file atomically as versioned JSON', async () => {
     const { book } = await openBook();
     const id = await book.create(params({ extension: 'x' }), clock.nowMs);

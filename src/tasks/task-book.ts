@@ -17,8 +17,8 @@ export const TASK_LIMITS = Object.freeze({
   maxOverlapping: 3,
 });
 
-/** How long an ended task is kept for StopRecordTask answers and listings, by default. */
-export const DEFAULT_RETAIN_ENDED_MS = 7 * 24 * 3600 * 1000;
+/** How long an ended task is kept for StopRecordTask answers and DescribeRecordTask, by default: Tencent keeps 3 months. */
+export const DEFAULT_RETAIN_ENDED_MS = 90 * 24 * 3600 * 1000;
 
 // setTimeout fires at once for delays above 2^31-1 ms; longer waits are re-armed in steps.
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -52,6 +52,11 @@ export interface RecordTask {
   readonly createdAt: number;
   /** Set by StopRecordTask; a stopped task never opens again. */
   readonly stoppedAt?: number;
+  /**
+   * Set by DeleteRecordTask: the task is gone for every caller and records no new push, but a recording it has
+   * running goes on to the end of the window (Tencent: the deletion does not affect running tasks).
+   */
+  readonly deletedAt?: number;
 }
 
 export type TaskEndReason = 'expired' | 'stopped';
@@ -249,6 +254,7 @@ const taskSchema = z.object({
   extension: z.string().optional(),
   createdAt: z.number(),
   stoppedAt: z.number().optional(),
+  deletedAt: z.number().optional(),
 });
 const fileSchema = z.object({ version: z.literal(1), tasks: z.array(z.unknown()) });
 
@@ -289,7 +295,7 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
   /** Validates, stores durably, and schedules a task; emits `start` at once when its window is open. Returns its TaskId. */
   async create(params: RecordTaskParams, nowMs: number): Promise<string> {
     this.#assertRunning();
-    const verdict = validateTask(params, nowMs, [...this.#tasks.values()]);
+    const verdict = validateTask(params, nowMs, this.list());
     if (!verdict.ok) throw new TaskRejectedError(verdict.kind, verdict.field, verdict.message);
     const task: RecordTask = {
       taskId: newTaskId(),
@@ -325,7 +331,7 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
    */
   async stop(taskId: string, nowMs: number): Promise<void> {
     this.#assertRunning();
-    const task = this.#tasks.get(taskId);
+    const task = this.get(taskId);
     if (!task) throw new TaskNotFoundError(taskId);
     if (taskPhase(task, nowMs) === 'ended') return;
     const stopped: RecordTask = { ...task, stoppedAt: nowMs };
@@ -343,20 +349,47 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
     if (this.#open.delete(taskId)) this.emit('end', stopped, 'stopped');
   }
 
-  /** The task with this id, while it is kept. */
-  get(taskId: string): RecordTask | undefined {
-    return this.#tasks.get(taskId);
+  /**
+   * Deletes a task (DeleteRecordTask): no caller sees it again and no new push is recorded for it. A recording it
+   * has running is not cut: `end` still follows when its window closes. An unknown id throws TaskNotFoundError.
+   */
+  async delete(taskId: string, nowMs: number): Promise<void> {
+    this.#assertRunning();
+    const task = this.get(taskId);
+    if (!task) throw new TaskNotFoundError(taskId);
+    const deleted: RecordTask = { ...task, deletedAt: nowMs };
+    this.#tasks.set(taskId, deleted);
+    try {
+      await this.#persist();
+    } catch (err) {
+      const now = this.#tasks.get(taskId);
+      if (now === undefined || now === deleted) this.#tasks.set(taskId, task);
+      throw err;
+    }
+    this.#log.info({ taskId, open: this.#open.has(taskId) }, 'task deleted');
+    // Not open: pruned by that write, nothing to wait for. Open: its end timer stays armed and ends its recording.
+    if (!this.#open.has(taskId)) this.#cancelTimer(taskId);
   }
 
-  /** Every kept task, oldest first. */
+  /** The task with this id, while it is kept and not deleted. */
+  get(taskId: string): RecordTask | undefined {
+    const task = this.#tasks.get(taskId);
+    return task?.deletedAt === undefined ? task : undefined;
+  }
+
+  /** Every kept task not deleted, oldest first. */
   list(): RecordTask[] {
-    return [...this.#tasks.values()].sort((a, b) => a.createdAt - b.createdAt);
+    return this.#all().filter((task) => task.deletedAt === undefined);
   }
 
   /** Tasks of this stream whose window contains `nowMs` and that were not stopped; what a new publish records for. */
   activeFor(domainName: string, appName: string, streamName: string, nowMs: number): RecordTask[] {
     const stream = { domainName, appName, streamName };
     return this.list().filter((task) => sameStream(task, stream) && taskPhase(task, nowMs) === 'open');
+  }
+
+  #all(): RecordTask[] {
+    return [...this.#tasks.values()].sort((a, b) => a.createdAt - b.createdAt);
   }
 
   /** Cancels the schedule and waits for the last write; emits nothing. Returns the same promise each time. */
@@ -428,6 +461,8 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
     if (phase === 'ended') {
       if (this.#open.delete(taskId))
         this.emit('end', task, task.stoppedAt === undefined ? 'expired' : 'stopped');
+      // A deleted task whose recording has ended is pruned by the next write.
+      if (task.deletedAt !== undefined) void this.#persist().catch(() => undefined);
       return;
     }
     if (phase === 'open' && !this.#open.has(taskId)) {
@@ -453,11 +488,13 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
     this.#timers.delete(taskId);
   }
 
-  /** Forgets ended tasks older than the retention; open or pending tasks stay. */
+  /** Forgets ended tasks older than the retention, and deleted ones no recording waits on; open or pending tasks stay. */
   #prune(nowMs: number): void {
     for (const [taskId, task] of this.#tasks) {
+      if (this.#open.has(taskId)) continue;
       const endedAt = task.stoppedAt ?? task.endTime * 1000;
-      if (endedAt + this.#retainEndedMs <= nowMs && !this.#open.has(taskId)) this.#tasks.delete(taskId);
+      // A deleted task is kept only while a recording of its open window runs (and never past a restart).
+      if (task.deletedAt !== undefined || endedAt + this.#retainEndedMs <= nowMs) this.#tasks.delete(taskId);
     }
   }
 
@@ -467,7 +504,7 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
       .catch(() => undefined)
       .then(() => {
         this.#prune(this.#now());
-        return writeDurably(this.#file, `${JSON.stringify({ version: 1, tasks: this.list() }, null, 1)}\n`);
+        return writeDurably(this.#file, `${JSON.stringify({ version: 1, tasks: this.#all() }, null, 1)}\n`);
       });
     this.#writing = write;
     return write;

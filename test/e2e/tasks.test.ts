@@ -97,4 +97,70 @@ describe('on-demand recording tasks (CreateRecordTask, StopRecordTask)', () => {
       code: 'ResourceNotFound.TaskId',
     });
   });
+
+  it('DescribeRecordTask lists tasks through the SDK in Tencent fields, and a stopped one with its stop time', async () => {
+    const from = nowSeconds() - 5;
+    const a = await createTask('t6', 300);
+    const b = await createTask('t7', 300);
+    await live.request('StopRecordTask', { TaskId: b });
+    const answer = await live.request('DescribeRecordTask', {
+      StartTime: from,
+      EndTime: from + 3600,
+      AppName: 'live',
+    });
+    const listed = (answer.TaskList as Record<string, unknown>[]).filter((t) =>
+      [a, b].includes(String(t.TaskId)),
+    );
+    expect(listed).toEqual([
+      expect.objectContaining({
+        TaskId: a,
+        DomainName: '127.0.0.1',
+        AppName: 'live',
+        StreamName: 't6',
+        Stopped: 0,
+      }),
+      expect.objectContaining({ TaskId: b, StreamName: 't7', Stopped: expect.any(Number) }),
+    ]);
+    expect(Number(listed[1]!.Stopped)).toBeGreaterThanOrEqual(from);
+    expect(answer.ScrollToken).toBe('');
+    const one = await live.request('DescribeRecordTask', {
+      StartTime: from,
+      EndTime: from + 3600,
+      StreamName: 't6',
+    });
+    expect((one.TaskList as { TaskId: string }[]).map((t) => t.TaskId)).toEqual([a]);
+    await expect(
+      live.request('DescribeRecordTask', { StartTime: from, EndTime: from + 8 * 86_400 }),
+    ).rejects.toMatchObject({ code: 'InvalidParameter' });
+  });
+
+  it('DeleteRecordTask does not cut the recording it runs, and the next push is not recorded', async () => {
+    const taskId = await createTask('t8', 600);
+    const pusher = publish(rec.rtmpUrl('t8'), { seconds: 6 });
+    await eventually(
+      () => rec.recorder.manager.sessionOf('live', 't8')?.state === 'recording',
+      15_000,
+      'recording',
+    );
+    await live.request('DeleteRecordTask', { TaskId: taskId });
+    expect(await pusher.exited).toBe(0);
+    const [body] = await receiver.waitFor(fileOf('t8'), 1, 60_000);
+    expect(body!.task_id).toBe(taskId);
+    // The whole push is in the file: the deletion cut nothing.
+    expect(Number((await probe(String(body!.video_url))).format.duration)).toBeGreaterThan(4.5);
+    const listed = await live.request('DescribeRecordTask', {
+      StartTime: nowSeconds() - 60,
+      EndTime: nowSeconds() + 3600,
+    });
+    expect((listed.TaskList as { TaskId: string }[]).map((t) => t.TaskId)).not.toContain(taskId);
+
+    const again = publish(rec.rtmpUrl('t8'), { seconds: 3 });
+    expect(await again.exited).toBe(0);
+    await eventually(() => rec.recorder.manager.sessions.length === 0, 10_000, 'no recording');
+    await delay(1000);
+    expect(receiver.bodies.filter(fileOf('t8'))).toHaveLength(1);
+    await expect(live.request('DeleteRecordTask', { TaskId: taskId })).rejects.toMatchObject({
+      code: 'ResourceNotFound.TaskId',
+    });
+  });
 });
