@@ -48,7 +48,7 @@ export class DirLockedError extends AppError {
 
 export interface DirLockOptions {
   logger?: Logger;
-  /** How often the lock file's mtime is touched, the holder's proof of life (default 2 s). */
+  /** How often the lock file's mtime is touched, the holder's proof of life (default 1 s). */
   heartbeatMs?: number;
   /** A holder on another host counts as dead once its heartbeat is this old (default 30 s). */
   foreignStaleMs?: number;
@@ -127,7 +127,7 @@ async function takeLock(dir: string, path: string, options: DirLockOptions): Pro
     utimes(path, now, now).catch((err: unknown) =>
       log?.warn({ dir, err: errorMessage(err) }, 'cannot touch the lock file'),
     );
-  }, options.heartbeatMs ?? 2_000);
+  }, options.heartbeatMs ?? 1_000);
   heartbeat.unref();
   let released: Promise<void> | undefined;
   return {

@@ -94,13 +94,15 @@ describe('kill -9 during live pushes', () => {
         expect(end.sequence, stream).toBe(begin.sequence);
         expect(end.errcode, stream).toBe(1003);
         expect(String(end.errmsg), stream).toMatch(/recorder restarted/);
-        // The end is the dead recorder's last heartbeat (every 2 s), so within a few seconds of the kill.
+        // The end is the dead recorder's last heartbeat (every 1 s): at most a second before the kill, or the
+        // push's start when the kill came sooner (event_time is in whole seconds, so allow one more).
         const pushMs = Number(end.push_duration);
         const killedAfterMs = point.killedAt - Number(begin.event_time) * 1000;
-        expect(pushMs, stream).toBeGreaterThan(0);
-        expect(Math.abs(pushMs - killedAfterMs), `${stream}: ${pushMs} of ${killedAfterMs} ms`).toBeLessThan(
-          4_000,
+        expect(pushMs, stream).toBeGreaterThanOrEqual(0);
+        expect(pushMs, `${stream}: ${pushMs} of ${killedAfterMs} ms`).toBeLessThanOrEqual(
+          killedAfterMs + 1_000,
         );
+        expect(pushMs, `${stream}: ${pushMs} of ${killedAfterMs} ms`).toBeGreaterThan(killedAfterMs - 3_000);
       }
     }
   });
