@@ -219,6 +219,8 @@ export class Recorder {
       host: config.rtmp.host,
       port: config.rtmp.port,
       logger: this.logger,
+      timestamps: config.record.timestamps,
+      onTimestampRepair: (_request, repair) => this.metrics.timestampRepaired(repair.kind),
       // Events 1 and 0 for every accepted publish; a refused one sends neither.
       admit: (request) =>
         countingBytes(notifier.admit(request, this.manager.admit(request)), () =>

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { REPAIR_KINDS, type RepairKind } from '../ingest/index.js';
 import { PUBLISH_REFUSALS, type PublishRefusal } from '../recording/recording-manager.js';
 
 /** Read at each scrape: how much is in flight right now. */
@@ -32,6 +33,7 @@ export class RecorderMetrics {
   readonly #delivered: Counter;
   readonly #attempts: Histogram<'outcome'>;
   readonly #refused: Counter<'reason'>;
+  readonly #repairs: Counter<'kind'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -74,6 +76,13 @@ export class RecorderMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.#repairs = new Counter({
+      name: 'recorder_timestamp_repairs_total',
+      help: 'Timestamp repairs at the ingest, by kind: reset, jump, wrap, start (a late track on its own clock), drift.',
+      labelNames: ['kind'],
+      registers,
+    });
+    for (const kind of REPAIR_KINDS) this.#repairs.inc({ kind }, 0);
     // Every reason shows from the start at 0, so a rate() over it has a baseline.
     for (const reason of PUBLISH_REFUSALS) this.#refused.inc({ reason }, 0);
     this.#bytesIn = new Counter({
@@ -116,6 +125,10 @@ export class RecorderMetrics {
 
   ffmpegRestarted(): void {
     this.#restarts.inc();
+  }
+
+  timestampRepaired(kind: RepairKind): void {
+    this.#repairs.inc({ kind });
   }
 
   publishRefused(reason: RefusalReason): void {

@@ -176,6 +176,18 @@ export const configSchema = z
           .default(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
         // false: only streams a recording rule (or task) selects are recorded; others are accepted, not recorded.
         auto: z.boolean({ error: 'must be true or false' }).default(true),
+        // Media time repaired at the ingest, per publish: resets, unconfirmed forward jumps, 32-bit wraps, drift.
+        timestamps: z
+          .strictObject({
+            repair: z.boolean({ error: 'must be true or false' }).default(true),
+            // A dts going back by more than this is a reset (jitter and B-frame reordering stay far below it).
+            maxBackwardStepMs: intIn(1, 60_000).default(100),
+            // A dts advancing by more than the arrival gap plus this is a jump; a real pause is not one.
+            maxForwardJumpMs: intIn(100, 3_600_000).default(5_000),
+            // Audio drifting from video by more than this is slewed back, 1 ms per packet; 0 turns that off.
+            maxDriftMs: intIn(0, 10_000).default(40),
+          })
+          .prefault({}),
       })
       .prefault({}),
     storage: z

@@ -1,2 +1,16 @@
-export { RtmpIngest, flvFileHeader, type AdmitDecision, type RtmpIngestOptions } from './rtmp-ingest.js';
+export {
+  RtmpIngest,
+  flvFileHeader,
+  writeTagTimestamp,
+  type AdmitDecision,
+  type RtmpIngestOptions,
+} from './rtmp-ingest.js';
 export type { IngestEndReason, MediaPacket, PublishRequest, PublishSink } from './types.js';
+export {
+  DEFAULT_TIMESTAMP_POLICY,
+  REPAIR_KINDS,
+  TimestampRepairer,
+  type RepairKind,
+  type TimestampPolicy,
+  type TimestampRepair,
+} from './timestamps.js';

@@ -33,6 +33,8 @@ declare module 'node-media-server/src/protocol/rtmp.js' {
     header: { fmt: number; cid: number; timestamp: number; length: number; type: number; stream_id: number };
     payload: Buffer;
     bytes: number;
+    /** The message's timestamp in ms: a type-0 header's absolute value, or the sum of delta headers. */
+    clock: number;
   }
   class Rtmp {
     /** An FLV parser NMS allocates per connection and RTMP never uses. */
@@ -54,6 +56,8 @@ declare module 'node-media-server/src/protocol/rtmp.js' {
     parserData(buffer: Buffer): string | null;
     /** Reads a chunk's basic and message header into parserPacket. */
     packetParse(): void;
+    /** Called once a message's header and clock are read, before its payload. */
+    packetAlloc(): void;
     /** Decodes an AMF0 (type 20) or AMF3-wrapped (type 17) command and dispatches it. */
     invokeHandler(): void;
     /** Handles a protocol control message (Set Chunk Size, Window Ack Size, ...). */

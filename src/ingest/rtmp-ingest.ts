@@ -7,6 +7,12 @@ import { decodeAmf0Data } from 'node-media-server/src/protocol/amf.js';
 import type AVPacket from 'node-media-server/src/core/avpacket.js';
 import { ListenError, errorMessage } from '../shared/errors.js';
 import { isWellFormedAmf0 } from './amf0-check.js';
+import {
+  DEFAULT_TIMESTAMP_POLICY,
+  TimestampRepairer,
+  type TimestampPolicy,
+  type TimestampRepair,
+} from './timestamps.js';
 import type { Logger } from '../shared/logger.js';
 import type { IngestEndReason, MediaPacket, PublishRequest, PublishSink } from './types.js';
 
@@ -23,6 +29,10 @@ export interface RtmpIngestOptions {
   idleTimeoutMs?: number;
   /** A connection that has not published this long after connecting is closed, however slowly it sends. */
   publishDeadlineMs?: number;
+  /** How each publish's timestamps are repaired (record.timestamps). */
+  timestamps?: TimestampPolicy;
+  /** Told of every timestamp repair, after it is logged. */
+  onTimestampRepair?: (request: PublishRequest, repair: TimestampRepair) => void;
 }
 
 // Limits on what NMS's chunk parser allocates for a peer, which it does up front from the declared length.
@@ -72,6 +82,13 @@ class RecorderRtmp extends Rtmp {
     if (!this.admitted && length > MAX_UNADMITTED_MESSAGE_BYTES) {
       throw new Error(`message of ${length} bytes before publish`);
     }
+  }
+
+  // RTMP timestamps are 32-bit and wrap after 49.7 days. NMS adds delta headers (fmt 1/2) without wrapping and
+  // then drops every message whose clock passed 0xffffffff; wrapped here, the timestamp repairer sees the wrap.
+  override packetAlloc(): void {
+    this.parserPacket.clock = this.parserPacket.clock % 2 ** 32;
+    super.packetAlloc();
   }
 
   // NMS decodes an overrunning string as the bytes present, so a corrupt publish could name a stream.
@@ -165,6 +182,14 @@ function toMediaPacket(packet: AVPacket): MediaPacket | null {
   }
 }
 
+/** Writes an FLV tag's 32-bit timestamp: 24 low bits, then the extended high byte. */
+export function writeTagTimestamp(tag: Buffer, dts: number): void {
+  tag[4] = (dts >> 16) & 0xff;
+  tag[5] = (dts >> 8) & 0xff;
+  tag[6] = dts & 0xff;
+  tag[7] = (dts >>> 24) & 0xff;
+}
+
 /** One TCP connection speaking RTMP. At most one publish per connection is recorded. */
 class RtmpConnection {
   readonly id = randomBytes(6).toString('hex');
@@ -175,6 +200,7 @@ class RtmpConnection {
   #request: PublishRequest | undefined;
   #sink: PublishSink | undefined;
   #ended = false;
+  #timestamps: TimestampRepairer | undefined;
 
   constructor(
     socket: net.Socket,
@@ -268,6 +294,7 @@ class RtmpConnection {
       return;
     }
     this.#sink = decision.accept;
+    this.#timestamps = new TimestampRepairer(this.#ingest.timestampPolicy);
     this.#rtmp.admitted = true;
     this.#log.info({ app: request.app, stream: request.stream }, 'publish accepted');
   }
@@ -275,7 +302,26 @@ class RtmpConnection {
   #onPacket(packet: AVPacket): void {
     if (!this.#sink || this.#ended) return;
     const media = toMediaPacket(packet);
-    if (media) this.#sink.onPacket(media);
+    if (!media) return;
+    this.#sink.onPacket(this.#retime(media));
+  }
+
+  /** Gives the packet its repaired media time: in `dts` and in the FLV tag's timestamp bytes. */
+  #retime(media: MediaPacket): MediaPacket {
+    const { dts, repair } = this.#timestamps!.map(
+      media.kind,
+      media.dts,
+      performance.now(),
+      media.isSequenceHeader,
+    );
+    if (repair) {
+      const request = this.#request!;
+      this.#log.warn({ app: request.app, stream: request.stream, ...repair }, 'timestamps repaired');
+      this.#ingest.timestampRepaired(request, repair);
+    }
+    if (dts === media.dts) return media;
+    writeTagTimestamp(media.tag, dts);
+    return { ...media, dts };
   }
 
   #end(reason: IngestEndReason): void {
@@ -306,13 +352,29 @@ export class RtmpIngest {
   #closing: Promise<void> | undefined;
 
   constructor(options: RtmpIngestOptions) {
-    this.#options = { idleTimeoutMs: 10_000, publishDeadlineMs: 10_000, ...options };
+    this.#options = {
+      idleTimeoutMs: 10_000,
+      publishDeadlineMs: 10_000,
+      timestamps: DEFAULT_TIMESTAMP_POLICY,
+      onTimestampRepair: () => {},
+      ...options,
+    };
     this.#log = options.logger.child({ component: 'ingest' });
     routeNmsLogger(options.logger);
     this.#server = net.createServer((socket) => {
       const { idleTimeoutMs, publishDeadlineMs } = this.#options;
       this.#connections.add(new RtmpConnection(socket, this, this.#log, idleTimeoutMs, publishDeadlineMs));
     });
+  }
+
+  /** @internal the policy each publish's repairer follows */
+  get timestampPolicy(): TimestampPolicy {
+    return this.#options.timestamps;
+  }
+
+  /** @internal called by a connection for each repair */
+  timestampRepaired(request: PublishRequest, repair: TimestampRepair): void {
+    this.#options.onTimestampRepair(request, repair);
   }
 
   /** @internal called by a connection on publish */

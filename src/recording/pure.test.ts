@@ -92,7 +92,7 @@ describe('ffmpeg run arguments', () => {
   });
 
   it('MP4 is fragmented while recording and faststart once closed', () => {
-    expect(args.join(' ')).toContain('movflags=+frag_keyframe+empty_moov+default_base_moof');
+    expect(args.join(' ')).toContain('movflags=+frag_keyframe+empty_moov+delay_moov+default_base_moof');
     expect(OUTPUTS.mp4.finalizeArgs('in.mp4', 'out.mp4')).toContain('+faststart');
     expect(OUTPUTS.flv.finalizeArgs('in.flv', 'out.flv')).toContain('add_keyframe_index');
     expect(OUTPUTS.aac.supports({ video: { codec: 'h264' } })).toMatch(/no audio/);

@@ -2,7 +2,7 @@ import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RecordFormat } from '../config/schema.js';
 import { FfmpegProcess, type FfmpegExit } from '../ffmpeg/process.js';
-import { flvFileHeader, type MediaPacket } from '../ingest/index.js';
+import { flvFileHeader, writeTagTimestamp, type MediaPacket } from '../ingest/index.js';
 import { FfmpegExitError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
@@ -394,9 +394,6 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
 /** A copy of a header tag with its timestamp moved to `dts`, so a restarted run's timeline starts there. */
 function restamp(packet: MediaPacket, dts: number): MediaPacket {
   const tag = Buffer.from(packet.tag);
-  tag[4] = (dts >> 16) & 0xff;
-  tag[5] = (dts >> 8) & 0xff;
-  tag[6] = dts & 0xff;
-  tag[7] = (dts >>> 24) & 0xff;
+  writeTagTimestamp(tag, dts);
   return { ...packet, dts, tag };
 }

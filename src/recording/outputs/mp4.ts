@@ -12,7 +12,7 @@ export const mp4Output: OutputFormat = {
   muxerArgs(spec) {
     return [
       '-segment_format_options',
-      'movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=1000000',
+      'movflags=+frag_keyframe+empty_moov+delay_moov+default_base_moof:frag_duration=1000000',
       ...segmentMuxerArgs(spec, 'mp4', this.pattern),
     ];
   },
