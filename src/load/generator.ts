@@ -19,6 +19,15 @@ export interface LoadOptions {
   /** A publisher whose socket holds more than this unsent is failed (the server stopped reading). */
   maxQueuedBytes?: number;
   chunkSize?: number;
+  /** Type-1 (delta) headers for media, as encoders send them; default type 0. */
+  deltaHeaders?: boolean;
+  /**
+   * The timestamp stamped on a frame of media time `ts` (ms); the pace follows `ts`. Default: `ts`. For tests of
+   * encoders whose clocks reset, jump, wrap or drift.
+   */
+  stamp?: (type: 8 | 9, ts: number) => number;
+  /** Frames for which this is true are not sent (an encoder that sends nothing a while, audio that starts late). */
+  drop?: (type: 8 | 9, ts: number) => boolean;
 }
 
 export interface StreamLoadStats {
@@ -89,6 +98,9 @@ export class LoadGenerator extends TypedEmitter<LoadGeneratorEvents> {
       tickMs: 10,
       maxQueuedBytes: 64 * 1024 * 1024,
       chunkSize: 4096,
+      deltaHeaders: false,
+      stamp: (_type, ts) => ts,
+      drop: () => false,
       ...o,
     };
     this.#slots = o.streams.map((stream) => ({
@@ -152,6 +164,7 @@ export class LoadGenerator extends TypedEmitter<LoadGeneratorEvents> {
     try {
       publisher = await RtmpPublisher.publish(rtmpTarget(this.#o.url, slot.stats.stream), {
         chunkSize: this.#o.chunkSize,
+        deltaHeaders: this.#o.deltaHeaders,
       });
     } catch (err) {
       this.#failed(slot, err);
@@ -209,10 +222,12 @@ export class LoadGenerator extends TypedEmitter<LoadGeneratorEvents> {
       }
       if (ts > elapsed) break;
       if (!publisher.writable) return; // the close handler reports why
-      publisher.sendMedia(tag.type as 8 | 9, ts, tag.data);
-      if (tag.type === 9) slot.stats.videoFrames++;
-      else slot.stats.audioFrames++;
-      slot.stats.lastTimestampMs = ts;
+      if (!this.#o.drop(tag.type as 8 | 9, ts)) {
+        publisher.sendMedia(tag.type as 8 | 9, this.#o.stamp(tag.type as 8 | 9, ts), tag.data);
+        if (tag.type === 9) slot.stats.videoFrames++;
+        else slot.stats.audioFrames++;
+        slot.stats.lastTimestampMs = ts;
+      }
       if (++slot.index === fixture.frames.length) {
         slot.index = 0;
         slot.loop++;

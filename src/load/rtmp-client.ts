@@ -29,7 +29,11 @@ export function rtmpTarget(url: string, name: string): RtmpTarget {
   };
 }
 
-/** One message as chunks: a type-0 chunk, then type-3 chunks (with the extended timestamp repeated, as NMS does). */
+/**
+ * One message as chunks: a type-0 chunk (absolute timestamp), or with `delta` a type-1 chunk carrying the
+ * timestamp delta from the chunk stream's previous message, as encoders send them; then type-3 chunks (with the
+ * extended timestamp repeated, as NMS does).
+ */
 export function encodeMessage(
   csid: number,
   type: number,
@@ -37,6 +41,7 @@ export function encodeMessage(
   timestamp: number,
   payload: Buffer,
   chunkSize: number,
+  delta = false,
 ): Buffer {
   const extended = timestamp >= 0xffffff;
   const basic = (fmt: number): Buffer =>
@@ -45,12 +50,12 @@ export function encodeMessage(
       : Buffer.from([(fmt << 6) | 1, (csid - 64) & 0xff, (csid - 64) >> 8]);
   const ext = Buffer.alloc(extended ? 4 : 0);
   if (extended) ext.writeUInt32BE(timestamp >>> 0, 0);
-  const header = Buffer.alloc(11);
+  const header = Buffer.alloc(delta ? 7 : 11);
   header.writeUIntBE(extended ? 0xffffff : timestamp, 0, 3);
   header.writeUIntBE(payload.length, 3, 3);
   header[6] = type;
-  header.writeUInt32LE(streamId, 7);
-  const parts: Buffer[] = [basic(0), header, ext];
+  if (!delta) header.writeUInt32LE(streamId, 7);
+  const parts: Buffer[] = [basic(delta ? 1 : 0), header, ext];
   for (let at = 0; at < payload.length; at += chunkSize) {
     if (at > 0) parts.push(basic(3), ext);
     parts.push(payload.subarray(at, at + chunkSize));
@@ -86,6 +91,8 @@ export interface RtmpPublisherOptions {
   chunkSize?: number;
   /** Handshake through publish must finish within this. */
   timeoutMs?: number;
+  /** Media after the first message of each chunk stream goes with type-1 (delta) headers, as encoders send it. */
+  deltaHeaders?: boolean;
 }
 
 /** A live RTMP publish. Create with `RtmpPublisher.publish()`. */
@@ -103,10 +110,14 @@ export class RtmpPublisher {
   /** Resolves when the socket is closed, with the reason if it was not our own unpublish. */
   readonly closed: Promise<Error | undefined>;
   #unpublishing = false;
+  readonly #deltaHeaders: boolean;
+  /** The last media timestamp sent per chunk stream, for delta headers. */
+  readonly #lastSent = new Map<number, number>();
 
   private constructor(target: RtmpTarget, options: RtmpPublisherOptions) {
     this.#target = target;
     this.#chunkSize = options.chunkSize ?? 4096;
+    this.#deltaHeaders = options.deltaHeaders ?? false;
     this.#socket = net.connect({ host: target.host, port: target.port });
     this.#socket.setNoDelay(true);
     this.closed = new Promise((resolve) => {
@@ -212,9 +223,25 @@ export class RtmpPublisher {
   }
 
   /** Sends one audio (8) or video (9) message; false when the socket's buffer is full (the data is still queued). */
+  /** Timestamps are RTMP's 32 bits: a larger one wraps, as an encoder's clock does after 49.7 days. */
   sendMedia(type: 8 | 9, timestamp: number, data: Buffer): boolean {
     const csid = type === 8 ? CSID_AUDIO : CSID_VIDEO;
-    return this.#socket.write(encodeMessage(csid, type, this.#streamId, timestamp, data, this.#chunkSize));
+    const ts = timestamp % 2 ** 32;
+    const last = this.#lastSent.get(csid);
+    this.#lastSent.set(csid, ts);
+    const message =
+      this.#deltaHeaders && last !== undefined
+        ? encodeMessage(
+            csid,
+            type,
+            this.#streamId,
+            (ts - last + 2 ** 32) % 2 ** 32,
+            data,
+            this.#chunkSize,
+            true,
+          )
+        : encodeMessage(csid, type, this.#streamId, ts, data, this.#chunkSize);
+    return this.#socket.write(message);
   }
 
   /** FCUnpublish and deleteStream, as encoders send them, then closes; resolves once the socket is closed. */

@@ -3,7 +3,7 @@ import { stat, unlink } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import { buildRecordEvent, newFileId, newVideoId, notifyUrls } from '../callback/index.js';
 import type { CallbackConfig, RecordFormat } from '../config/schema.js';
-import { probeMedia, probeMpegTs, type MediaProbe } from '../ffmpeg/probe.js';
+import { countPackets, probeMedia, probeMpegTs, type MediaProbe } from '../ffmpeg/probe.js';
 import { measureDuration, runFfmpeg } from '../ffmpeg/process.js';
 import type { MediaEntry, MediaIndexSink } from '../media/media-index.js';
 import {
@@ -251,11 +251,14 @@ export class FileFinisher {
       }
       const { size } = await stat(source);
       const metaData = await this.#probeLocal(source);
+      const span = (endMs - startMs) / 1000;
+      // ADTS has no timestamps: an AAC file holds its frames back to back, without a pause the push kept.
+      const duration = format === 'aac' ? ((await this.#aacSeconds(source, metaData)) ?? span) : span;
       await this.#o.uploads.enqueue(
         `file/${key}`,
         [{ kind: 'file', path: source, key, retentionDays: this.#retentionDays(identity, format) }],
         {
-          ...this.#spec(identity, format, key, size, startMs, endMs, (endMs - startMs) / 1000),
+          ...this.#spec(identity, format, key, size, startMs, endMs, duration),
           ...(metaData ? { metaData } : {}),
         },
       );
@@ -306,6 +309,19 @@ export class FileFinisher {
   }
 
   /** MetaData of a local file; undefined (logged) when ffprobe cannot read it: the file is stored all the same. */
+  /** The audio an AAC file holds: its frames of 1024 samples each; undefined when it cannot be counted. */
+  async #aacSeconds(path: string, metaData: MediaProbe | undefined): Promise<number | undefined> {
+    const rate = metaData?.audioStreams[0]?.samplingRate;
+    if (!this.#o.ffprobePath || !rate) return undefined;
+    try {
+      const { audio } = await countPackets(this.#o.ffprobePath, path, { timeoutMs: 60_000 });
+      return (audio * 1024) / rate;
+    } catch (err) {
+      this.#log.warn({ path, err: errorMessage(err) }, 'cannot count the AAC frames');
+      return undefined;
+    }
+  }
+
   async #probeLocal(path: string): Promise<MediaProbe | undefined> {
     if (!this.#o.ffprobePath) return undefined;
     try {
