@@ -25,7 +25,7 @@ const createRecordTaskSchema = z.object({
   Extension: z.string().optional(),
 });
 
-const stopRecordTaskSchema = z.object({ TaskId: z.string().min(1) });
+const taskIdSchema = z.object({ TaskId: z.string().min(1) });
 
 const describeRecordTaskSchema = z.object({
   StartTime: z.int(),
@@ -76,20 +76,26 @@ export function registerTaskActions(
     }
   });
 
-  registry.register('live', 'StopRecordTask', async (params, ctx) => {
-    const { TaskId } = parseTencentParams(stopRecordTaskSchema, params);
-    try {
-      await book.stop(TaskId, now());
-    } catch (err) {
-      // Tencent's live API names an unknown task ResourceNotFound.TaskId (StopLiveRecord, DeleteLiveRecord).
-      if (err instanceof TaskNotFoundError) {
-        throw new TencentApiError('ResourceNotFound.TaskId', err.message, { cause: err });
+  // StopRecordTask and DeleteRecordTask take a TaskId and change that one task.
+  const byTaskId = (action: string, done: string, change: (taskId: string, nowMs: number) => Promise<void>) =>
+    registry.register('live', action, async (params, ctx) => {
+      const { TaskId } = parseTencentParams(taskIdSchema, params);
+      try {
+        await change(TaskId, now());
+      } catch (err) {
+        // Tencent's live API names an unknown task ResourceNotFound.TaskId (StopLiveRecord, DeleteLiveRecord).
+        if (err instanceof TaskNotFoundError) {
+          throw new TencentApiError('ResourceNotFound.TaskId', err.message, { cause: err });
+        }
+        throw err;
       }
-      throw err;
-    }
-    ctx.log.info({ taskId: TaskId, secretId: ctx.secretId }, 'record task stopped');
-    return {};
-  });
+      ctx.log.info({ taskId: TaskId, secretId: ctx.secretId }, done);
+      return {};
+    });
+
+  byTaskId('StopRecordTask', 'record task stopped', (taskId, nowMs) => book.stop(taskId, nowMs));
+  // Tencent: the deletion does not affect running tasks and takes effect only for new pushes.
+  byTaskId('DeleteRecordTask', 'record task deleted', (taskId, nowMs) => book.delete(taskId, nowMs));
 
   registry.register('live', 'DescribeRecordTask', async (params) => {
     const p = parseTencentParams(describeRecordTaskSchema, params);
@@ -108,20 +114,5 @@ export function registerTaskActions(
     );
     if (!result.ok) throw new TencentApiError('InvalidParameter', `${result.field}: ${result.message}`);
     return { ScrollToken: result.scrollToken, TaskList: result.tasks };
-  });
-
-  // Tencent: the deletion does not affect running tasks and takes effect only for new pushes.
-  registry.register('live', 'DeleteRecordTask', async (params, ctx) => {
-    const { TaskId } = parseTencentParams(stopRecordTaskSchema, params);
-    try {
-      await book.delete(TaskId, now());
-    } catch (err) {
-      if (err instanceof TaskNotFoundError) {
-        throw new TencentApiError('ResourceNotFound.TaskId', err.message, { cause: err });
-      }
-      throw err;
-    }
-    ctx.log.info({ taskId: TaskId, secretId: ctx.secretId }, 'record task deleted');
-    return {};
   });
 }
