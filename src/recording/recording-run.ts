@@ -10,7 +10,14 @@ import { isStalled } from './backpressure.js';
 import { OUTPUTS, listFileName, workFileNumber, workFileRegExp, type OutputSpec } from './outputs/index.js';
 import { buildRunArgs } from './run-args.js';
 import { SegmentListReader } from './segment-list.js';
-import { decideTracks, emptyObservation, observe, type TrackObservation, type Tracks } from './tracks.js';
+import {
+  decideTracks,
+  emptyObservation,
+  observe,
+  videoLeadMs,
+  type TrackObservation,
+  type Tracks,
+} from './tracks.js';
 
 /** A file a run has finished writing (or left behind when ffmpeg died), in the run's work dir. */
 export interface RunFile {
@@ -249,7 +256,7 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     }));
     for (const format of formats)
       this.#readers.set(format, new SegmentListReader(join(this.#o.dir, listFileName(format))));
-    const args = buildRunArgs(tracks, specs);
+    const args = buildRunArgs(tracks, specs, videoLeadMs(this.#seen));
     const proc = new FfmpegProcess(this.#o.ffmpegPath, args, {
       logger: this.#log.child({ component: 'ffmpeg' }),
     });

@@ -24,6 +24,8 @@ export interface TrackObservation {
   audioConfigured: boolean;
   firstDts?: number;
   lastDts?: number;
+  /** Dts of the first video frame (not its sequence header). */
+  firstVideoFrameDts?: number;
 }
 
 export function emptyObservation(): TrackObservation {
@@ -41,6 +43,7 @@ export function observe(seen: TrackObservation, packet: MediaPacket): TrackObser
   next.lastDts = packet.dts;
   if (packet.kind === 'video') {
     next.videoCodecId ??= packet.codecId;
+    if (!packet.isSequenceHeader) next.firstVideoFrameDts ??= packet.dts;
     // MP3 and other non-AVC video carry no sequence header: their first frame configures them.
     if (packet.isSequenceHeader || packet.codecId !== 7) next.videoConfigured = true;
   } else {
@@ -52,6 +55,17 @@ export function observe(seen: TrackObservation, packet: MediaPacket): TrackObser
 
 /** Media span after which tracks not yet seen are taken as absent. */
 export const TRACK_WAIT_MS = 1000;
+/**
+ * How long audio may lead the first video frame of a configured video track before the run starts without
+ * waiting: ffmpeg needs that frame to learn the picture size, and a run started before it dies.
+ */
+export const LATE_VIDEO_WAIT_MS = 10_000;
+
+/** How far the first video frame trails the first media (ms): what ffmpeg must read before its first output. */
+export function videoLeadMs(seen: TrackObservation): number {
+  if (seen.firstVideoFrameDts === undefined || seen.firstDts === undefined) return 0;
+  return Math.max(0, seen.firstVideoFrameDts - seen.firstDts);
+}
 
 /** Decides the tracks once enough is seen: `wait`, the tracks, or a reason the media cannot be recorded. */
 export function decideTracks(seen: TrackObservation): 'wait' | Tracks | { unsupported: string } {
@@ -81,5 +95,7 @@ export function decideTracks(seen: TrackObservation): 'wait' | Tracks | { unsupp
   }
   if (!tracks.video && !tracks.audio)
     return span < TRACK_WAIT_MS ? 'wait' : { unsupported: 'no audio or video' };
+  // Video that starts after audio: wait for its first frame, so ffmpeg can read the size and keep the sound before.
+  if (tracks.video && seen.firstVideoFrameDts === undefined && span < LATE_VIDEO_WAIT_MS) return 'wait';
   return tracks;
 }

@@ -37,6 +37,7 @@ const SCENARIOS: Scenario[] = [
   },
   { stream: 'audioreset', seconds: 10, stamp: (t, ts) => (t === 8 && ts >= 5000 ? ts - 5000 : ts) },
   { stream: 'lateaudio', seconds: 6, drop: (t, ts) => t === 8 && ts < 2000 },
+  { stream: 'latevideo', seconds: 6, drop: (t, ts) => t === 9 && ts < 2000 },
   // A real pause: nothing is sent from 4 s to 9 s of a 12 s push, and the clock goes on meanwhile.
   { stream: 'pause', seconds: 12, drop: (_t, ts) => ts >= 4000 && ts < 9000 },
   { stream: 'wrap0', seconds: 10, stamp: (_t, ts) => ts + WRAP - 5000 },
@@ -224,14 +225,23 @@ describe('timestamps repaired at the ingest', () => {
     expect(audio.every((d, i) => i === 0 || d > audio[i - 1]!)).toBe(true);
   });
 
-  it('audio that starts 2 s after video keeps its offset in the MP4, its first sample one frame long', async () => {
-    const list = await packets(file('lateaudio', 'mp4'));
-    const firstVideo = list.find((p) => p.stream === 'video')!;
-    const audio = list.filter((p) => p.stream === 'audio');
-    expect(Math.abs(audio[0]!.pts - firstVideo.pts - 2)).toBeLessThanOrEqual(0.1);
-    expect(audio[0]!.duration).toBeLessThan(0.03);
-    expect(audio[0]!.duration).toBeGreaterThan(0.015);
-  });
+  it.each([
+    ['lateaudio', 'audio', 'video', 0.015, 0.03],
+    ['latevideo', 'video', 'audio', 0.035, 0.045],
+  ] as const)(
+    '%s: the track that starts 2 s late keeps its offset in the MP4, its first sample one frame long',
+    async (stream, late, early, shortest, longest) => {
+      const list = await packets(file(stream, 'mp4'));
+      const first = (kind: 'video' | 'audio') =>
+        list.filter((p) => p.stream === kind).sort((a, b) => a.pts - b.pts)[0]!;
+      expect(
+        Math.abs(first(late).pts - first(early).pts - 2),
+        `${late} at ${first(late).pts}`,
+      ).toBeLessThanOrEqual(0.1);
+      expect(first(late).duration).toBeLessThan(longest);
+      expect(first(late).duration).toBeGreaterThan(shortest);
+    },
+  );
 
   it('a real pause is kept as media time: files and event 100 span the wall clock, the pause a frozen frame', async () => {
     for (const format of FORMATS) {
