@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { URL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { ensureLoadFixture } from '../src/load/fixture.ts';
 import { LoadGenerator } from '../src/load/generator.ts';
