@@ -5,6 +5,7 @@ import { registerCallbackRoutes } from './api/callback-routes.js';
 import { RecorderMetrics, registerMetricsRoute } from './api/metrics.js';
 import { CallbackOutbox, outboxOptionsFromConfig } from './callback/index.js';
 import type { Config } from './config/schema.js';
+import { probeCapabilities, type FfmpegCapabilities } from './ffmpeg/capabilities.js';
 import { resolveFfmpegPath, resolveFfprobePath } from './ffmpeg/locate.js';
 import { RtmpIngest, type AdmitDecision } from './ingest/index.js';
 import { registerMediaActions } from './api/media-actions.js';
@@ -86,10 +87,19 @@ export class Recorder {
   readonly #lock: HeldLock;
   readonly #notifier: StreamNotifier;
 
-  private constructor(config: Config, options: RecorderOptions, lock: HeldLock) {
+  private constructor(
+    config: Config,
+    options: RecorderOptions,
+    lock: HeldLock,
+    readonly ffmpegCapabilities: FfmpegCapabilities,
+  ) {
     this.config = config;
     this.#lock = lock;
     this.logger = options.logger ?? createLogger();
+    this.logger.info(
+      { ffmpegPath: resolveFfmpegPath(config.ffmpegPath), ...ffmpegCapabilities },
+      'ffmpeg capabilities',
+    );
     this.#drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
     this.metrics = new RecorderMetrics({
       activeRecordings: () => this.manager.sessions.length,
@@ -192,6 +202,7 @@ export class Recorder {
       domain: config.callback.domain,
       dataDir,
       ffmpegPath,
+      ffmpegCapabilities,
       finisher,
       logger: this.logger,
       publishAuth: config.auth.publish,
@@ -287,7 +298,10 @@ export class Recorder {
     const lock = await lockDir(resolve(config.dataDir), options.logger ? { logger: options.logger } : {});
     let recorder: Recorder;
     try {
-      recorder = new Recorder(config, options, lock);
+      // What the configured ffmpeg reads decides which video codecs are recorded (HEVC and AV1 need FFmpeg 6.1+).
+      const ffmpegPath = resolveFfmpegPath(config.ffmpegPath);
+      const capabilities = await probeCapabilities(ffmpegPath);
+      recorder = new Recorder(config, options, lock, capabilities);
     } catch (err) {
       await lock.release();
       throw err;
