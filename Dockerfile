@@ -25,7 +25,9 @@ RUN npm run build \
  && npm prune --omit=dev --omit=optional --no-audit --no-fund
 
 # --- runtime ---
-FROM node:20-bookworm-slim
+# Debian 13 (trixie): its ffmpeg 7.1 reads HEVC and AV1 over enhanced RTMP and HEVC as FLV codec id 12, which
+# bookworm's 5.1 cannot; the recorder probes what the ffmpeg reads at start.
+FROM node:20-trixie-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg curl \
  && rm -rf /var/lib/apt/lists/*

@@ -125,6 +125,39 @@ function queryOf(text: string | undefined): string | undefined {
   return at >= 0 ? text.slice(at + 1) : undefined;
 }
 
+/**
+ * What a video tag body is: its codec (an FLV codec id, or the FourCC of enhanced RTMP), and whether it is a
+ * sequence header or a keyframe. Read here, not from NMS's flags, which know codec 12 (HEVC) only as inter frames.
+ */
+export function videoFlags(
+  data: Buffer,
+): Pick<MediaPacket, 'kind' | 'codecId' | 'fourcc' | 'isSequenceHeader' | 'isKeyFrame' | 'enhanced'> {
+  const first = data[0] ?? 0;
+  const frameType = (first >> 4) & 0x07;
+  if (first & 0x80) {
+    // Enhanced RTMP: the low nibble is the packet type (0 sequence start, 1 and 3 coded frames), then a FourCC.
+    const packetType = first & 0x0f;
+    return {
+      kind: 'video',
+      codecId: -1,
+      fourcc: data.subarray(1, 5).toString('latin1'),
+      isSequenceHeader: packetType === 0,
+      isKeyFrame: frameType === 1 && (packetType === 1 || packetType === 3),
+      enhanced: true,
+    };
+  }
+  const codecId = first & 0x0f;
+  // H.264 (7) and HEVC (12) share the AVC packet type byte: 0 is the sequence header, 1 a NAL unit.
+  const avcLike = codecId === 7 || codecId === 12;
+  return {
+    kind: 'video',
+    codecId,
+    isSequenceHeader: avcLike && data[1] === 0,
+    isKeyFrame: frameType === 1 && (!avcLike || data[1] === 1),
+    enhanced: false,
+  };
+}
+
 /** Converts one parsed NMS packet into our media packet, copying it out of the parser's reused buffer. */
 function toMediaPacket(packet: AVPacket): MediaPacket | null {
   switch (packet.codec_type) {
@@ -138,18 +171,12 @@ function toMediaPacket(packet: AVPacket): MediaPacket | null {
         dts: packet.dts,
         tag: Flv.createMessage(packet),
       };
-    case 9: {
-      const enhanced = packet.size > 0 && (packet.data[0]! & 0x80) !== 0;
+    case 9:
       return {
-        kind: 'video',
-        codecId: enhanced ? -1 : packet.data[0]! & 0x0f,
-        isSequenceHeader: packet.flags === 2,
-        isKeyFrame: packet.flags === 3,
-        enhanced,
+        ...videoFlags(packet.data.subarray(0, packet.size)),
         dts: packet.dts,
         tag: Flv.createMessage(packet),
       };
-    }
     case 18: {
       let bare = packet;
       const data = packet.data.subarray(0, packet.size);

@@ -14,8 +14,10 @@ export interface PublishRequest {
 /** One audio, video or script message of a publish, as a complete FLV tag. */
 export interface MediaPacket {
   kind: 'audio' | 'video' | 'script';
-  /** FLV codec id: video 7 = H.264; audio 10 = AAC, 2 = MP3; -1 for enhanced-RTMP video. */
+  /** FLV codec id: video 7 = H.264, 12 = HEVC; audio 10 = AAC, 2 = MP3; -1 for enhanced-RTMP video. */
   codecId: number;
+  /** Enhanced-RTMP video's FourCC: `hvc1` (HEVC), `av01` (AV1), `vp09` (VP9). */
+  fourcc?: string;
   isSequenceHeader: boolean;
   isKeyFrame: boolean;
   /** Enhanced-RTMP (FourCC) signalling, which ffmpeg before 6.1 cannot read. */

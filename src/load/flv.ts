@@ -43,7 +43,12 @@ export function parseFlvTags(file: Buffer): FlvTag[] {
 
 /** Whether a tag is a codec configuration (AVC or AAC sequence header) rather than a frame. */
 export function isSequenceHeader(tag: FlvTag): boolean {
-  if (tag.type === 9) return (tag.data[0]! & 0x0f) === 7 && tag.data[1] === 0;
+  if (tag.type === 9) {
+    const first = tag.data[0]!;
+    // Enhanced RTMP: packet type 0 is the sequence start.
+    if (first & 0x80) return (first & 0x0f) === 0;
+    return ((first & 0x0f) === 7 || (first & 0x0f) === 12) && tag.data[1] === 0;
+  }
   if (tag.type === 8) return tag.data[0]! >> 4 === 10 && tag.data[1] === 0;
   return false;
 }
@@ -85,4 +90,40 @@ export function prepareFixture(tags: FlvTag[]): LoadFixtureTags {
     videoFrames: video.length,
     audioFrames: audio.length,
   };
+}
+
+/**
+ * An enhanced-RTMP HEVC video tag (FourCC `hvc1`) rewritten as FLV codec id 12, the form Chinese CDNs and encoders
+ * send HEVC in: the AVC-style packet type and composition time, then the same payload. Other tags pass unchanged;
+ * undefined for a packet type codec id 12 has no form for (sequence end, metadata).
+ */
+export function toCodecId12(tag: FlvTag): FlvTag | undefined {
+  const first = tag.data[0]!;
+  if (tag.type !== 9 || !(first & 0x80) || tag.data.toString('latin1', 1, 5) !== 'hvc1') return tag;
+  const frameType = (first >> 4) & 0x07;
+  const packetType = first & 0x0f;
+  const head = Buffer.from([(frameType << 4) | 12]);
+  let data: Buffer;
+  if (packetType === 0) data = Buffer.concat([head, Buffer.from([0, 0, 0, 0]), tag.data.subarray(5)]);
+  else if (packetType === 1) data = Buffer.concat([head, Buffer.from([1]), tag.data.subarray(5)]);
+  else if (packetType === 3) data = Buffer.concat([head, Buffer.from([1, 0, 0, 0]), tag.data.subarray(5)]);
+  else return undefined;
+  return { ...tag, data };
+}
+
+/** An FLV file of `tags` (audio and video flags set from what they hold). */
+export function writeFlv(tags: readonly FlvTag[]): Buffer {
+  const flags = (tags.some((t) => t.type === 8) ? 4 : 0) | (tags.some((t) => t.type === 9) ? 1 : 0);
+  const parts: Buffer[] = [Buffer.from([0x46, 0x4c, 0x56, 1, flags, 0, 0, 0, 9, 0, 0, 0, 0])];
+  for (const tag of tags) {
+    const header = Buffer.alloc(11);
+    header[0] = tag.type;
+    header.writeUIntBE(tag.data.length, 1, 3);
+    header.writeUIntBE(tag.timestamp & 0xffffff, 4, 3);
+    header[7] = (tag.timestamp >>> 24) & 0xff;
+    const previous = Buffer.alloc(4);
+    previous.writeUInt32BE(11 + tag.data.length);
+    parts.push(header, tag.data, previous);
+  }
+  return Buffer.concat(parts);
 }

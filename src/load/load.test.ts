@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeAmf0, encodeAmf0, type Amf0 } from './amf0.js';
-import { isSequenceHeader, parseFlvTags, prepareFixture, type FlvTag } from './flv.js';
+import { isSequenceHeader, parseFlvTags, prepareFixture, toCodecId12, writeFlv, type FlvTag } from './flv.js';
 import { encodeMessage, rtmpTarget } from './rtmp-client.js';
 
 /** An FLV file of the given tags, laid out as ffmpeg writes it. */
@@ -133,5 +133,34 @@ describe('FLV fixture', () => {
 
   it('refuses a file without frames', () => {
     expect(() => prepareFixture(parseFlvTags(flvFile([avcHeader])))).toThrow(/no audio or video frames/);
+  });
+});
+
+describe('FLV codec id 12 (HEVC the way Chinese CDNs send it)', () => {
+  const tag = (type: 8 | 9, data: number[], timestamp = 0) => ({ type, timestamp, data: Buffer.from(data) });
+  it.each([
+    ['a sequence start', [0x90, ...Buffer.from('hvc1'), 1, 2, 3], [0x1c, 0, 0, 0, 0, 1, 2, 3]],
+    [
+      'a coded keyframe with its composition time',
+      [0x91, ...Buffer.from('hvc1'), 0, 0, 40, 9, 9],
+      [0x1c, 1, 0, 0, 40, 9, 9],
+    ],
+    [
+      'an inter frame without one (CodedFramesX)',
+      [0xa3, ...Buffer.from('hvc1'), 7, 7],
+      [0x2c, 1, 0, 0, 0, 7, 7],
+    ],
+  ])('rewrites %s', (_name, enhanced, legacy) => {
+    expect([...toCodecId12(tag(9, enhanced))!.data]).toEqual(legacy);
+  });
+  it('passes H.264 and audio through, drops what codec id 12 cannot say', () => {
+    const avc = tag(9, [0x17, 1, 0, 0, 0, 5]);
+    expect(toCodecId12(avc)).toBe(avc);
+    expect(toCodecId12(tag(8, [0xaf, 1, 5]))?.data[0]).toBe(0xaf);
+    expect(toCodecId12(tag(9, [0x92, ...Buffer.from('hvc1')]))).toBeUndefined();
+  });
+  it('writeFlv and parseFlvTags round-trip, timestamps past 24 bits included', () => {
+    const tags = [tag(9, [0x1c, 0, 0, 0, 0]), tag(8, [0xaf, 1, 5], 0x1234567)];
+    expect(parseFlvTags(writeFlv(tags))).toEqual(tags);
   });
 });

@@ -25,7 +25,11 @@ const identitySchema = z.object({
   tracks: z
     .object({
       video: z
-        .object({ codec: z.literal('h264'), width: z.number().optional(), height: z.number().optional() })
+        .object({
+          codec: z.enum(['h264', 'h265', 'av1']),
+          width: z.number().optional(),
+          height: z.number().optional(),
+        })
         .optional(),
       audio: z.object({ codec: z.enum(['aac', 'mp3']) }).optional(),
     })

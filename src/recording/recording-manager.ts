@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { checkPushAuth, type PushAuthFailure } from '../auth/tx-secret.js';
 import type { RecordConfig } from '../config/schema.js';
+import type { FfmpegCapabilities } from '../ffmpeg/capabilities.js';
 import type { AdmitDecision, MediaPacket, PublishRequest, PublishSink } from '../ingest/index.js';
 import { assertSafeComponent } from '../naming/names.js';
 import { errorMessage } from '../shared/errors.js';
@@ -76,6 +77,8 @@ export interface RecordingManagerOptions {
   domain?: string | undefined;
   dataDir: string;
   ffmpegPath: string;
+  /** What that ffmpeg can read (probed at start); H.264 only when absent. */
+  ffmpegCapabilities?: FfmpegCapabilities;
   finisher: FileFinisher;
   logger: Logger;
   now?: () => number;
@@ -264,6 +267,7 @@ export class RecordingManager {
       record: config,
       workDir: join(this.#o.dataDir, '.work', recordingId),
       ffmpegPath: this.#o.ffmpegPath,
+      ...(this.#o.ffmpegCapabilities ? { ffmpegCapabilities: this.#o.ffmpegCapabilities } : {}),
       finisher: this.#o.finisher,
       logger: this.#o.logger,
       now: this.#now,

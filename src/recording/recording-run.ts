@@ -2,6 +2,7 @@ import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RecordFormat } from '../config/schema.js';
 import { FfmpegProcess, type FfmpegExit } from '../ffmpeg/process.js';
+import type { FfmpegCapabilities } from '../ffmpeg/capabilities.js';
 import { flvFileHeader, writeTagTimestamp, type MediaPacket } from '../ingest/index.js';
 import { FfmpegExitError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -50,6 +51,8 @@ export interface RunOptions {
   index: number;
   dir: string;
   ffmpegPath: string;
+  /** What that ffmpeg can read (probed at start); H.264 only when absent. */
+  ffmpegCapabilities?: FfmpegCapabilities;
   formats: readonly RecordFormat[];
   hlsSegmentSeconds: number;
   /** Split length per format (FLV, MP4, AAC); HLS uses hlsSegmentSeconds. */
@@ -165,7 +168,7 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
       return;
     }
     this.#seen = observe(this.#seen, packet);
-    const decision = decideTracks(this.#seen);
+    const decision = decideTracks(this.#seen, this.#o.ffmpegCapabilities);
     if (decision === 'wait') {
       // No ffmpeg yet, so nothing stalls: a probe that outgrows either limit finds no tracks.
       const limit = Math.min(this.#o.maxProbeBytes, this.#o.maxBufferedBytes);
@@ -184,7 +187,10 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     if (this.#inputEnded) return;
     this.#inputEnded = true;
     if (this.#state === 'probing') {
-      const decision = decideTracks({ ...this.#seen, lastDts: Number.MAX_SAFE_INTEGER });
+      const decision = decideTracks(
+        { ...this.#seen, lastDts: Number.MAX_SAFE_INTEGER },
+        this.#o.ffmpegCapabilities,
+      );
       if (this.#buffer.length && decision !== 'wait' && !('unsupported' in decision)) {
         void this.#start(decision);
       } else {

@@ -2,6 +2,7 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import type { RecordStatus } from '../callback/events.js';
+import type { FfmpegCapabilities } from '../ffmpeg/capabilities.js';
 import { RECORD_FORMATS, type RecordConfig, type RecordFormat } from '../config/schema.js';
 import type { IngestEndReason, MediaPacket, PublishRequest, PublishSink } from '../ingest/index.js';
 import { errorMessage } from '../shared/errors.js';
@@ -38,6 +39,8 @@ export interface SessionOptions {
   record: RecordConfig;
   workDir: string;
   ffmpegPath: string;
+  /** What that ffmpeg can read (probed at start); H.264 only when absent. */
+  ffmpegCapabilities?: FfmpegCapabilities;
   finisher: FileFinisher;
   logger: Logger;
   now: () => number;
@@ -229,6 +232,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       index,
       dir: join(this.#o.workDir, `run-${index}`),
       ffmpegPath: this.#o.ffmpegPath,
+      ...(this.#o.ffmpegCapabilities ? { ffmpegCapabilities: this.#o.ffmpegCapabilities } : {}),
       formats: this.#o.record.formats,
       hlsSegmentSeconds: this.#o.record.hlsSegmentSeconds,
       maxFileSeconds: perFormat((format) => fileSecondsFor(this.#o.record, format)),

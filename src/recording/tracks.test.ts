@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { FfmpegCapabilities } from '../ffmpeg/capabilities.js';
 import type { MediaPacket } from '../ingest/index.js';
 import {
   LATE_VIDEO_WAIT_MS,
@@ -106,5 +107,49 @@ describe('video that starts after audio', () => {
   });
   it('video first: no lead', () => {
     expect(videoLeadMs(seen(...headers, keyframe(0), aacFrame(5)))).toBe(0);
+  });
+});
+
+describe('HEVC and AV1, by what the ffmpeg reads', () => {
+  const none: FfmpegCapabilities = {
+    version: 'ffmpeg version 4.1',
+    hevcEnhanced: false,
+    hevcCodecId12: false,
+    av1Enhanced: false,
+  };
+  const all: FfmpegCapabilities = {
+    version: 'ffmpeg version 7.1',
+    hevcEnhanced: true,
+    hevcCodecId12: true,
+    av1Enhanced: true,
+  };
+  const enhanced = (fourcc: string) =>
+    packet('video', { codecId: -1, enhanced: true, fourcc, isSequenceHeader: true });
+  const id12 = packet('video', { codecId: 12, isSequenceHeader: true });
+  const frame = (p: MediaPacket) => ({ ...p, isSequenceHeader: false, isKeyFrame: true, dts: 40 });
+  it.each([
+    [
+      'HEVC, enhanced',
+      enhanced('hvc1'),
+      'h265',
+      /HEVC over enhanced RTMP needs .*6\.1.*ffmpeg version 4\.1 cannot/,
+    ],
+    ['HEVC, codec id 12', id12, 'h265', /HEVC as FLV codec id 12 needs .*6\.1.*ffmpeg version 4\.1 cannot/],
+    ['AV1, enhanced', enhanced('av01'), 'av1', /AV1 over enhanced RTMP needs .*ffmpeg version 4\.1 cannot/],
+  ] as const)(
+    '%s: recorded as %s when ffmpeg reads it, refused with the version needed when not',
+    (_n, header, codec, reason) => {
+      const observed = seen(meta({ videocodecid: 12 }), header, frame(header));
+      expect(decideTracks(observed, all)).toEqual({ video: { codec } });
+      const refusal = decideTracks(observed, none);
+      expect(refusal).toHaveProperty('unsupported');
+      expect((refusal as { unsupported: string }).unsupported).toMatch(reason);
+    },
+  );
+  it('VP9 over enhanced RTMP is refused by name, whatever the ffmpeg', () => {
+    const vp9 = enhanced('vp09');
+    expect(decideTracks(seen(meta({ videocodecid: 12 }), vp9, frame(vp9)), all)).toEqual({
+      unsupported: expect.stringContaining('"vp09" is not recorded') as unknown as string,
+    });
   });
 });

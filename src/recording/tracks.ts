@@ -1,7 +1,11 @@
+import { H264_ONLY, type FfmpegCapabilities } from '../ffmpeg/capabilities.js';
 import type { MediaPacket } from '../ingest/index.js';
 
+/** The video codecs recorded: H.264 with any ffmpeg, HEVC and AV1 with one that reads them. */
+export type VideoCodec = 'h264' | 'h265' | 'av1';
+
 export interface VideoTrack {
-  codec: 'h264';
+  codec: VideoCodec;
   width?: number;
   height?: number;
 }
@@ -19,6 +23,8 @@ export interface TrackObservation {
   metadata?: Record<string, unknown>;
   /** FLV codec ids seen, -1 for enhanced-RTMP video. */
   videoCodecId?: number;
+  /** Enhanced-RTMP video's FourCC. */
+  videoFourcc?: string;
   audioCodecId?: number;
   videoConfigured: boolean;
   audioConfigured: boolean;
@@ -43,6 +49,7 @@ export function observe(seen: TrackObservation, packet: MediaPacket): TrackObser
   next.lastDts = packet.dts;
   if (packet.kind === 'video') {
     next.videoCodecId ??= packet.codecId;
+    if (packet.fourcc) next.videoFourcc ??= packet.fourcc;
     if (!packet.isSequenceHeader) next.firstVideoFrameDts ??= packet.dts;
     // MP3 and other non-AVC video carry no sequence header: their first frame configures them.
     if (packet.isSequenceHeader || packet.codecId !== 7) next.videoConfigured = true;
@@ -68,7 +75,10 @@ export function videoLeadMs(seen: TrackObservation): number {
 }
 
 /** Decides the tracks once enough is seen: `wait`, the tracks, or a reason the media cannot be recorded. */
-export function decideTracks(seen: TrackObservation): 'wait' | Tracks | { unsupported: string } {
+export function decideTracks(
+  seen: TrackObservation,
+  capabilities: FfmpegCapabilities = H264_ONLY,
+): 'wait' | Tracks | { unsupported: string } {
   const meta = seen.metadata;
   const expectVideo = meta ? meta.videocodecid !== undefined && meta.videocodecid !== 0 : undefined;
   const expectAudio = meta ? meta.audiocodecid !== undefined && meta.audiocodecid !== 0 : undefined;
@@ -80,13 +90,11 @@ export function decideTracks(seen: TrackObservation): 'wait' | Tracks | { unsupp
 
   const tracks: Tracks = {};
   if (seen.videoConfigured) {
-    if (seen.videoCodecId === -1) {
-      return { unsupported: 'enhanced-RTMP video (HEVC/AV1/VP9) cannot be remuxed by this ffmpeg' };
-    }
-    if (seen.videoCodecId !== 7) return { unsupported: `video codec id ${seen.videoCodecId} is not H.264` };
+    const codec = videoCodecOf(seen, capabilities);
+    if (typeof codec !== 'string') return codec;
     const width = Number(meta?.width) || undefined;
     const height = Number(meta?.height) || undefined;
-    tracks.video = { codec: 'h264', ...(width ? { width } : {}), ...(height ? { height } : {}) };
+    tracks.video = { codec, ...(width ? { width } : {}), ...(height ? { height } : {}) };
   }
   if (seen.audioConfigured) {
     if (seen.audioCodecId === 10) tracks.audio = { codec: 'aac' };
@@ -98,4 +106,31 @@ export function decideTracks(seen: TrackObservation): 'wait' | Tracks | { unsupp
   // Video that starts after audio: wait for its first frame, so ffmpeg can read the size and keep the sound before.
   if (tracks.video && seen.firstVideoFrameDts === undefined && span < LATE_VIDEO_WAIT_MS) return 'wait';
   return tracks;
+}
+
+const NEEDS = "an ffmpeg that reads it (FFmpeg 6.1 or later, e.g. Debian 13's 7.1): point ffmpegPath at one";
+
+/** The video codec of a push, or why this ffmpeg cannot record it (naming the codec and the version needed). */
+export function videoCodecOf(
+  seen: TrackObservation,
+  capabilities: FfmpegCapabilities,
+): VideoCodec | { unsupported: string } {
+  const refuse = (what: string) => ({
+    unsupported: `${what} needs ${NEEDS}; ${capabilities.version} cannot`,
+  });
+  if (seen.videoCodecId === 7) return 'h264';
+  if (seen.videoCodecId === 12) {
+    return capabilities.hevcCodecId12 ? 'h265' : refuse('HEVC as FLV codec id 12');
+  }
+  if (seen.videoCodecId === -1) {
+    if (seen.videoFourcc === 'hvc1') {
+      return capabilities.hevcEnhanced ? 'h265' : refuse('HEVC over enhanced RTMP');
+    }
+    if (seen.videoFourcc === 'av01')
+      return capabilities.av1Enhanced ? 'av1' : refuse('AV1 over enhanced RTMP');
+    return {
+      unsupported: `enhanced-RTMP video ${JSON.stringify(seen.videoFourcc ?? '')} is not recorded (H.264, HEVC, AV1)`,
+    };
+  }
+  return { unsupported: `video codec id ${seen.videoCodecId} is not H.264 or HEVC` };
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** Publisher-side ffmpeg (Debian's): encodes fixtures and pushes them. */
 export const PUBLISHER_FFMPEG = process.env.PUBLISHER_FFMPEG ?? 'ffmpeg';
@@ -64,4 +64,15 @@ export function ensureFixtures(): void {
     ]);
     renameSync(temp, target);
   }
+}
+
+/**
+ * A current ffmpeg (9.0.2) that reads HEVC and AV1 over enhanced RTMP and FLV codec id 12: `scripts/ffmpeg.sh
+ * install` fetches it once from PyPI's imageio-ffmpeg wheel and caches it; later calls only print its path.
+ */
+export function capableFfmpeg(): string {
+  return execFileSync(resolve(import.meta.dirname, '../../scripts/ffmpeg.sh'), ['install'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { FFPROBE, PUBLISHER_FFMPEG, ensureFixtures } from './fixtures.js';
+import { FFPROBE, PUBLISHER_FFMPEG, capableFfmpeg, ensureFixtures } from './fixtures.js';
 import { installMinio } from './minio.js';
 
 /** Checks the media tools the tests need, builds the CLI, makes the fixtures once, and builds MinIO once. */
@@ -17,4 +17,6 @@ export default function setup(): void {
   ensureFixtures();
   // A real MinIO for the storage tests; a failed build fails the run with go's reason, never skips them.
   installMinio();
+  // The HEVC and AV1 tests' ffmpeg, fetched once from PyPI; a failed fetch fails the run with pip's reason.
+  capableFfmpeg();
 }

@@ -7,7 +7,8 @@ import { anyTrack, avMaps, remuxArgs, segmentMuxerArgs, type OutputFormat } from
 export const mp4Output: OutputFormat = {
   format: 'mp4',
   supports: anyTrack,
-  maps: avMaps,
+  // HEVC as `hvc1` (parameter sets in the sample entry), the tag Apple's players require.
+  maps: (tracks) => [...avMaps(tracks), ...(tracks.video?.codec === 'h265' ? ['-tag:v', 'hvc1'] : [])],
   pattern: 'mp4_%05d.mp4',
   muxerArgs(spec) {
     return [

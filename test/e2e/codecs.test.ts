@@ -1,0 +1,192 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseFlvTags, toCodecId12, writeFlv, type FlvTag } from '../../src/load/flv.js';
+import { LoadGenerator } from '../../src/load/generator.js';
+import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
+import { FFPROBE, FIXTURES_DIR, capableFfmpeg } from '../helpers/fixtures.js';
+import { startRecorder, type TestRecorder } from '../helpers/recorder.js';
+
+const run = promisify(execFile);
+const FORMATS = ['hls', 'flv', 'mp4', 'aac'] as const;
+const SECONDS = 6;
+const FFMPEG9 = capableFfmpeg();
+
+/** A 6 s, 1 s-GOP fixture encoded by the capable ffmpeg: HEVC or AV1 video, AAC, in (enhanced) FLV. */
+async function fixture(codec: 'hevc' | 'av1'): Promise<string> {
+  const path = join(FIXTURES_DIR, `codec-${codec}.flv`);
+  if (existsSync(path)) return path;
+  await mkdir(FIXTURES_DIR, { recursive: true });
+  const video =
+    codec === 'hevc'
+      ? ['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=none:bframes=0']
+      : ['-c:v', 'libsvtav1', '-preset', '12', '-svtav1-params', 'lp=1'];
+  const temp = `${path}.${process.pid}.tmp.flv`;
+  await run(FFMPEG9, [
+    ...['-hide_banner', '-loglevel', 'error', '-y'],
+    ...['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25'],
+    ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
+    ...['-t', String(SECONDS), ...video, '-g', '25', '-c:a', 'aac', '-f', 'flv', temp],
+  ]);
+  await rename(temp, path);
+  return path;
+}
+
+/** The HEVC fixture with its video as FLV codec id 12, for the recorder's own publisher to send. */
+async function codecId12Fixture(hevc: string): Promise<string> {
+  const path = join(FIXTURES_DIR, 'codec-hevc-id12.flv');
+  const tags = parseFlvTags(await readFile(hevc))
+    .map(toCodecId12)
+    .filter((t): t is FlvTag => t !== undefined);
+  await writeFile(path, writeFlv(tags));
+  return path;
+}
+
+/** Pushes an FLV in real time with the capable ffmpeg (which sends HEVC and AV1 over enhanced RTMP). */
+function pushFile(file: string, url: string): Promise<number | null> {
+  const child = spawn(
+    FFMPEG9,
+    ['-hide_banner', '-loglevel', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'flv', url],
+    {
+      stdio: 'ignore',
+    },
+  );
+  return new Promise((done) => child.on('close', (code) => done(code)));
+}
+
+function pushCodecId12(file: string, rec: TestRecorder, stream: string): Promise<unknown> {
+  const generator = new LoadGenerator({
+    url: `rtmp://127.0.0.1:${rec.recorder.rtmpPort}/live`,
+    streams: [stream],
+    fixture: file,
+    durationSeconds: SECONDS,
+  });
+  return generator.start().then(() => generator.done);
+}
+
+/** Decodes a file with the capable ffmpeg: its errors and how much it decoded. */
+async function decode(file: string): Promise<{ errors: string; seconds: number }> {
+  const { stderr } = await run(
+    FFMPEG9,
+    ['-hide_banner', '-nostdin', '-v', 'error', '-stats', '-i', file, '-f', 'null', '-'],
+    {
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  const times = [...stderr.matchAll(/time=(\d+):(\d+):([\d.]+)/g)];
+  const last = times.at(-1);
+  const seconds = last ? Number(last[1]) * 3600 + Number(last[2]) * 60 + Number(last[3]) : 0;
+  const errors = stderr
+    .split(/\r|\n/)
+    .filter((l) => l.trim() && !/^(frame=|size=)/.test(l.trim()))
+    .join('\n');
+  return { errors, seconds };
+}
+
+describe('HEVC and AV1', () => {
+  let capable: TestRecorder;
+  let bundled: TestRecorder;
+  let received: CallbackReceiver;
+  let refused: CallbackReceiver;
+  const fileOf = (rec: TestRecorder, body: Record<string, unknown>) =>
+    join(rec.dataDir, decodeURIComponent(new URL(String(body.video_url)).pathname));
+  const filesOf = (stream: string) =>
+    received.bodies.filter((b) => b.event_type === 100 && b.stream_id === stream);
+
+  beforeAll(async () => {
+    const [hevc, av1] = [await fixture('hevc'), await fixture('av1')];
+    const id12 = await codecId12Fixture(hevc);
+    received = await startCallbackReceiver();
+    refused = await startCallbackReceiver();
+    capable = await startRecorder({
+      ffmpegPath: FFMPEG9,
+      record: { formats: [...FORMATS], hlsSegmentSeconds: 2 },
+      callback: { url: received.url },
+    });
+    // The bundled ffmpeg 4.1 reads none of them.
+    bundled = await startRecorder({ record: { formats: ['hls', 'mp4'] }, callback: { url: refused.url } });
+    await Promise.all([
+      pushFile(hevc, capable.rtmpUrl('hevc')),
+      pushCodecId12(id12, capable, 'hevc12'),
+      pushFile(av1, capable.rtmpUrl('av1')),
+      pushFile(hevc, bundled.rtmpUrl('hevc')),
+      pushCodecId12(id12, bundled, 'hevc12'),
+      pushFile(av1, bundled.rtmpUrl('av1')),
+    ]);
+    // HEVC: every format; AV1: all but HLS.
+    await received.waitFor((b) => b.event_type === 100, 4 + 4 + 3, 120_000);
+    await refused.waitFor((b) => b.event_type === 332 && b.record_event === 'record_start_failed', 3, 60_000);
+  }, 300_000);
+
+  afterAll(async () => {
+    await capable?.stop();
+    await bundled?.stop();
+    await received?.close();
+    await refused?.close();
+  });
+
+  it('the capability probe found what each ffmpeg reads', () => {
+    expect(capable.recorder.ffmpegCapabilities).toMatchObject({
+      hevcEnhanced: true,
+      hevcCodecId12: true,
+      av1Enhanced: true,
+    });
+    expect(capable.recorder.ffmpegCapabilities.version).toMatch(/^ffmpeg version n9\./);
+    expect(bundled.recorder.ffmpegCapabilities).toMatchObject({
+      hevcEnhanced: false,
+      hevcCodecId12: false,
+      av1Enhanced: false,
+    });
+  });
+
+  it.each(['hevc', 'hevc12'])(
+    '%s: recorded in every format, each file decodes, event 100 says h265',
+    async (stream) => {
+      const bodies = filesOf(stream);
+      expect(bodies.map((b) => b.file_format).sort()).toEqual([...FORMATS].sort());
+      for (const body of bodies) {
+        const file = fileOf(capable, body);
+        const { errors, seconds } = await decode(file);
+        expect(errors, `${stream} ${String(body.file_format)}`).toBe('');
+        expect(seconds, `${stream} ${String(body.file_format)}`).toBeGreaterThan(SECONDS - 1);
+        const ext = JSON.parse(String(body.callback_ext)) as { video_codec: string };
+        // The recording's video codec, on every file of it (the AAC one too), as for H.264.
+        expect(ext.video_codec).toBe('h265');
+      }
+      const mp4 = bodies.find((b) => b.file_format === 'mp4')!;
+      const { stdout } = await run(FFPROBE, [
+        ...['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=codec_name,codec_tag_string'],
+        ...['-of', 'csv=p=0', fileOf(capable, mp4)],
+      ]);
+      expect(stdout.trim()).toBe('hevc,hvc1');
+    },
+  );
+
+  it('AV1: recorded to MP4 (and FLV, AAC), not to MPEG-TS HLS; the MP4 decodes', async () => {
+    const bodies = filesOf('av1');
+    expect(bodies.map((b) => b.file_format).sort()).toEqual(['aac', 'flv', 'mp4']);
+    const mp4 = bodies.find((b) => b.file_format === 'mp4')!;
+    expect((JSON.parse(String(mp4.callback_ext)) as { video_codec: string }).video_codec).toBe('av1');
+    const { errors, seconds } = await decode(fileOf(capable, mp4));
+    expect(errors).toBe('');
+    expect(seconds).toBeGreaterThan(SECONDS - 1);
+  });
+
+  it.each([
+    ['hevc', /HEVC over enhanced RTMP needs an ffmpeg that reads it \(FFmpeg 6\.1 or later/],
+    ['hevc12', /HEVC as FLV codec id 12 needs an ffmpeg that reads it \(FFmpeg 6\.1 or later/],
+    ['av1', /AV1 over enhanced RTMP needs an ffmpeg that reads it \(FFmpeg 6\.1 or later/],
+  ])('with the bundled ffmpeg, %s is refused with the codec and the version needed', (stream, reason) => {
+    const failed = refused.bodies.filter(
+      (b) => b.event_type === 332 && b.stream_id === stream && b.record_event === 'record_start_failed',
+    );
+    expect(failed).toHaveLength(1);
+    const detail = JSON.parse(String(failed[0]!.record_detail)) as { reason: string };
+    expect(detail.reason).toMatch(reason);
+    expect(detail.reason).toContain('point ffmpegPath at one');
+    expect(refused.bodies.filter((b) => b.event_type === 100 && b.stream_id === stream)).toEqual([]);
+  });
+});
