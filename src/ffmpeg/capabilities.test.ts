@@ -9,10 +9,11 @@ describe('ffmpeg capability probe', () => {
     ['hevcEnhanced', 0x90, 'hvc1'],
     ['av1Enhanced', 0x90, 'av01'],
     ['hevcCodecId12', 0x1c, undefined],
-  ] as const)('the %s sample is one video sequence-start tag', (sample, first, fourcc) => {
+    ['opusEnhanced', 0x90, 'Opus'],
+  ] as const)('the %s sample is one sequence-start tag', (sample, first, fourcc) => {
     const [tag, ...rest] = parseFlvTags(probeFlv(sample));
     expect(rest).toEqual([]);
-    expect(tag!.type).toBe(9);
+    expect(tag!.type).toBe(sample === 'opusEnhanced' ? 8 : 9);
     expect(tag!.data[0]).toBe(first);
     if (fourcc) expect(tag!.data.toString('latin1', 1, 5)).toBe(fourcc);
     else expect(tag!.data[1]).toBe(0);
@@ -23,9 +24,15 @@ describe('ffmpeg capability probe', () => {
       hevcEnhanced: false,
       hevcCodecId12: false,
       av1Enhanced: false,
+      opusEnhanced: false,
     });
     const capable = await probeCapabilities(capableFfmpeg());
-    expect(capable).toMatchObject({ hevcEnhanced: true, hevcCodecId12: true, av1Enhanced: true });
+    expect(capable).toMatchObject({
+      hevcEnhanced: true,
+      hevcCodecId12: true,
+      av1Enhanced: true,
+      opusEnhanced: true,
+    });
     expect(capable.version).toMatch(/^ffmpeg version /);
   });
 

@@ -168,6 +168,9 @@ function toMediaPacket(packet: AVPacket): MediaPacket | null {
         isSequenceHeader: packet.flags === 0,
         isKeyFrame: true,
         enhanced: packet.codec_id === 9,
+        ...(packet.codec_id === 9 && packet.size >= 5
+          ? { fourcc: packet.data.subarray(1, 5).toString('latin1') }
+          : {}),
         dts: packet.dts,
         tag: Flv.createMessage(packet),
       };

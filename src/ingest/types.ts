@@ -16,7 +16,7 @@ export interface MediaPacket {
   kind: 'audio' | 'video' | 'script';
   /** FLV codec id: video 7 = H.264, 12 = HEVC; audio 10 = AAC, 2 = MP3; -1 for enhanced-RTMP video. */
   codecId: number;
-  /** Enhanced-RTMP video's FourCC: `hvc1` (HEVC), `av01` (AV1), `vp09` (VP9). */
+  /** Enhanced-RTMP FourCC: video `hvc1` (HEVC), `av01` (AV1), `vp09` (VP9); audio `Opus`. */
   fourcc?: string;
   isSequenceHeader: boolean;
   isKeyFrame: boolean;

@@ -31,7 +31,7 @@ const identitySchema = z.object({
           height: z.number().optional(),
         })
         .optional(),
-      audio: z.object({ codec: z.enum(['aac', 'mp3']) }).optional(),
+      audio: z.object({ codec: z.enum(['aac', 'mp3', 'opus']) }).optional(),
     })
     .optional(),
   retentionDays: z.record(z.string(), z.number()).optional(),

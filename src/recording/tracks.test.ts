@@ -110,18 +110,20 @@ describe('video that starts after audio', () => {
   });
 });
 
-describe('HEVC and AV1, by what the ffmpeg reads', () => {
+describe('HEVC, AV1 and Opus, by what the ffmpeg reads', () => {
   const none: FfmpegCapabilities = {
     version: 'ffmpeg version 4.1',
     hevcEnhanced: false,
     hevcCodecId12: false,
     av1Enhanced: false,
+    opusEnhanced: false,
   };
   const all: FfmpegCapabilities = {
     version: 'ffmpeg version 7.1',
     hevcEnhanced: true,
     hevcCodecId12: true,
     av1Enhanced: true,
+    opusEnhanced: true,
   };
   const enhanced = (fourcc: string) =>
     packet('video', { codecId: -1, enhanced: true, fourcc, isSequenceHeader: true });
@@ -151,5 +153,14 @@ describe('HEVC and AV1, by what the ffmpeg reads', () => {
     expect(decideTracks(seen(meta({ videocodecid: 12 }), vp9, frame(vp9)), all)).toEqual({
       unsupported: expect.stringContaining('"vp09" is not recorded') as unknown as string,
     });
+  });
+
+  it('Opus over enhanced RTMP: recorded when ffmpeg reads it, refused with the version needed when not', () => {
+    const opus = packet('audio', { codecId: 9, enhanced: true, fourcc: 'Opus', isSequenceHeader: true });
+    const observed = seen(meta({ videocodecid: 7, audiocodecid: 9 }), avcHeader, opus, keyframe());
+    expect(decideTracks(observed, all)).toEqual({ video: { codec: 'h264' }, audio: { codec: 'opus' } });
+    expect((decideTracks(observed, none) as { unsupported: string }).unsupported).toMatch(
+      /Opus over enhanced RTMP needs .*ffmpeg version 4\.1 cannot/,
+    );
   });
 });

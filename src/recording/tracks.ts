@@ -10,7 +10,7 @@ export interface VideoTrack {
   height?: number;
 }
 export interface AudioTrack {
-  codec: 'aac' | 'mp3';
+  codec: 'aac' | 'mp3' | 'opus';
 }
 /** The tracks a publish carries, as ffmpeg will see them. */
 export interface Tracks {
@@ -26,6 +26,8 @@ export interface TrackObservation {
   /** Enhanced-RTMP video's FourCC. */
   videoFourcc?: string;
   audioCodecId?: number;
+  /** Enhanced-RTMP audio's FourCC (`Opus`). */
+  audioFourcc?: string;
   videoConfigured: boolean;
   audioConfigured: boolean;
   firstDts?: number;
@@ -55,6 +57,7 @@ export function observe(seen: TrackObservation, packet: MediaPacket): TrackObser
     if (packet.isSequenceHeader || packet.codecId !== 7) next.videoConfigured = true;
   } else {
     next.audioCodecId ??= packet.codecId;
+    if (packet.fourcc) next.audioFourcc ??= packet.fourcc;
     if (packet.isSequenceHeader || packet.codecId !== 10) next.audioConfigured = true;
   }
   return next;
@@ -99,7 +102,18 @@ export function decideTracks(
   if (seen.audioConfigured) {
     if (seen.audioCodecId === 10) tracks.audio = { codec: 'aac' };
     else if (seen.audioCodecId === 2) tracks.audio = { codec: 'mp3' };
-    else return { unsupported: `audio codec id ${seen.audioCodecId} is not AAC or MP3` };
+    else if (seen.audioCodecId === 9 && seen.audioFourcc === 'Opus') {
+      if (!capabilities.opusEnhanced) {
+        return {
+          unsupported: `Opus over enhanced RTMP needs ${needs('7.1')}; ${capabilities.version} cannot`,
+        };
+      }
+      tracks.audio = { codec: 'opus' };
+    } else if (seen.audioCodecId === 9) {
+      return {
+        unsupported: `enhanced-RTMP audio ${JSON.stringify(seen.audioFourcc ?? '')} is not recorded (AAC, MP3, Opus)`,
+      };
+    } else return { unsupported: `audio codec id ${seen.audioCodecId} is not AAC or MP3` };
   }
   if (!tracks.video && !tracks.audio)
     return span < TRACK_WAIT_MS ? 'wait' : { unsupported: 'no audio or video' };
@@ -108,7 +122,9 @@ export function decideTracks(
   return tracks;
 }
 
-const NEEDS = "an ffmpeg that reads it (FFmpeg 6.1 or later, e.g. Debian 13's 7.1): point ffmpegPath at one";
+/** What a refusal asks for: an ffmpeg from `version` on (enhanced-RTMP video came in 6.1, its audio in 7.1). */
+const needs = (version: string) =>
+  `an ffmpeg that reads it (FFmpeg ${version} or later, e.g. Debian 13's 7.1): point ffmpegPath at one`;
 
 /** The video codec of a push, or why this ffmpeg cannot record it (naming the codec and the version needed). */
 export function videoCodecOf(
@@ -116,7 +132,7 @@ export function videoCodecOf(
   capabilities: FfmpegCapabilities,
 ): VideoCodec | { unsupported: string } {
   const refuse = (what: string) => ({
-    unsupported: `${what} needs ${NEEDS}; ${capabilities.version} cannot`,
+    unsupported: `${what} needs ${needs('6.1')}; ${capabilities.version} cannot`,
   });
   if (seen.videoCodecId === 7) return 'h264';
   if (seen.videoCodecId === 12) {

@@ -15,21 +15,24 @@ const FORMATS = ['hls', 'flv', 'mp4', 'aac'] as const;
 const SECONDS = 6;
 const FFMPEG9 = capableFfmpeg();
 
-/** A 6 s, 1 s-GOP fixture encoded by the capable ffmpeg: HEVC or AV1 video, AAC, in (enhanced) FLV. */
-async function fixture(codec: 'hevc' | 'av1'): Promise<string> {
+/** A 6 s, 1 s-GOP fixture encoded by the capable ffmpeg in (enhanced) FLV: HEVC or AV1 with AAC, or H.264 with Opus. */
+async function fixture(codec: 'hevc' | 'av1' | 'opus'): Promise<string> {
   const path = join(FIXTURES_DIR, `codec-${codec}.flv`);
   if (existsSync(path)) return path;
   await mkdir(FIXTURES_DIR, { recursive: true });
   const video =
     codec === 'hevc'
       ? ['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=none:bframes=0']
-      : ['-c:v', 'libsvtav1', '-preset', '12', '-svtav1-params', 'lp=1'];
+      : codec === 'av1'
+        ? ['-c:v', 'libsvtav1', '-preset', '12', '-svtav1-params', 'lp=1']
+        : ['-c:v', 'libx264', '-preset', 'veryfast'];
+  const audio = codec === 'opus' ? ['-c:a', 'libopus'] : ['-c:a', 'aac'];
   const temp = `${path}.${process.pid}.tmp.flv`;
   await run(FFMPEG9, [
     ...['-hide_banner', '-loglevel', 'error', '-y'],
     ...['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25'],
     ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
-    ...['-t', String(SECONDS), ...video, '-g', '25', '-c:a', 'aac', '-f', 'flv', temp],
+    ...['-t', String(SECONDS), ...video, '-g', '25', ...audio, '-f', 'flv', temp],
   ]);
   await rename(temp, path);
   return path;
@@ -86,7 +89,7 @@ async function decode(file: string): Promise<{ errors: string; seconds: number }
   return { errors, seconds };
 }
 
-describe('HEVC and AV1', () => {
+describe('HEVC, AV1 and Opus', () => {
   let capable: TestRecorder;
   let bundled: TestRecorder;
   let received: CallbackReceiver;
@@ -97,7 +100,7 @@ describe('HEVC and AV1', () => {
     received.bodies.filter((b) => b.event_type === 100 && b.stream_id === stream);
 
   beforeAll(async () => {
-    const [hevc, av1] = [await fixture('hevc'), await fixture('av1')];
+    const [hevc, av1, opus] = [await fixture('hevc'), await fixture('av1'), await fixture('opus')];
     const id12 = await codecId12Fixture(hevc);
     received = await startCallbackReceiver();
     refused = await startCallbackReceiver();
@@ -112,13 +115,15 @@ describe('HEVC and AV1', () => {
       pushFile(hevc, capable.rtmpUrl('hevc')),
       pushCodecId12(id12, capable, 'hevc12'),
       pushFile(av1, capable.rtmpUrl('av1')),
+      pushFile(opus, capable.rtmpUrl('opus')),
+      pushFile(opus, bundled.rtmpUrl('opus')),
       pushFile(hevc, bundled.rtmpUrl('hevc')),
       pushCodecId12(id12, bundled, 'hevc12'),
       pushFile(av1, bundled.rtmpUrl('av1')),
     ]);
-    // HEVC: every format; AV1: all but HLS.
-    await received.waitFor((b) => b.event_type === 100, 4 + 4 + 3, 120_000);
-    await refused.waitFor((b) => b.event_type === 332 && b.record_event === 'record_start_failed', 3, 60_000);
+    // HEVC: every format; AV1: all but HLS; Opus: all but AAC.
+    await received.waitFor((b) => b.event_type === 100, 4 + 4 + 3 + 3, 120_000);
+    await refused.waitFor((b) => b.event_type === 332 && b.record_event === 'record_start_failed', 4, 60_000);
   }, 300_000);
 
   afterAll(async () => {
@@ -133,12 +138,14 @@ describe('HEVC and AV1', () => {
       hevcEnhanced: true,
       hevcCodecId12: true,
       av1Enhanced: true,
+      opusEnhanced: true,
     });
     expect(capable.recorder.ffmpegCapabilities.version).toMatch(/^ffmpeg version n9\./);
     expect(bundled.recorder.ffmpegCapabilities).toMatchObject({
       hevcEnhanced: false,
       hevcCodecId12: false,
       av1Enhanced: false,
+      opusEnhanced: false,
     });
   });
 
@@ -175,7 +182,25 @@ describe('HEVC and AV1', () => {
     expect(seconds).toBeGreaterThan(SECONDS - 1);
   });
 
+  it('Opus: recorded to HLS, FLV and MP4 (an AAC file cannot hold it); each decodes with its sound', async () => {
+    const bodies = filesOf('opus');
+    expect(bodies.map((b) => b.file_format).sort()).toEqual(['flv', 'hls', 'mp4']);
+    for (const body of bodies) {
+      const file = fileOf(capable, body);
+      const { errors, seconds } = await decode(file);
+      expect(errors, String(body.file_format)).toBe('');
+      expect(seconds, String(body.file_format)).toBeGreaterThan(SECONDS - 1);
+    }
+    const mp4 = bodies.find((b) => b.file_format === 'mp4')!;
+    const { stdout } = await run(FFPROBE, [
+      ...['-v', 'error', '-select_streams', 'a', '-show_entries', 'stream=codec_name'],
+      ...['-of', 'csv=p=0', fileOf(capable, mp4)],
+    ]);
+    expect(stdout.trim()).toBe('opus');
+  });
+
   it.each([
+    ['opus', /Opus over enhanced RTMP needs an ffmpeg that reads it \(FFmpeg 7\.1 or later/],
     ['hevc', /HEVC over enhanced RTMP needs an ffmpeg that reads it \(FFmpeg 6\.1 or later/],
     ['hevc12', /HEVC as FLV codec id 12 needs an ffmpeg that reads it \(FFmpeg 6\.1 or later/],
     ['av1', /AV1 over enhanced RTMP needs an ffmpeg that reads it \(FFmpeg 6\.1 or later/],
