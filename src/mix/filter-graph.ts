@@ -1,0 +1,58 @@
+import type { MixLayout } from './layout.js';
+
+/** The `-filter_complex` of a mix, and the labels its encoders take. */
+export interface MixGraph {
+  filter: string;
+  /** Label of the mixed picture; undefined for an audio-only mix. */
+  video: string | undefined;
+  /** Label of the mixed sound; undefined when no input is heard. */
+  audio: string | undefined;
+}
+
+/**
+ * The ffmpeg filter graph of a laid-out mix. Pure: `indexOf` gives the ffmpeg input index of each input name.
+ * The background is a `color` source at the output's size and rate; each seen input is cropped, scaled to its
+ * region and overlaid in layer order; every heard input is mixed by `amix` at the output's rate and channels.
+ */
+export function buildMixGraph(layout: MixLayout, indexOf: (name: string) => number): MixGraph {
+  const { output } = layout;
+  const chains: string[] = [];
+  let video: string | undefined;
+  if (layout.video) {
+    chains.push(`color=c=${layout.color}:s=${output.width}x${output.height}:r=${output.fps}[bg0]`);
+    video = 'bg0';
+    let n = 0;
+    for (const input of layout.inputs) {
+      if (input.kind === 'audio' || !input.region) continue;
+      const i = indexOf(input.name);
+      const { crop, region } = input;
+      const cropped = crop ? `crop=${crop.width}:${crop.height}:${crop.x}:${crop.y},` : '';
+      chains.push(`[${i}:v]${cropped}scale=${region.width}:${region.height},setsar=1[v${i}]`);
+      const next = `bg${++n}`;
+      // An input that ends leaves its last frame; the background goes on (shortest=0) and sets the pace.
+      chains.push(`[${video}][v${i}]overlay=x=${region.x}:y=${region.y}:eof_action=pass:shortest=0[${next}]`);
+      video = next;
+    }
+    chains.push(`[${video}]format=yuv420p[vout]`);
+    video = 'vout';
+  }
+  const heard = layout.inputs.filter((i) => i.kind !== 'video');
+  let audio: string | undefined;
+  if (heard.length) {
+    const layoutName = output.channels === 1 ? 'mono' : 'stereo';
+    const format = `aresample=${output.sampleRate},aformat=sample_rates=${output.sampleRate}:channel_layouts=${layoutName}`;
+    const labels = heard.map((input) => {
+      const i = indexOf(input.name);
+      chains.push(`[${i}:a]${format}[a${i}]`);
+      return `[a${i}]`;
+    });
+    // amix divides by the number of inputs; scaled back so each voice keeps its level.
+    const mixed =
+      labels.length === 1
+        ? `${labels[0]}anull[aout]`
+        : `${labels.join('')}amix=inputs=${labels.length}:duration=longest:dropout_transition=0,volume=${labels.length}[aout]`;
+    chains.push(mixed);
+    audio = 'aout';
+  }
+  return { filter: chains.join(';'), video, audio };
+}
