@@ -1,7 +1,7 @@
-import { readFile, rename } from 'node:fs/promises';
 import { z } from 'zod';
 import { writeFileDurably } from '../shared/durable-file.js';
-import { AppError, errorMessage } from '../shared/errors.js';
+import { AppError } from '../shared/errors.js';
+import { readJsonBook } from '../shared/json-book.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import type { CreateCommonMixStreamRequest } from './layout.js';
 
@@ -46,7 +46,6 @@ const recordSchema = z.object({
   createdAt: z.number(),
   updatedAt: z.number(),
 });
-const fileSchema = z.object({ version: z.literal(1), sessions: z.array(z.unknown()) });
 
 /** The embedded MixSessionStore: one JSON file, replaced durably on every change, writes in order. */
 export class FileMixSessionStore implements MixSessionStore {
@@ -61,31 +60,15 @@ export class FileMixSessionStore implements MixSessionStore {
   }
 
   async open(): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(this.#file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new AppError('MIX_STORE_FAILED', `cannot read ${this.#file}`, { cause: err });
-    }
-    let records: unknown[];
-    try {
-      records = fileSchema.parse(JSON.parse(text)).sessions;
-    } catch (err) {
-      // Writes are atomic, so this is a hand edit or a foreign file: kept aside for an operator.
-      const aside = `${this.#file}.corrupt`;
-      this.#log.error(
-        { file: this.#file, aside, err: errorMessage(err) },
-        'mix session file unreadable, set aside',
-      );
-      await rename(this.#file, aside);
-      return;
-    }
-    for (const record of records) {
-      const parsed = recordSchema.safeParse(record);
-      if (parsed.success) this.#sessions.set(parsed.data.sessionId, parsed.data as MixSessionRecord);
-      else this.#log.error({ record, err: parsed.error.message }, 'mix session record unreadable, dropped');
-    }
+    const records = await readJsonBook({
+      file: this.#file,
+      key: 'sessions',
+      record: recordSchema,
+      log: this.#log,
+      what: 'mix session',
+      errorCode: 'MIX_STORE_FAILED',
+    });
+    for (const record of records) this.#sessions.set(record.sessionId, record as MixSessionRecord);
   }
 
   list(): MixSessionRecord[] {

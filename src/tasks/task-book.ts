@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename } from 'node:fs/promises';
 import { z } from 'zod';
 import { assertSafeComponent } from '../naming/names.js';
 import { writeFileDurably } from '../shared/durable-file.js';
+import { readJsonBook } from '../shared/json-book.js';
 import { AppError, errorMessage } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
@@ -256,7 +256,6 @@ const taskSchema = z.object({
   stoppedAt: z.number().optional(),
   deletedAt: z.number().optional(),
 });
-const fileSchema = z.object({ version: z.literal(1), tasks: z.array(z.unknown()) });
 
 /**
  * The on-demand recording tasks (CreateRecordTask / StopRecordTask): validation, the overlap limit, a durable file,
@@ -420,35 +419,15 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
     for (const task of this.list()) this.#arm(task.taskId);
   }
 
-  async #readFile(): Promise<RecordTask[]> {
-    let text: string;
-    try {
-      text = await readFile(this.#file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new AppError('TASK_STORE_FAILED', `cannot read ${this.#file}`, { cause: err });
-    }
-    let records: unknown[];
-    try {
-      records = fileSchema.parse(JSON.parse(text)).tasks;
-    } catch (err) {
-      // Writes are atomic, so this is a hand edit or a foreign file; keep it for an operator and start empty.
-      const aside = `${this.#file}.corrupt`;
-      this.#log.error({ file: this.#file, aside, err: errorMessage(err) }, 'task file unreadable, set aside');
-      await rename(this.#file, aside);
-      return [];
-    }
-    const tasks: RecordTask[] = [];
-    for (const record of records) {
-      const parsed = taskSchema.safeParse(record);
-      if (parsed.success) tasks.push(parsed.data);
-      else
-        this.#log.error(
-          { file: this.#file, record, err: parsed.error.message },
-          'task record unreadable, dropped',
-        );
-    }
-    return tasks;
+  #readFile(): Promise<RecordTask[]> {
+    return readJsonBook({
+      file: this.#file,
+      key: 'tasks',
+      record: taskSchema,
+      log: this.#log,
+      what: 'task',
+      errorCode: 'TASK_STORE_FAILED',
+    });
   }
 
   /** Emits what the phase at now calls for, then waits for the next edge of the window. */
