@@ -96,10 +96,6 @@ export class Recorder {
     this.config = config;
     this.#lock = lock;
     this.logger = options.logger ?? createLogger();
-    this.logger.info(
-      { ffmpegPath: resolveFfmpegPath(config.ffmpegPath), ...ffmpegCapabilities },
-      'ffmpeg capabilities',
-    );
     this.#drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
     this.metrics = new RecorderMetrics({
       activeRecordings: () => this.manager.sessions.length,
@@ -130,6 +126,7 @@ export class Recorder {
       }
     });
     const ffmpegPath = resolveFfmpegPath(config.ffmpegPath);
+    this.logger.info({ ffmpegPath, ...ffmpegCapabilities }, 'ffmpeg capabilities');
     this.outbox = new CallbackOutbox(
       outboxOptionsFromConfig(
         config.callback,

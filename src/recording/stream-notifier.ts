@@ -7,6 +7,7 @@ import {
   notifyUrls,
   type NotifyUrls,
   type RecordStatus,
+  type RecordStatusFacts,
   type StreamFacts,
 } from '../callback/index.js';
 import type { CallbackConfig } from '../config/schema.js';
@@ -117,26 +118,14 @@ export class StreamNotifier {
   watch(session: RecordingSession): void {
     const url = this.#urls.recordStatus;
     if (!url) return;
-    const { identity } = session;
-    const report = (status: RecordStatus, reason: string, seq: number) => {
-      const body = buildRecordStatusEvent(
-        {
-          appid: this.#o.callback.appid,
-          domain: this.#o.callback.domain ?? identity.host,
-          appName: identity.app,
-          streamId: identity.stream,
-          status,
-          sessionId: session.id,
-          seq,
-          // The recording's own formats: its template's, or the config's.
-          formats: session.record.formats,
-          reason,
-        },
-        this.#now(),
-      );
-      this.#send(url, body, { app: identity.app, stream: identity.stream });
-    };
-    session.on('status', report);
+    session.on('status', (status, reason, seq) => {
+      // The recording's own formats: its template's, or the config's.
+      void this.#sendStatus(url, session.identity, session.id, session.record.formats, {
+        status,
+        reason,
+        seq,
+      });
+    });
   }
 
   /**
@@ -164,23 +153,35 @@ export class StreamNotifier {
   recoveredRecordingEnded(recording: RecoveredRecording): void {
     const url = this.#urls.recordStatus;
     if (!url) return;
-    const { identity } = recording;
     const files = recording.parts + (recording.playlist ? 1 : 0);
+    void this.#sendStatus(url, recording.identity, recording.recordingId, recording.formats, {
+      status: 'record_ended',
+      reason: endedReason(files, 0, 'recording recovered after a restart'),
+      seq: recording.statusSeq + 1,
+    });
+  }
+
+  /** Queues one event 332 of a recording. */
+  #sendStatus(
+    url: string,
+    identity: { app: string; stream: string; host: string },
+    sessionId: string,
+    formats: RecordStatusFacts['formats'],
+    change: { status: RecordStatus; reason: string; seq: number },
+  ): Promise<boolean> {
     const body = buildRecordStatusEvent(
       {
         appid: this.#o.callback.appid,
         domain: this.#o.callback.domain ?? identity.host,
         appName: identity.app,
         streamId: identity.stream,
-        status: 'record_ended',
-        sessionId: recording.recordingId,
-        seq: recording.statusSeq + 1,
-        formats: recording.formats,
-        reason: endedReason(files, 0, 'recording recovered after a restart'),
+        sessionId,
+        formats,
+        ...change,
       },
       this.#now(),
     );
-    void this.#send(url, body, identity);
+    return this.#send(url, body, identity);
   }
 
   /** Queues a callback; resolves false when the outbox could not store it. */
