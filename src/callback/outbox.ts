@@ -275,6 +275,7 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
     const record = this.#pending.get(id);
     if (!record || this.#closing || this.#attempting.has(id)) return;
     this.#attempting.add(id);
+    let retry = false;
     try {
       const attempt = record.attempts + 1;
       // A monotonic clock: `now` is the wall clock, which tests may fix.
@@ -285,11 +286,14 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
       if (outcome.ok) {
         await this.#delivered(record, attempt, outcome.status, attemptMs);
       } else {
-        await this.#failed(record, attempt, outcome.error, attemptMs);
+        retry = await this.#failed(record, attempt, outcome.error, attemptMs);
       }
     } finally {
       this.#attempting.delete(id);
     }
+    // Only now: a retry already due (its write outlasted the interval) would find this attempt still running
+    // and be dropped, leaving the record pending with no timer until a restart.
+    if (retry) this.#schedule(record);
   }
 
   async #post(
@@ -335,12 +339,13 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
     this.emit('delivered', structuredClone(record), attemptMs);
   }
 
+  /** Records a failed attempt; true when the record is to be attempted again (the caller schedules it). */
   async #failed(
     record: OutboxRecord,
     attempt: number,
     error: CallbackRejectedError,
     attemptMs: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const reason = error.message;
     record.attempts = attempt;
     record.lastError = reason;
@@ -353,7 +358,7 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
       await this.#moveToDead(record);
       this.emit('failed', structuredClone(record), reason, attemptMs);
       this.emit('dead', structuredClone(record));
-      return;
+      return false;
     }
     record.nextAttemptAt = this.#opts.now() + delay;
     try {
@@ -362,8 +367,8 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
       // The older copy on disk still holds the record; only its attempt count lags.
       this.#log.error({ eventId: record.id, err: errorMessage(err) }, 'callback record not updated');
     }
-    this.#schedule(record);
     this.emit('failed', structuredClone(record), reason, attemptMs);
+    return true;
   }
 
   async #moveToDead(record: OutboxRecord): Promise<void> {
