@@ -180,13 +180,18 @@ interface FfprobeOutput {
   streams?: FfprobeStream[];
 }
 
+/** ffprobe's codec names in Tencent's words, the ones event 100's `video_codec` uses (`hevc` is `h265`). */
+export function codecName(ffprobeName: string): string {
+  return ffprobeName === 'hevc' ? 'h265' : ffprobeName;
+}
+
 /** Turns ffprobe's JSON into a MediaProbe (pure). */
 export function parseProbeOutput(json: unknown): MediaProbe {
   const { format = {}, streams = [] } = (json ?? {}) as FfprobeOutput;
   const videoStreams = streams
     .filter((s) => s.codec_type === 'video')
     .map((s) => ({
-      codec: s.codec_name ?? '',
+      codec: codecName(s.codec_name ?? ''),
       bitrate: int(s.bit_rate),
       width: s.width ?? 0,
       height: s.height ?? 0,

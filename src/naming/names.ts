@@ -277,11 +277,11 @@ export function renderFileName(
   return head + t.separator + renderPieces(t.tail, streamId, walls);
 }
 
-/** HLS segment file name for a recording head: `${head}_${seq zero-padded to 6}.ts`. */
-export function segmentFileName(head: string, seq: number): string {
+/** HLS segment file name for a recording head: `${head}_${seq zero-padded to 6}.ts` (`.m4s` for fMP4). */
+export function segmentFileName(head: string, seq: number, extension: 'ts' | 'm4s' = 'ts'): string {
   if (!Number.isSafeInteger(seq) || seq < 0)
     throw new RangeError(`segment number must be an integer >= 0, got ${seq}`);
-  return `${head}_${pad(seq, 6)}.ts`;
+  return `${head}_${pad(seq, 6)}.${extension}`;
 }
 
 /** Playlist that names the segments stored so far while a recording goes on; the final playlist replaces it. */

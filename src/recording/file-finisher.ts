@@ -167,10 +167,9 @@ export class FileFinisher {
     identity: RecordingIdentity,
     workPath: string,
     head: string,
-    seq: number,
+    uri: string,
     livePlaylist: string,
   ): Promise<void> {
-    const uri = segmentFileName(head, seq);
     if (this.#o.ffprobePath && !this.#hlsProbes.has(identity.recordingId)) {
       const probed = this.#probeSegment(workPath);
       this.#hlsProbes.set(identity.recordingId, probed);

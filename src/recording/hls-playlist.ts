@@ -10,6 +10,11 @@ export interface PlaylistSegment {
   programDateTime: Date;
   /** First segment of a later run: the timeline restarts here. */
   discontinuity: boolean;
+  /**
+   * An fMP4 segment: the length of its own init section (ftyp + moov), and its size. The playlist maps that
+   * init section and plays the bytes after it, so each segment file stays whole and self-contained.
+   */
+  fmp4?: { initLength: number; size: number };
 }
 
 /** Renders the playlist of a recording; `ended` adds EXT-X-ENDLIST and marks it VOD. */
@@ -21,7 +26,8 @@ export function renderPlaylist(
   const first = segments[0];
   const longest = Math.max(segmentSeconds, ...segments.map((s) => s.durationSeconds));
   const playlist = new HLS.types.MediaPlaylist({
-    version: 3,
+    // EXT-X-MAP with a byte range in a media playlist needs version 6.
+    version: segments.some((s) => s.fmp4) ? 6 : 3,
     targetDuration: Math.ceil(longest),
     mediaSequenceBase: first?.seq ?? 0,
     endlist: ended,
@@ -34,6 +40,15 @@ export function renderPlaylist(
           mediaSequenceNumber: s.seq,
           discontinuity: s.discontinuity,
           programDateTime: s.programDateTime,
+          ...(s.fmp4
+            ? {
+                map: new HLS.types.MediaInitializationSection({
+                  uri: s.uri,
+                  byterange: { length: s.fmp4.initLength, offset: 0 },
+                }),
+                byterange: { length: s.fmp4.size - s.fmp4.initLength, offset: s.fmp4.initLength },
+              }
+            : {}),
         }),
     ),
   });
@@ -52,6 +67,9 @@ export function parsePlaylist(text: string): { segments: PlaylistSegment[]; ende
       durationSeconds: s.duration,
       programDateTime: s.programDateTime ?? new Date(0),
       discontinuity: Boolean(s.discontinuity),
+      ...(s.map?.byterange && s.byterange
+        ? { fmp4: { initLength: s.map.byterange.length, size: s.byterange.offset + s.byterange.length } }
+        : {}),
     })),
   };
 }

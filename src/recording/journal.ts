@@ -58,6 +58,8 @@ const segmentSchema = z.object({
   durationSeconds: z.number().min(0),
   discontinuity: z.boolean(),
   size: z.number().int().min(0),
+  /** fMP4 segments: the length of the segment's init section. */
+  initLength: z.number().int().min(1).optional(),
 });
 
 export type RecordingJournalData = z.infer<typeof journalSchema>;

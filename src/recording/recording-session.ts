@@ -11,6 +11,7 @@ import { TypedEmitter } from '../shared/typed-emitter.js';
 import type { FileFinisher, RecordingIdentity } from './file-finisher.js';
 import { segmentFileName } from '../naming/names.js';
 import { renderPlaylist, type PlaylistSegment } from './hls-playlist.js';
+import { segmentShape } from './outputs/hls.js';
 import { stallReason } from './backpressure.js';
 import { RecordingJournal, type RecordingJournalData } from './journal.js';
 import { resumeTimeLeft } from './resume-window.js';
@@ -304,14 +305,16 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       void this.#serial.add(async () => {
         try {
           const head = await this.#head!;
+          const { size } = await stat(file.path);
+          const shape = await segmentShape(file.path, size, run.tracks);
           const segment: PlaylistSegment = {
-            uri: segmentFileName(head.head, file.number),
+            uri: segmentFileName(head.head, file.number, shape.extension),
             seq: file.number,
             durationSeconds: Math.max(0, (file.endMs - file.startMs) / 1000),
             programDateTime: new Date(file.startMs),
             discontinuity: this.#lastSegmentRun !== -1 && this.#lastSegmentRun !== run.index,
+            ...(shape.fmp4 ? { fmp4: shape.fmp4 } : {}),
           };
-          const { size } = await stat(file.path);
           // Journaled before it is queued: a playlist rebuilt after a crash names every segment stored.
           await this.#journal.appendSegment({
             run: run.index,
@@ -321,10 +324,11 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
             durationSeconds: segment.durationSeconds,
             discontinuity: segment.discontinuity,
             size,
+            ...(shape.fmp4 ? { initLength: shape.fmp4.initLength } : {}),
           });
           const segments = [...this.#segments, segment];
           const live = renderPlaylist(segments, false, this.#o.record.hlsSegmentSeconds);
-          await this.#o.finisher.queueSegment(this.identity, file.path, head.head, file.number, live);
+          await this.#o.finisher.queueSegment(this.identity, file.path, head.head, segment.uri, live);
           this.#segments = segments;
           this.#lastSegmentRun = run.index;
           this.#segmentsSize += size;

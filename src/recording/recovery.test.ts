@@ -57,12 +57,12 @@ describe('planRecovery', () => {
       [
         run(
           0,
-          { 'hls_000000.ts': 0, 'hls_000001.ts': 100, 'hls_000002.ts': 50 },
+          { 'hls_000000.seg': 0, 'hls_000001.seg': 100, 'hls_000002.seg': 50 },
           {
-            hls: [{ file: 'hls_000002.ts', startSeconds: 4, endSeconds: 6 }],
+            hls: [{ file: 'hls_000002.seg', startSeconds: 4, endSeconds: 6 }],
           },
         ),
-        run(1, { 'hls_000003.ts': 70 }),
+        run(1, { 'hls_000003.seg': 70 }),
       ],
       () => false,
     );
@@ -70,10 +70,10 @@ describe('planRecovery', () => {
       plan.segments.map((s) => [s.seq, s.path, s.journaled, s.durationSeconds, s.discontinuity]),
     ).toEqual([
       [0, undefined, true, 2, false],
-      [1, '/w/run-0/hls_000001.ts', true, 2, false],
-      [2, '/w/run-0/hls_000002.ts', false, 2, false],
+      [1, '/w/run-0/hls_000001.seg', true, 2, false],
+      [2, '/w/run-0/hls_000002.seg', false, 2, false],
       // Never closed: measured later; a new run after the last one: a discontinuity.
-      [3, '/w/run-1/hls_000003.ts', false, undefined, true],
+      [3, '/w/run-1/hls_000003.seg', false, undefined, true],
     ]);
     expect(plan.segments[2]!.startMs).toBe(T0 + 4000);
     expect(plan.segments[3]!.startMs).toBe(T1);

@@ -10,6 +10,7 @@ import type { Logger } from '../shared/logger.js';
 import { finalPathOf, type FileFinisher, type RecordingIdentity } from './file-finisher.js';
 import { renderPlaylist, type PlaylistSegment } from './hls-playlist.js';
 import { RecordingJournal, readJournal, type JournalContents, type JournaledSegment } from './journal.js';
+import { hlsSegmentKind, segmentExtension, segmentShape } from './outputs/hls.js';
 import { OUTPUTS, listFileName, workFileName, workFileNumber, workFileRegExp } from './outputs/index.js';
 import { SegmentListReader, type ClosedFile } from './segment-list.js';
 
@@ -46,6 +47,8 @@ export interface PlannedSegment {
   discontinuity: boolean;
   size: number;
   journaled: boolean;
+  /** A journaled fMP4 segment's init section length. */
+  initLength?: number;
 }
 
 export interface RecoveryPlan {
@@ -136,6 +139,7 @@ export function planRecovery(
       discontinuity: s.discontinuity,
       size: s.size,
       journaled: true,
+      ...(s.initLength ? { initLength: s.initLength } : {}),
     })),
     ...found.sort((a, b) => a.seq - b.seq),
   ];
@@ -247,12 +251,28 @@ export async function recoverRecording(
         await unlink(planned.path);
         continue;
       }
+      const shape =
+        planned.initLength || !planned.path
+          ? {
+              extension: segmentExtension(hlsSegmentKind(identity.tracks ?? {})),
+              ...(planned.initLength ? { fmp4: { initLength: planned.initLength, size: planned.size } } : {}),
+            }
+          : await segmentShape(planned.path, planned.size, identity.tracks).catch((err: unknown) => {
+              // An fMP4 segment cut before its first fragment: nothing a player could read.
+              recordingLog.warn({ err: errorMessage(err), path: planned.path }, 'dropping an unreadable segment');
+              return undefined;
+            });
+      if (!shape) {
+        await unlink(planned.path!);
+        continue;
+      }
       const segment: PlaylistSegment = {
-        uri: segmentFileName(head.head, planned.seq),
+        uri: segmentFileName(head.head, planned.seq, shape.extension),
         seq: planned.seq,
         durationSeconds,
         programDateTime: new Date(planned.startMs),
         discontinuity: planned.discontinuity,
+        ...(shape.fmp4 ? { fmp4: shape.fmp4 } : {}),
       };
       if (!planned.journaled) {
         await writer.appendSegment({
@@ -263,13 +283,14 @@ export async function recoverRecording(
           durationSeconds,
           discontinuity: planned.discontinuity,
           size: planned.size,
+          ...(shape.fmp4 ? { initLength: shape.fmp4.initLength } : {}),
         });
       }
       segments.push(segment);
       size += planned.size;
       if (planned.path) {
         const live = renderPlaylist(segments, false, data.hlsSegmentSeconds);
-        await options.finisher.queueSegment(identity, planned.path, head.head, planned.seq, live);
+        await options.finisher.queueSegment(identity, planned.path, head.head, segment.uri, live);
       }
     }
     await options.finisher.finishPlaylist(identity, head, segments, size);

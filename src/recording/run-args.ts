@@ -16,7 +16,7 @@ export function buildRunArgs(tracks: Tracks, specs: readonly OutputSpec[], video
   const args = ['-hide_banner', '-nostats', '-loglevel', 'warning', ...input];
   for (const spec of specs) {
     const output = OUTPUTS[spec.format];
-    args.push(...output.maps(tracks), '-c', 'copy', ...output.muxerArgs(spec));
+    args.push(...output.maps(tracks), '-c', 'copy', ...output.muxerArgs(spec, tracks));
   }
   return args;
 }

@@ -4,6 +4,7 @@ import { extname } from 'node:path';
 export const MEDIA_CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({
   '.m3u8': 'application/vnd.apple.mpegurl',
   '.ts': 'video/mp2t',
+  '.m4s': 'video/iso.segment',
   '.mp4': 'video/mp4',
   '.flv': 'video/x-flv',
   '.aac': 'audio/aac',

@@ -1,8 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFlvTags, toCodecId12, writeFlv, type FlvTag } from '../../src/load/flv.js';
 import { LoadGenerator } from '../../src/load/generator.js';
@@ -89,6 +91,10 @@ async function decode(file: string): Promise<{ errors: string; seconds: number }
   return { errors, seconds };
 }
 
+const KEY = { secretId: 'AKIDrecorderCodecs01', secretKey: 'recorder-codecs-secret-key-01' };
+// An explicit agent: the SDK would otherwise route even 127.0.0.1 through an `http_proxy` from the environment.
+const agent = new Agent();
+
 describe('HEVC, AV1 and Opus', () => {
   let capable: TestRecorder;
   let bundled: TestRecorder;
@@ -98,6 +104,21 @@ describe('HEVC, AV1 and Opus', () => {
     join(rec.dataDir, decodeURIComponent(new URL(String(body.video_url)).pathname));
   const filesOf = (stream: string) =>
     received.bodies.filter((b) => b.event_type === 100 && b.stream_id === stream);
+  /** DescribeMediaInfos, with the official SDK, of the files of these callbacks. */
+  const mediaInfos = async (bodies: Record<string, unknown>[]) => {
+    const client = new vod.v20180717.Client({
+      credential: KEY,
+      region: 'ap-guangzhou',
+      profile: {
+        httpProfile: { endpoint: `127.0.0.1:${capable.recorder.httpPort}`, protocol: 'http://', agent },
+      },
+    });
+    const answer = await client.DescribeMediaInfos({ FileIds: bodies.map((b) => String(b.file_id)) });
+    const infos = answer.MediaInfoSet ?? [];
+    expect(infos.map((i) => i.FileId).sort()).toEqual(bodies.map((b) => String(b.file_id)).sort());
+    // The AAC file has no video to name.
+    return infos.filter((i) => !String(i.BasicInfo?.MediaUrl).endsWith('.aac'));
+  };
 
   beforeAll(async () => {
     const [hevc, av1, opus] = [await fixture('hevc'), await fixture('av1'), await fixture('opus')];
@@ -108,6 +129,7 @@ describe('HEVC, AV1 and Opus', () => {
       ffmpegPath: FFMPEG9,
       record: { formats: [...FORMATS], hlsSegmentSeconds: 2 },
       callback: { url: received.url },
+      api: { credentials: [KEY] },
     });
     // The bundled ffmpeg 4.1 reads none of them.
     bundled = await startRecorder({ record: { formats: ['hls', 'mp4'] }, callback: { url: refused.url } });
@@ -121,8 +143,8 @@ describe('HEVC, AV1 and Opus', () => {
       pushCodecId12(id12, bundled, 'hevc12'),
       pushFile(av1, bundled.rtmpUrl('av1')),
     ]);
-    // HEVC: every format; AV1: all but HLS; Opus: all but AAC.
-    await received.waitFor((b) => b.event_type === 100, 4 + 4 + 3 + 3, 120_000);
+    // HEVC and AV1: every format; Opus: all but AAC.
+    await received.waitFor((b) => b.event_type === 100, 4 + 4 + 4 + 3, 120_000);
     await refused.waitFor((b) => b.event_type === 332 && b.record_event === 'record_start_failed', 4, 60_000);
   }, 300_000);
 
@@ -131,6 +153,7 @@ describe('HEVC, AV1 and Opus', () => {
     await bundled?.stop();
     await received?.close();
     await refused?.close();
+    agent.destroy();
   });
 
   it('the capability probe found what each ffmpeg reads', () => {
@@ -163,6 +186,9 @@ describe('HEVC, AV1 and Opus', () => {
         // The recording's video codec, on every file of it (the AAC one too), as for H.264.
         expect(ext.video_codec).toBe('h265');
       }
+      // SearchMedia's MetaData says the same codec, for the FLV too (which this ffprobe cannot read).
+      for (const info of await mediaInfos(bodies))
+        expect(info.MetaData?.VideoStreamSet?.[0]?.Codec).toBe('h265');
       const mp4 = bodies.find((b) => b.file_format === 'mp4')!;
       const { stdout } = await run(FFPROBE, [
         ...['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=codec_name,codec_tag_string'],
@@ -172,14 +198,26 @@ describe('HEVC, AV1 and Opus', () => {
     },
   );
 
-  it('AV1: recorded to MP4 (and FLV, AAC), not to MPEG-TS HLS; the MP4 decodes', async () => {
+  it('AV1: recorded to MP4, fMP4 HLS, FLV and AAC; the MP4 decodes, the HLS decodes as served over HTTP', async () => {
     const bodies = filesOf('av1');
-    expect(bodies.map((b) => b.file_format).sort()).toEqual(['aac', 'flv', 'mp4']);
+    expect(bodies.map((b) => b.file_format).sort()).toEqual([...FORMATS].sort());
+    for (const body of bodies) {
+      expect((JSON.parse(String(body.callback_ext)) as { video_codec: string }).video_codec).toBe('av1');
+    }
+    for (const info of await mediaInfos(bodies))
+      expect(info.MetaData?.VideoStreamSet?.[0]?.Codec).toBe('av1');
     const mp4 = bodies.find((b) => b.file_format === 'mp4')!;
-    expect((JSON.parse(String(mp4.callback_ext)) as { video_codec: string }).video_codec).toBe('av1');
     const { errors, seconds } = await decode(fileOf(capable, mp4));
     expect(errors).toBe('');
     expect(seconds).toBeGreaterThan(SECONDS - 1);
+    // The playlist maps each .m4s segment's init section and plays the rest by byte range (HTTP Range).
+    const hls = bodies.find((b) => b.file_format === 'hls')!;
+    const playlist = await (await fetch(String(hls.video_url))).text();
+    expect(playlist).toMatch(/#EXT-X-MAP:URI="[^"]+\.m4s",BYTERANGE="\d+@0"/);
+    expect(playlist).toMatch(/#EXT-X-BYTERANGE:\d+@\d+/);
+    const served = await decode(String(hls.video_url));
+    expect(served.errors).toBe('');
+    expect(served.seconds).toBeGreaterThan(SECONDS - 1);
   });
 
   it('Opus: recorded to HLS, FLV and MP4 (an AAC file cannot hold it); each decodes with its sound', async () => {

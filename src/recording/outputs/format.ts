@@ -20,7 +20,7 @@ export interface OutputFormat {
   /** Streams of the input this format takes. */
   maps(tracks: Tracks): string[];
   /** The ffmpeg segment-muxer options after `-map ... -c copy`. */
-  muxerArgs(spec: OutputSpec): string[];
+  muxerArgs(spec: OutputSpec, tracks: Tracks): string[];
   /** File name pattern ffmpeg writes in the work dir. */
   pattern: string;
   /** Stream-copy remux that turns a closed work file into the stored file, or null to store it as is. */
