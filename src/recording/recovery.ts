@@ -259,7 +259,10 @@ export async function recoverRecording(
             }
           : await segmentShape(planned.path, planned.size, identity.tracks).catch((err: unknown) => {
               // An fMP4 segment cut before its first fragment: nothing a player could read.
-              recordingLog.warn({ err: errorMessage(err), path: planned.path }, 'dropping an unreadable segment');
+              recordingLog.warn(
+                { err: errorMessage(err), path: planned.path },
+                'dropping an unreadable segment',
+              );
               return undefined;
             });
       if (!shape) {
