@@ -7,7 +7,10 @@ import { CallbackOutbox, outboxOptionsFromConfig } from './callback/index.js';
 import type { Config } from './config/schema.js';
 import { probeCapabilities, type FfmpegCapabilities } from './ffmpeg/capabilities.js';
 import { resolveFfmpegPath, resolveFfprobePath } from './ffmpeg/locate.js';
-import { RtmpIngest, type AdmitDecision } from './ingest/index.js';
+import { RtmpIngest, type AdmitDecision, type PublishRequest } from './ingest/index.js';
+import { FileMixSessionStore } from './mix/mix-book.js';
+import { MixService } from './mix/mix-service.js';
+import { StreamHub } from './mix/stream-hub.js';
 import { registerMediaActions } from './api/media-actions.js';
 import { MediaIndex } from './media/media-index.js';
 import { FileFinisher, type FinishedFile } from './recording/file-finisher.js';
@@ -27,6 +30,7 @@ import { errorMessage } from './shared/errors.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { registerMediaRoutes } from './api/media-routes.js';
 import { registerTencentApi, TencentActionRegistry } from './api/tencent-api.js';
+import { registerMixActions } from './api/mix-actions.js';
 import { registerTaskActions } from './api/task-actions.js';
 import { registerTemplateActions } from './api/template-actions.js';
 import { TaskBook } from './tasks/task-book.js';
@@ -73,6 +77,8 @@ export class Recorder {
   readonly tasks: TaskBook;
   /** Free space of dataDir: below record.minFreeBytes publishes are refused and recordings cut. */
   readonly disk: DiskGuard;
+  /** Mixes of live streams (CreateCommonMixStream), kept in dataDir/.state/mixes.json. */
+  readonly mixes: MixService;
   readonly #drainTimeoutMs: number;
   rtmpPort = 0;
   httpPort = 0;
@@ -223,17 +229,33 @@ export class Recorder {
       isQueued: (path) => this.uploads.isQueuedSource(path),
       logger: this.logger,
     };
+    // Events 1 and 0 for every accepted publish, an RTMP push or a mix's output; a refused one sends neither.
+    const admit = (request: PublishRequest) => notifier.admit(request, this.manager.admit(request));
+    const hub = new StreamHub();
+    this.mixes = new MixService({
+      store: new FileMixSessionStore(join(dataDir, '.state', 'mixes.json'), this.logger),
+      hub,
+      ffmpegPath,
+      x264Preset: config.mix.x264Preset,
+      defaultApp: config.mix.app,
+      domain: config.callback.domain,
+      admit,
+      logger: this.logger,
+    });
+    this.mixes.on('restart', () => this.metrics.mixRestarted());
     this.ingest = new RtmpIngest({
       host: config.rtmp.host,
       port: config.rtmp.port,
       logger: this.logger,
       timestamps: config.record.timestamps,
       onTimestampRepair: (_request, repair) => this.metrics.timestampRepaired(repair.kind),
-      // Events 1 and 0 for every accepted publish; a refused one sends neither.
-      admit: (request) =>
-        countingBytes(notifier.admit(request, this.manager.admit(request)), () =>
+      // Every push reaches the mixes that take it as an input, after its own recording.
+      admit: (request) => {
+        const decision = countingBytes(admit(request), () =>
           this.metrics.bytesIn(request.app, request.stream),
-        ),
+        );
+        return 'accept' in decision ? { accept: hub.tap(request, decision.accept) } : decision;
+      },
     });
     this.http = createHttpServer({
       host: config.http.host,
@@ -255,6 +277,7 @@ export class Recorder {
     registerMediaActions(this.tencentActions, { index: this.mediaIndex, store: this.store });
     registerTemplateActions(this.tencentActions, { book: this.templates, timeZone: config.record.timeZone });
     registerTaskActions(this.tencentActions, this.tasks);
+    registerMixActions(this.tencentActions, this.mixes);
     this.tasks.on('start', (task) => this.manager.onTaskStart(task));
     this.tasks.on('end', (task, reason) => this.manager.onTaskEnd(task, reason));
   }
@@ -329,6 +352,8 @@ export class Recorder {
       await recorder.disk.start();
       recorder.httpPort = (await recorder.http.listen()).port;
       recorder.rtmpPort = (await recorder.ingest.listen()).port;
+      // Kept mixes run again; their inputs join as they publish.
+      await recorder.mixes.open();
     } catch (err) {
       await recorder.stop();
       throw err;
@@ -345,6 +370,8 @@ export class Recorder {
     this.#stopping ??= (async () => {
       this.logger.info('recorder stopping');
       await this.ingest.close();
+      // Their outputs end like any publish; the sessions stay kept for the next start.
+      await this.mixes.close();
       this.disk.close();
       await this.tasks.close();
       await this.manager.shutdown();

@@ -29,6 +29,7 @@ export class RecorderMetrics {
   readonly registry = new Registry();
   readonly #bytesIn: Counter<'app' | 'stream'>;
   readonly #restarts: Counter;
+  readonly #mixRestarts: Counter;
   readonly #uploadFailures: Counter<'code'>;
   readonly #delivered: Counter;
   readonly #attempts: Histogram<'outcome'>;
@@ -96,6 +97,11 @@ export class RecorderMetrics {
       help: 'ffmpeg runs restarted after dying while the publisher stayed.',
       registers,
     });
+    this.#mixRestarts = new Counter({
+      name: 'recorder_mix_restarts_total',
+      help: 'Mixes started again after their ffmpeg died or their output was refused (the reason is logged).',
+      registers,
+    });
     this.#uploadFailures = new Counter({
       name: 'recorder_upload_failures_total',
       help: 'Failed upload attempts (each is retried), by error code.',
@@ -125,6 +131,10 @@ export class RecorderMetrics {
 
   ffmpegRestarted(): void {
     this.#restarts.inc();
+  }
+
+  mixRestarted(): void {
+    this.#mixRestarts.inc();
   }
 
   timestampRepaired(kind: RepairKind): void {

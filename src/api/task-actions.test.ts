@@ -93,7 +93,6 @@ describe('CreateRecordTask and StopRecordTask', () => {
     ],
     ['a window over 24 h', { EndTime: T0_S + 86400 + 1 }, 'InvalidParameter'],
     ['StreamType 2', { StreamType: 2 }, 'InvalidParameter'],
-    ['StreamType 1 (mix output)', { StreamType: 1 }, 'UnsupportedOperation'],
     ['an unsafe StreamName', { StreamName: '../x' }, 'InvalidParameter'],
   ])('refuses %s with %s', async (_name, overrides, code) => {
     expect(await create(overrides)).toEqual({ code });

@@ -152,6 +152,21 @@ export const configSchema = z
       .prefault({}),
     dataDir: nonEmpty.default('./data'),
     ffmpegPath: nonEmpty.optional(),
+    mix: z
+      .strictObject({
+        // The app of a CreateCommonMixStream input named without one (`stream` rather than `app/stream`).
+        app: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,80}$/, { error: 'must be 1..80 letters, digits, _ or -' })
+          .default('live'),
+        // libx264's preset for a mix's encode: faster presets cost less CPU per mix and more bitrate per quality.
+        x264Preset: z
+          .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'], {
+            error: 'must be one of ultrafast, superfast, veryfast, faster, fast, medium',
+          })
+          .default('veryfast'),
+      })
+      .prefault({}),
     record: z
       .strictObject({
         formats: z

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { FfmpegExitError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
@@ -23,6 +23,10 @@ export interface FfmpegStartOptions {
   logger: Logger;
   /** Lines of stderr kept for error reports. */
   stderrLines?: number;
+  /** Extra input pipes, read by ffmpeg as `pipe:3`, `pipe:4`, ... (a mix's inputs). */
+  inputPipes?: number;
+  /** Keep stdout as a stream (`output`), for an ffmpeg that writes its result to `pipe:1`. */
+  readOutput?: boolean;
 }
 
 /** Whether an exit is a clean end of work. */
@@ -59,7 +63,11 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     super();
     this.#maxLines = options.stderrLines ?? 50;
     this.#log = options.logger;
-    this.#child = spawn(path, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const extra = Array.from({ length: options.inputPipes ?? 0 }, () => 'pipe' as const);
+    this.#child = spawn(path, args, {
+      stdio: ['pipe', options.readOutput ? 'pipe' : 'ignore', 'pipe', ...extra],
+    });
+    for (const pipe of this.#child.stdio.slice(3)) (pipe as Writable | null)?.on('error', () => {});
     let spawnError: string | undefined;
     this.exited = new Promise((resolve) => {
       this.#child.once('error', (err) => {
@@ -94,6 +102,17 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     this.#log.debug({ line }, 'ffmpeg stderr');
   }
 
+  /** Extra input pipe `n` (0 is `pipe:3`); undefined once ffmpeg has exited. */
+  inputPipe(n: number): Writable | undefined {
+    const pipe = this.#child.stdio[3 + n] as Writable | null | undefined;
+    return pipe && !pipe.destroyed && !this.#exit ? pipe : undefined;
+  }
+
+  /** stdout, with `readOutput`. */
+  get output(): Readable | undefined {
+    return this.#child.stdout ?? undefined;
+  }
+
   get pid(): number | undefined {
     return this.#child.pid;
   }
@@ -120,9 +139,10 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     return stdin.write(data);
   }
 
-  /** Ends stdin: ffmpeg flushes its outputs and exits. */
+  /** Ends stdin (and the extra input pipes): ffmpeg flushes its outputs and exits. */
   endInput(): void {
     this.#requested = true;
+    for (const pipe of this.#child.stdio.slice(3)) (pipe as Writable | null)?.end();
     const stdin = this.#child.stdin;
     // end() flushes what is corked.
     if (stdin) corked.delete(stdin);
@@ -148,6 +168,16 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   }
 }
 
+function exitError(exit: FfmpegExit): FfmpegExitError {
+  const why = exit.spawnError ?? `code ${exit.code}, signal ${exit.signal}`;
+  return new FfmpegExitError(
+    `ffmpeg failed (${why}): ${exit.stderrTail.at(-1) ?? ''}`,
+    exit.code,
+    exit.signal,
+    exit.stderrTail,
+  );
+}
+
 /** Runs ffmpeg to completion (no stdin); rejects with FfmpegExitError on a non-zero exit or timeout. */
 export async function runFfmpeg(
   path: string,
@@ -158,14 +188,7 @@ export async function runFfmpeg(
   proc.endInput();
   const timer = setTimeout(() => proc.kill('SIGKILL'), options.timeoutMs);
   const exit = await proc.exited.finally(() => clearTimeout(timer));
-  if (!isCleanExit(exit)) {
-    throw new FfmpegExitError(
-      `ffmpeg failed (${exit.spawnError ?? `code ${exit.code}, signal ${exit.signal}`}): ${exit.stderrTail.at(-1) ?? ''}`,
-      exit.code,
-      exit.signal,
-      exit.stderrTail,
-    );
-  }
+  if (!isCleanExit(exit)) throw exitError(exit);
 }
 
 /** Media duration of a file in seconds, read by demuxing it with ffmpeg (0: no media); undefined if it cannot be read. */
@@ -200,4 +223,20 @@ export async function measureDuration(
   // Read to the end without a single packet: the file holds no media.
   if (!last) return 0;
   return Number(last[1]) * 3600 + Number(last[2]) * 60 + Number(last[3]);
+}
+
+/** Runs ffmpeg to completion and returns what it wrote to stdout; rejects like runFfmpeg. */
+export async function runFfmpegOutput(
+  path: string,
+  args: readonly string[],
+  options: FfmpegStartOptions & { timeoutMs: number },
+): Promise<Buffer> {
+  const proc = new FfmpegProcess(path, ['-nostdin', ...args], { ...options, readOutput: true });
+  const chunks: Buffer[] = [];
+  proc.output?.on('data', (chunk: Buffer) => chunks.push(chunk));
+  proc.endInput();
+  const timer = setTimeout(() => proc.kill('SIGKILL'), options.timeoutMs);
+  const exit = await proc.exited.finally(() => clearTimeout(timer));
+  if (!isCleanExit(exit)) throw exitError(exit);
+  return Buffer.concat(chunks);
 }

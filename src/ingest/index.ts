@@ -1,6 +1,7 @@
 export {
   RtmpIngest,
   flvFileHeader,
+  videoFlags,
   writeTagTimestamp,
   type AdmitDecision,
   type RtmpIngestOptions,

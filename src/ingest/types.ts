@@ -9,6 +9,8 @@ export interface PublishRequest {
   /** The host name the publisher used in its tcUrl. */
   host: string;
   remoteAddress: string;
+  /** Set when the publish is a mix's output, not an RTMP push; `replaces`: it takes over an input's name. */
+  mix?: { sessionId: string; replaces: boolean };
 }
 
 /** One audio, video or script message of a publish, as a complete FLV tag. */

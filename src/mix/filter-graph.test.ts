@@ -54,17 +54,26 @@ function mixOf(): MixLayout {
 
 describe('buildMixGraph', () => {
   it('overlays the seen inputs in layer order on the canvas and mixes the heard ones', () => {
-    const index = { red: 0, green: 1, silent: 2, voice: 3 } as Record<string, number>;
+    const index = { red: 1, green: 2, silent: 3, voice: 4 } as Record<string, number>;
     const graph = buildMixGraph(mixOf(), (n) => index[n]!);
     expect(graph.video).toBe('vout');
     expect(graph.audio).toBe('aout');
-    expect(graph.filter).toContain('color=c=0x0000FF:s=640x360:r=25[bg0]');
-    expect(graph.filter).toContain('[1:v]crop=100:100:10:10,scale=160:90,setsar=1[v1]');
-    expect(graph.filter).toContain('[bg1][v1]overlay=x=320:y=180');
+    expect(graph.filter).toContain('[0:v]scale=640:360,setsar=1,fps=25[bg0]');
+    expect(graph.filter).toContain('[2:v]crop=100:100:10:10,scale=160:90,setsar=1[v2]');
+    expect(graph.filter).toContain('[bg1][v2]overlay=x=320:y=180');
     // The video-only input is not heard, the audio-only one not seen.
-    expect(graph.filter).not.toContain('[2:a]');
-    expect(graph.filter).not.toContain('[3:v]');
-    expect(graph.filter).toContain('[a0][a1][a3]amix=inputs=3');
+    expect(graph.filter).not.toContain('[3:a]');
+    expect(graph.filter).not.toContain('[4:v]');
+    expect(graph.filter).toContain('[a1][a2][a4]amix=inputs=3');
+  });
+
+  it('a mix where no input is heard has the background’s silence for sound', () => {
+    const layout = layoutMix({
+      MixStreamSessionId: 'v',
+      InputStreamList: [{ InputStreamName: 'x', LayoutParams: { ImageLayer: 1, InputType: 5 } }],
+      OutputParams: { OutputStreamName: 'y', OutputStreamType: 1 },
+    });
+    expect(buildMixGraph(layout as MixLayout, () => 1).filter).toContain('[0:a]aresample=48000');
   });
 
   it('an audio-only mix has no picture', () => {
@@ -73,10 +82,10 @@ describe('buildMixGraph', () => {
       InputStreamList: [{ InputStreamName: 'x', LayoutParams: { ImageLayer: 1, InputType: 4 } }],
       OutputParams: { OutputStreamName: 'y', OutputStreamType: 1 },
     });
-    const graph = buildMixGraph(layout as MixLayout, () => 0);
+    const graph = buildMixGraph(layout as MixLayout, () => 1);
     expect(graph.video).toBeUndefined();
     expect(graph.filter).toBe(
-      '[0:a]aresample=48000,aformat=sample_rates=48000:channel_layouts=stereo[a0];[a0]anull[aout]',
+      '[1:a]aresample=48000,aformat=sample_rates=48000:channel_layouts=stereo[a1];[a1]anull[aout]',
     );
   });
 
@@ -87,12 +96,14 @@ describe('buildMixGraph', () => {
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'recorder-mix-graph-'));
       const sources = [
+        // The background the mixer feeds as input 0: the canvas colour, with silence.
+        'color=c=0x0000FF:s=640x360:r=25:d=3[out0];aevalsrc=0|0:s=48000:d=3[out1]',
         'color=c=red:s=320x240:r=25:d=3[out0];sine=frequency=440:sample_rate=48000:d=3[out1]',
         'color=c=lime:s=320x240:r=25:d=3[out0];sine=frequency=1000:sample_rate=48000:d=3[out1]',
         'color=c=white:s=320x240:r=25:d=3[out0];sine=frequency=2500:sample_rate=48000:d=3[out1]',
         'sine=frequency=4000:sample_rate=48000:d=3',
       ];
-      const index = { red: 0, green: 1, silent: 2, voice: 3 } as Record<string, number>;
+      const index = { red: 1, green: 2, silent: 3, voice: 4 } as Record<string, number>;
       const graph = buildMixGraph(mixOf(), (n) => index[n]!);
       const out = join(dir, 'mix.mp4');
       await run(FFMPEG, [

@@ -5,21 +5,24 @@ export interface MixGraph {
   filter: string;
   /** Label of the mixed picture; undefined for an audio-only mix. */
   video: string | undefined;
-  /** Label of the mixed sound; undefined when no input is heard. */
-  audio: string | undefined;
+  /** Label of the mixed sound (silence when no input is heard). */
+  audio: string;
 }
 
 /**
- * The ffmpeg filter graph of a laid-out mix. Pure: `indexOf` gives the ffmpeg input index of each input name.
- * The background is a `color` source at the output's size and rate; each seen input is cropped, scaled to its
- * region and overlaid in layer order; every heard input is mixed by `amix` at the output's rate and channels.
+ * The ffmpeg filter graph of a laid-out mix. Pure: input 0 is the background (a picture of the canvas colour at
+ * the output's size, with silence), and `indexOf` gives the ffmpeg input index (1 and up) of each input name.
+ * The background sets the pace at the output's rate; each seen input is cropped, scaled to its region and
+ * overlaid in layer order; every heard input is mixed by `amix` at the output's rate and channels (with none,
+ * the background's silence is the sound). The background is an input, not a `color` source, so a graph that
+ * ffmpeg rebuilds when an input changes size carries on with the same timestamps.
  */
 export function buildMixGraph(layout: MixLayout, indexOf: (name: string) => number): MixGraph {
   const { output } = layout;
   const chains: string[] = [];
   let video: string | undefined;
   if (layout.video) {
-    chains.push(`color=c=${layout.color}:s=${output.width}x${output.height}:r=${output.fps}[bg0]`);
+    chains.push(`[0:v]scale=${output.width}:${output.height},setsar=1,fps=${output.fps}[bg0]`);
     video = 'bg0';
     let n = 0;
     for (const input of layout.inputs) {
@@ -36,23 +39,20 @@ export function buildMixGraph(layout: MixLayout, indexOf: (name: string) => numb
     chains.push(`[${video}]format=yuv420p[vout]`);
     video = 'vout';
   }
-  const heard = layout.inputs.filter((i) => i.kind !== 'video');
-  let audio: string | undefined;
-  if (heard.length) {
-    const layoutName = output.channels === 1 ? 'mono' : 'stereo';
-    const format = `aresample=${output.sampleRate},aformat=sample_rates=${output.sampleRate}:channel_layouts=${layoutName}`;
-    const labels = heard.map((input) => {
-      const i = indexOf(input.name);
-      chains.push(`[${i}:a]${format}[a${i}]`);
-      return `[a${i}]`;
-    });
+  const heard = layout.inputs.filter((i) => i.kind !== 'video').map((input) => indexOf(input.name));
+  const layoutName = output.channels === 1 ? 'mono' : 'stereo';
+  const format = `aresample=${output.sampleRate},aformat=sample_rates=${output.sampleRate}:channel_layouts=${layoutName}`;
+  const labels = (heard.length ? heard : [0]).map((i) => {
+    chains.push(`[${i}:a]${format}[a${i}]`);
+    return `[a${i}]`;
+  });
+  {
     // amix divides by the number of inputs; scaled back so each voice keeps its level.
     const mixed =
       labels.length === 1
         ? `${labels[0]}anull[aout]`
         : `${labels.join('')}amix=inputs=${labels.length}:duration=longest:dropout_transition=0,volume=${labels.length}[aout]`;
     chains.push(mixed);
-    audio = 'aout';
   }
-  return { filter: chains.join(';'), video, audio };
+  return { filter: chains.join(';'), video, audio: 'aout' };
 }

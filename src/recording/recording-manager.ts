@@ -116,6 +116,10 @@ export class RecordingManager {
   readonly #taps = new Map<string, Tap>();
   /** Every recording not yet done, including ones still finishing files. */
   readonly #active = new Set<RecordingSession>();
+  /** Streams a mix's output replaces (OutputStreamType 0): their own pushes feed the mix, unrecorded. */
+  readonly #replaced = new Set<string>();
+  /** Recordings of mix outputs. */
+  readonly #mixOutputs = new WeakSet<RecordingSession>();
   #closing: Promise<void> | undefined;
 
   constructor(options: RecordingManagerOptions) {
@@ -174,8 +178,18 @@ export class RecordingManager {
       return refuse('unsafe_name', errorMessage(err));
     }
     const key = `${request.app}/${request.stream}`;
+    // A replacing mix output has a tap of its own: the push it replaces goes on beside it.
+    const tapKey = request.mix?.replaces ? `mix:${key}` : key;
+    if (request.mix?.replaces) this.#replace(key);
+    else if (this.#replaced.has(key) && !this.#taps.has(key)) {
+      this.#log.info({ stream: key }, 'publish feeds the mix that replaces it; not recorded itself');
+      return { accept: this.#tapSink(key, this.#tap(key, request, nameId)) };
+    }
     const current = this.#byStream.get(key);
-    if (this.#taps.has(key) || (current && (current.state === 'starting' || current.state === 'recording'))) {
+    if (
+      this.#taps.has(tapKey) ||
+      (current && (current.state === 'starting' || current.state === 'recording'))
+    ) {
       return refuse('duplicate_publisher', `stream ${key} is already being published`);
     }
     if (current?.state === 'interrupted') {
@@ -186,10 +200,10 @@ export class RecordingManager {
       };
       if (continuesRecording(window, this.#now())) {
         this.#log.info({ stream: key, recordingId: current.id }, 'publish resumes recording');
-        const tap = this.#tap(key, request, nameId);
+        const tap = this.#tap(tapKey, request, nameId);
         tap.session = current;
         tap.sink = current.resume(request);
-        return { accept: this.#tapSink(key, tap) };
+        return { accept: this.#tapSink(tapKey, tap) };
       }
       void current.finish('resume window expired');
     }
@@ -205,7 +219,7 @@ export class RecordingManager {
       },
     );
     const task = decision.record ? undefined : this.#openTasks(request)[0];
-    const tap = this.#tap(key, request, nameId);
+    const tap = this.#tap(tapKey, request, nameId);
     if (!decision.record && !task) {
       this.#log.info(
         {
@@ -217,7 +231,7 @@ export class RecordingManager {
         'publish not recorded',
       );
       this.#o.onRefusal?.('not_recorded');
-      return { accept: this.#tapSink(key, tap) };
+      return { accept: this.#tapSink(tapKey, tap) };
     }
     const config = decision.record ? decision.config : this.#taskConfig(task!);
     const session = this.#newSession(tap, config, task?.taskId);
@@ -233,7 +247,31 @@ export class RecordingManager {
       );
     }
     tap.sink = session.start(request);
-    return { accept: this.#tapSink(key, tap) };
+    return { accept: this.#tapSink(tapKey, tap) };
+  }
+
+  /** A mix output takes over a stream's name: the stream's own recording ends; its push goes on feeding the mix. */
+  #replace(key: string): void {
+    this.#replaced.add(key);
+    const push = this.#taps.get(key);
+    const current = this.#byStream.get(key);
+    if (push?.session) {
+      push.sink = undefined;
+      push.session = undefined;
+    }
+    if (
+      current &&
+      !this.#mixOutputs.has(current) &&
+      current.state !== 'completed' &&
+      current.state !== 'failed'
+    ) {
+      this.#log.info(
+        { stream: key, recordingId: current.id },
+        'a mix output replaces the stream; its recording ends',
+      );
+      void current.finish('replaced by a mix output', { keepPublisher: true });
+      this.#byStream.delete(key);
+    }
   }
 
   #tap(key: string, request: PublishRequest, nameId: string): Tap {
@@ -251,6 +289,10 @@ export class RecordingManager {
       },
       onEnd: (reason) => {
         if (this.#taps.get(key) === tap) this.#taps.delete(key);
+        // A cancelled mix gives the name back; one that restarts keeps it.
+        if (tap.request.mix?.replaces && reason === 'unpublished') {
+          this.#replaced.delete(`${tap.request.app}/${tap.request.stream}`);
+        }
         tap.sink?.onEnd(reason);
       },
     };
@@ -276,6 +318,7 @@ export class RecordingManager {
       ...(taskId !== undefined ? { taskId } : {}),
     });
     this.#o.onSession?.(session);
+    if (request.mix) this.#mixOutputs.add(session);
     tap.session = session;
     this.#byStream.set(key, session);
     this.#active.add(session);
@@ -297,6 +340,8 @@ export class RecordingManager {
     const found = new Map<string, RecordTask>();
     for (const domain of this.#domainsOf(request)) {
       for (const task of tasks.activeFor(domain, request.app, request.stream, this.#now())) {
+        // StreamType 1 names a mix's output; a task for a live push (0) takes either.
+        if (task.streamType === 1 && !request.mix) continue;
         found.set(task.taskId, task);
       }
     }
@@ -312,6 +357,7 @@ export class RecordingManager {
 
   #matches(task: RecordTask, request: PublishRequest): boolean {
     return (
+      (task.streamType !== 1 || request.mix !== undefined) &&
       task.appName === request.app &&
       task.streamName === request.stream &&
       this.#domainsOf(request).some((d) => d.toLowerCase() === task.domainName.toLowerCase())

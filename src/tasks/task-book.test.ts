@@ -128,8 +128,8 @@ describe('validateTask', () => {
     expect(validateTask(params({ startTime: 0 }), T0, [])).toMatchObject({ ok: true, startTime: T0_S });
   });
 
-  it('answers unsupported for StreamType 1 (mix output)', () => {
-    expect(rejected({ streamType: 1 })).toEqual({ kind: 'unsupported', field: 'StreamType' });
+  it('takes StreamType 1 (a mix output)', () => {
+    expect(validateTask(params({ streamType: 1 }), T0, [])).toMatchObject({ ok: true, streamType: 1 });
   });
 
   describe('at most 3 overlapping tasks per stream', () => {

@@ -45,7 +45,8 @@ export interface RecordTask {
   readonly streamName: string;
   readonly startTime: number;
   readonly endTime: number;
-  readonly streamType: 0;
+  /** 0: a live push; 1: a mix's output (CreateCommonMixStream). */
+  readonly streamType: 0 | 1;
   /** As given; an unknown id means the default template, as Tencent does. */
   readonly templateId?: number;
   readonly extension?: string;
@@ -71,7 +72,7 @@ export interface TaskBookEvents {
 export type TaskRejectionKind = 'invalid' | 'unsupported' | 'limit';
 
 export type TaskValidation =
-  | { ok: true; startTime: number; endTime: number; streamType: 0 }
+  | { ok: true; startTime: number; endTime: number; streamType: 0 | 1 }
   | { ok: false; kind: TaskRejectionKind; field: string; message: string };
 
 /** CreateRecordTask refused: the parameters break Tencent's rules. */
@@ -153,14 +154,8 @@ export function validateTask(
   }
 
   const streamType = params.streamType ?? 0;
-  if (streamType === 1) {
-    return reject(
-      'unsupported',
-      'StreamType',
-      'StreamType 1 (mix output) is not supported; use 0 (live push)',
-    );
-  }
-  if (streamType !== 0) return reject('invalid', 'StreamType', 'StreamType must be 0 or 1');
+  if (streamType !== 0 && streamType !== 1)
+    return reject('invalid', 'StreamType', 'StreamType must be 0 or 1');
 
   const { endTime } = params;
   const startTime = params.startTime || Math.floor(nowMs / 1000);
@@ -188,7 +183,7 @@ export function validateTask(
       `the stream already has ${peak} recording tasks in this time range; at most ${TASK_LIMITS.maxOverlapping} may overlap`,
     );
   }
-  return { ok: true, startTime, endTime, streamType: 0 };
+  return { ok: true, startTime, endTime, streamType };
 }
 
 /**
@@ -249,7 +244,7 @@ const taskSchema = z.object({
   streamName: z.string(),
   startTime: z.number().int(),
   endTime: z.number().int(),
-  streamType: z.literal(0),
+  streamType: z.union([z.literal(0), z.literal(1)]),
   templateId: z.number().int().optional(),
   extension: z.string().optional(),
   createdAt: z.number(),

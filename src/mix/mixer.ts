@@ -1,0 +1,322 @@
+import { FfmpegProcess, type FfmpegExit } from '../ffmpeg/process.js';
+import { renderStillClip, type StillClipSpec } from '../ffmpeg/still-clip.js';
+import type { AdmitDecision, PublishRequest, PublishSink } from '../ingest/index.js';
+import { errorMessage } from '../shared/errors.js';
+import { FlvTagReader, parseFlvTags, type FlvTag } from '../shared/flv.js';
+import type { Logger } from '../shared/logger.js';
+import { TypedEmitter } from '../shared/typed-emitter.js';
+import { buildMixGraph } from './filter-graph.js';
+import { InputFeed, placeholderClip, type PlaceholderClip } from './input-feed.js';
+import type { MixLayout } from './layout.js';
+import { packetOfTag } from './output-packets.js';
+import type { StreamHub } from './stream-hub.js';
+
+export interface MixerOptions {
+  ffmpegPath: string;
+  x264Preset: string;
+  hub: StreamHub;
+  /** Where the output is published: the same door as an RTMP publish (events 1 and 0, then the recording). */
+  admit: (request: PublishRequest) => AdmitDecision;
+  /** The output's publish request, asked anew at each (re)publish. */
+  outputRequest: () => PublishRequest;
+  /** `app/stream` of an input name (a bare name is a stream of the mix app). */
+  resolve: (name: string) => { app: string; stream: string };
+  logger: Logger;
+  now?: () => number;
+  /** A live input track silent this long shows the background until it comes back. */
+  stallMs?: number;
+  restartDelayMs?: number;
+}
+
+export interface MixerEvents {
+  /** The mix's ffmpeg died and is started again. */
+  restart: [reason: string];
+  /** The output publish was refused (a duplicate, a full disk): the mix runs without a recording. */
+  refused: [reason: string];
+}
+
+/** How often placeholder frames are written. */
+const TICK_MS = 20;
+const PLACEHOLDER_SECONDS = 2;
+/** A placeholder input's picture: one colour, scaled to its region. */
+const PLACEHOLDER_SIZE = 64;
+
+/**
+ * One running mix: an ffmpeg that decodes every input (each on its own pipe, fed by an InputFeed), lays them out
+ * and mixes them by its filter graph, and encodes one FLV on stdout, which enters the recording path as the
+ * output stream's publish. A layout change starts a new ffmpeg under the same publish, its timestamps running
+ * on; an ffmpeg that dies is an interruption of the publish, as a publisher's reconnect is.
+ */
+export class Mixer extends TypedEmitter<MixerEvents> {
+  readonly #o: MixerOptions;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #startedAt: number;
+  #layout: MixLayout;
+  #proc: FfmpegProcess | undefined;
+  #feeds: InputFeed[] = [];
+  #unlisten: (() => void)[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #sink: PublishSink | undefined;
+  /** Output timestamps run on across ffmpegs: the last one sent, and the shift of the current ffmpeg's. */
+  #lastDts = -1;
+  #shift: number | undefined;
+  #stopped = false;
+  #failures = 0;
+  readonly #clips = new Map<string, Promise<PlaceholderClip>>();
+
+  constructor(layout: MixLayout, options: MixerOptions) {
+    super();
+    this.#o = options;
+    this.#layout = layout;
+    this.#now = options.now ?? Date.now;
+    this.#startedAt = this.#now();
+    this.#log = options.logger.child({ component: 'mixer', mixSessionId: layout.sessionId });
+  }
+
+  get layout(): MixLayout {
+    return this.#layout;
+  }
+
+  /** Whether the output is published now. */
+  get publishing(): boolean {
+    return this.#sink !== undefined;
+  }
+
+  /** pid of the mix's ffmpeg, while it runs. */
+  get pid(): number | undefined {
+    return this.#proc?.running ? this.#proc.pid : undefined;
+  }
+
+  async start(): Promise<void> {
+    await this.#run();
+  }
+
+  /** A new layout for the running mix: a new ffmpeg, the same output publish. */
+  async update(layout: MixLayout): Promise<void> {
+    this.#layout = layout;
+    await this.#halt();
+    await this.#run();
+  }
+
+  /** Ends the mix and its output publish. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#restartTimer);
+    await this.#halt();
+    this.#endPublish('unpublished');
+  }
+
+  #clock = (): number => this.#now() - this.#startedAt;
+
+  #clip(spec: StillClipSpec): Promise<PlaceholderClip> {
+    const key = JSON.stringify(spec);
+    let clip = this.#clips.get(key);
+    if (!clip) {
+      clip = renderStillClip(this.#o.ffmpegPath, spec, { logger: this.#log, x264Preset: 'ultrafast' }).then(
+        (flv) => placeholderClip(parseFlvTags(flv)),
+      );
+      clip.catch(() => this.#clips.delete(key));
+      this.#clips.set(key, clip);
+    }
+    return clip;
+  }
+
+  async #run(): Promise<void> {
+    if (this.#stopped) return;
+    const layout = this.#layout;
+    const { output } = layout;
+    const audio = { sampleRate: output.sampleRate, channels: output.channels, seconds: PLACEHOLDER_SECONDS };
+    const video = (width: number, height: number) => ({
+      width,
+      height,
+      color: layout.color,
+      fps: output.fps,
+      gopSeconds: 1,
+    });
+    let background: PlaceholderClip;
+    let hole: PlaceholderClip;
+    try {
+      [background, hole] = await Promise.all([
+        this.#clip({ ...audio, video: video(output.width, output.height) }),
+        this.#clip({ ...audio, video: video(PLACEHOLDER_SIZE, PLACEHOLDER_SIZE) }),
+      ]);
+    } catch (err) {
+      this.#failed(`cannot make the placeholder clips: ${errorMessage(err)}`);
+      return;
+    }
+    if (this.#stopped || this.#layout !== layout) return;
+
+    const index = new Map(layout.inputs.map((input, i) => [input.name, i + 1]));
+    const graph = buildMixGraph(layout, (name) => index.get(name)!);
+    const inputs = [0, ...index.values()].flatMap((i) => [
+      ...['-thread_queue_size', '512', '-analyzeduration', '500000', '-f', 'flv', '-i', `pipe:${3 + i}`],
+    ]);
+    const encode = [
+      ...(graph.video
+        ? [
+            ...[
+              '-map',
+              `[${graph.video}]`,
+              '-c:v',
+              'libx264',
+              '-preset',
+              this.#o.x264Preset,
+              '-tune',
+              'zerolatency',
+            ],
+            ...[
+              '-b:v',
+              `${output.videoKbps}k`,
+              '-maxrate',
+              `${output.videoKbps}k`,
+              '-bufsize',
+              `${output.videoKbps * 2}k`,
+            ],
+            ...[
+              '-g',
+              String(output.fps * output.gopSeconds),
+              '-keyint_min',
+              String(output.fps * output.gopSeconds),
+            ],
+            ...['-sc_threshold', '0', '-r', String(output.fps), '-pix_fmt', 'yuv420p'],
+          ]
+        : []),
+      ...['-map', `[${graph.audio}]`, '-c:a', 'aac', '-b:a', `${output.audioKbps}k`],
+      ...['-ar', String(output.sampleRate), '-ac', String(output.channels)],
+      ...['-flush_packets', '1', '-f', 'flv', '-flvflags', 'no_duration_filesize', 'pipe:1'],
+    ];
+    const args = [
+      '-hide_banner',
+      '-nostats',
+      '-loglevel',
+      'warning',
+      ...inputs,
+      '-filter_complex',
+      graph.filter,
+      ...encode,
+    ];
+    const proc = new FfmpegProcess(this.#o.ffmpegPath, args, {
+      logger: this.#log,
+      inputPipes: index.size + 1,
+      readOutput: true,
+    });
+    this.#proc = proc;
+    this.#shift = undefined;
+    this.#log.info({ pid: proc.pid, inputs: layout.inputs.length, filter: graph.filter }, 'mix started');
+
+    const feedOf = (pipe: number, clip: PlaceholderClip) =>
+      new InputFeed({
+        write: (bytes) => void proc.inputPipe(pipe)?.write(bytes),
+        placeholder: clip,
+        clock: this.#clock,
+        stallMs: this.#o.stallMs ?? 500,
+        maxSkewMs: 1000,
+      });
+    this.#feeds = [feedOf(0, background)];
+    for (const input of layout.inputs) {
+      const feed = feedOf(index.get(input.name)!, hole);
+      this.#feeds.push(feed);
+      const { app, stream } = this.#o.resolve(input.name);
+      this.#unlisten.push(
+        this.#o.hub.listen(app, stream, {
+          onPublish: (_request, headers) => feed.onPublish(headers),
+          onPacket: (packet) => feed.onPacket(packet),
+          onUnpublish: () => feed.onUnpublish(),
+        }),
+      );
+    }
+    this.#timer = setInterval(() => {
+      for (const feed of this.#feeds) feed.tick();
+    }, TICK_MS);
+
+    const reader = new FlvTagReader();
+    proc.output?.on('data', (chunk: Buffer) => {
+      if (this.#proc !== proc) return;
+      try {
+        for (const tag of reader.push(chunk)) this.#forward(tag);
+      } catch (err) {
+        this.#log.error({ err: errorMessage(err) }, 'unreadable mix output');
+        proc.kill('SIGKILL');
+      }
+    });
+    void proc.exited.then((exit) => this.#onExit(proc, exit));
+  }
+
+  #forward(tag: FlvTag): void {
+    if (!this.#sink) {
+      const decision = this.#o.admit(this.#o.outputRequest());
+      if ('refuse' in decision) {
+        this.#log.warn({ reason: decision.refuse }, 'mix output refused');
+        this.emit('refused', decision.refuse);
+        // Tried again later, as after a failure: a full disk or a duplicate may clear.
+        void this.#halt().then(() => this.#failed(`the output was refused: ${decision.refuse}`));
+        return;
+      }
+      this.#sink = decision.accept;
+    }
+    // The first tag of each ffmpeg lands just after the last one sent: one timeline across ffmpegs.
+    this.#shift ??= this.#lastDts < 0 ? -tag.timestamp : this.#lastDts + 1 - tag.timestamp;
+    const dts = Math.max(0, tag.timestamp + this.#shift);
+    if (tag.type !== 18) this.#lastDts = Math.max(this.#lastDts, dts);
+    const { output, video } = this.#layout;
+    const metadata =
+      tag.type === 18
+        ? {
+            ...(video
+              ? { width: output.width, height: output.height, framerate: output.fps, videocodecid: 7 }
+              : {}),
+            audiocodecid: 10,
+            audiosamplerate: output.sampleRate,
+          }
+        : undefined;
+    this.#sink.onPacket(packetOfTag(tag, dts, metadata));
+    this.#failures = 0;
+  }
+
+  #onExit(proc: FfmpegProcess, exit: FfmpegExit): void {
+    if (this.#proc !== proc) return;
+    this.#proc = undefined;
+    this.#detach();
+    if (this.#stopped || exit.requested) return;
+    const reason =
+      exit.spawnError ?? `code ${exit.code}, signal ${exit.signal}: ${exit.stderrTail.at(-1) ?? ''}`;
+    this.#failed(`the mix's ffmpeg died (${reason})`);
+  }
+
+  #failed(reason: string): void {
+    this.#failures++;
+    this.#log.error({ reason, failures: this.#failures }, 'mix failed; restarting');
+    this.emit('restart', reason);
+    // To the output's recording this is a publisher's interruption: the resume window joins what follows.
+    this.#endPublish('disconnected');
+    const delay = Math.min(10_000, (this.#o.restartDelayMs ?? 500) * 2 ** Math.min(5, this.#failures - 1));
+    this.#restartTimer = setTimeout(() => void this.#run(), delay);
+  }
+
+  #endPublish(reason: 'unpublished' | 'disconnected'): void {
+    const sink = this.#sink;
+    this.#sink = undefined;
+    this.#lastDts = -1;
+    sink?.onEnd(reason);
+  }
+
+  #detach(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    for (const unlisten of this.#unlisten) unlisten();
+    this.#unlisten = [];
+    this.#feeds = [];
+  }
+
+  /** Stops the current ffmpeg at once (what it still holds is dropped: the next one takes over). */
+  async #halt(): Promise<void> {
+    const proc = this.#proc;
+    this.#proc = undefined;
+    this.#detach();
+    if (!proc) return;
+    proc.kill('SIGKILL');
+    await proc.exited;
+  }
+}
