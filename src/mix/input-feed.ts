@@ -60,6 +60,8 @@ export class InputFeed {
   /** The live publish's sequence headers, sent when a track switches to it. */
   readonly #liveHeaders = new Map<Kind, MediaPacket>();
   #live = false;
+  /** Live media waits until ffmpeg has set up its graph (see release). */
+  #held = true;
 
   constructor(options: InputFeedOptions) {
     this.#o = options;
@@ -75,6 +77,15 @@ export class InputFeed {
     this.#tracks = { audio: track(), video: track() };
     options.write(flvHeader(true, true));
     for (const header of options.placeholder.headers) this.#emit(header, now);
+  }
+
+  /**
+   * Lets live media in. Until then the placeholder plays: ffmpeg sets its graph up on the first frame of every
+   * input, and a frame of another size queued before that is fatal to it; once it runs, a size change only
+   * rebuilds the graph.
+   */
+  release(): void {
+    this.#held = false;
   }
 
   /** Whether any track plays the live publish. */
@@ -104,6 +115,7 @@ export class InputFeed {
     const track = this.#tracks[kind];
     const now = this.#o.clock();
     if (track.source !== 'live') {
+      if (this.#held) return;
       // Video joins at a keyframe; audio once the video has joined, or at once when the publish has none.
       const ready =
         kind === 'video'

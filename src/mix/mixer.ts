@@ -235,7 +235,10 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     proc.output?.on('data', (chunk: Buffer) => {
       if (this.#proc !== proc) return;
       try {
-        for (const tag of reader.push(chunk)) this.#forward(tag);
+        const tags = reader.push(chunk);
+        // The graph is up once ffmpeg writes: live inputs may come in now.
+        if (tags.length) for (const feed of this.#feeds) feed.release();
+        for (const tag of tags) this.#forward(tag);
       } catch (err) {
         this.#log.error({ err: errorMessage(err) }, 'unreadable mix output');
         proc.kill('SIGKILL');
@@ -280,8 +283,9 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     this.#proc = undefined;
     this.#detach();
     if (this.#stopped || exit.requested) return;
-    const reason =
-      exit.spawnError ?? `code ${exit.code}, signal ${exit.signal}: ${exit.stderrTail.at(-1) ?? ''}`;
+    // The error is among the last lines, before what ffmpeg prints as it winds down.
+    const tail = exit.stderrTail.slice(-6).join(' | ');
+    const reason = exit.spawnError ?? `code ${exit.code}, signal ${exit.signal}: ${tail}`;
     this.#failed(`the mix's ffmpeg died (${reason})`);
   }
 
