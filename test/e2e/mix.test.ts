@@ -1,4 +1,6 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
@@ -13,7 +15,7 @@ import {
   videoTimes,
   type LiveClient,
 } from '../helpers/mix.js';
-import { startRecorder, type TestRecorder } from '../helpers/recorder.js';
+import { eventually, startRecorder, type TestRecorder } from '../helpers/recorder.js';
 
 const KEY = { secretId: 'AKIDrecorderMix00001', secretKey: 'recorder-mix-secret-key-0001' };
 const DOMAIN = 'push.example.com';
@@ -117,7 +119,6 @@ describe('mixed recording (CreateCommonMixStream), custom layout', () => {
   afterAll(async () => {
     await rec?.stop();
     await receiver?.close();
-    agent.destroy();
   });
 
   it('the output is one stream recorded once: one MP4 and one HLS playlist, events 1 and 0 for it', async () => {
@@ -187,3 +188,207 @@ describe('mixed recording (CreateCommonMixStream), custom layout', () => {
     expect(blue, 'blue is video only').toBeLessThan(Math.min(red, green) - 20);
   });
 });
+
+describe('mixed recording: refusals, faults, a replaced input, and a restart', () => {
+  let rec: TestRecorder;
+  let receiver: CallbackReceiver;
+  let client: LiveClient;
+  const filesOf = (stream: string) =>
+    receiver.bodies.filter((b) => b.event_type === 100 && b.stream_id === stream);
+  const pathOf = (body: Record<string, unknown>) =>
+    join(rec.dataDir, decodeURIComponent(new URL(String(body.video_url)).pathname));
+  const twoUp = (id: string, output: string, a: string, b: string, type = 1) => ({
+    MixStreamSessionId: id,
+    InputStreamList: [
+      { InputStreamName: a, LayoutParams: { ImageLayer: 1, ImageWidth: 640, ImageHeight: 360 } },
+      {
+        InputStreamName: b,
+        LayoutParams: { ImageLayer: 2, ImageWidth: 320, ImageHeight: 180, LocationX: 320, LocationY: 0 },
+      },
+    ],
+    OutputParams: { OutputStreamName: output, OutputStreamType: type, OutputStreamFrameRate: 20 },
+  });
+  let red: string;
+  let green: string;
+
+  beforeAll(async () => {
+    [red, green] = await Promise.all([colourFixture('red', 440), colourFixture('lime', 1000)]);
+    receiver = await startCallbackReceiver();
+    rec = await startRecorder({
+      record: { formats: ['hls', 'mp4'], hlsSegmentSeconds: 2, hlsResumeTimeoutSeconds: 20 },
+      callback: { url: receiver.url },
+      api: { credentials: [KEY] },
+    });
+    client = liveClient(rec.recorder.httpPort, KEY, agent);
+  }, 60_000);
+
+  afterAll(async () => {
+    await rec?.stop();
+    await receiver?.close();
+  });
+
+  it("refuses bad requests with Tencent's codes, and runs nothing", async () => {
+    const pusher = push(red, rec.rtmpUrl('cropme'), 6);
+    await eventually(() => rec.recorder.manager.sessionOf('live', 'cropme')?.state === 'recording', 15_000);
+    const base = twoUp('bad1', 'badout', 'cropme', 'other');
+    const input = (name: string, layer: number) => ({
+      InputStreamName: name,
+      LayoutParams: { ImageLayer: layer },
+    });
+    const cases: [string, object, RegExp][] = [
+      [
+        '17 inputs',
+        { ...base, InputStreamList: Array.from({ length: 17 }, (_, i) => input(`s${i}`, (i % 16) + 1)) },
+        /err_code \[ -3 \]/,
+      ],
+      ['repeated layers', { ...base, InputStreamList: [input('a', 1), input('b', 1)] }, /err_code \[ -11 \]/],
+      [
+        'an output that is an input, as a new stream',
+        { ...base, OutputParams: { OutputStreamName: 'cropme', OutputStreamType: 1 } },
+        /err_code \[ -111 \]/,
+      ],
+      [
+        'a crop outside the 320x240 input',
+        {
+          ...base,
+          InputStreamList: [
+            { ...base.InputStreamList[0], CropParams: { CropWidth: 400, CropHeight: 100 } },
+            base.InputStreamList[1],
+          ],
+        },
+        /err_code \[ -29 \]/,
+      ],
+    ];
+    for (const [what, request, message] of cases) {
+      await expect(client.CreateCommonMixStream(request as never), what).rejects.toMatchObject({
+        code: 'InvalidParameter',
+        message: expect.stringMatching(message) as unknown,
+      });
+    }
+    await expect(client.CreateCommonMixStream({ ...base, MixStreamTemplateId: 30 })).rejects.toMatchObject({
+      code: 'UnsupportedOperation',
+    });
+    await expect(client.CancelCommonMixStream({ MixStreamSessionId: 'nosuchmix' })).rejects.toMatchObject({
+      code: 'InvalidParameter',
+      message: expect.stringMatching(/err_code \[ -31001 \]/) as unknown,
+    });
+    expect(rec.recorder.mixes.sessions).toEqual([]);
+    await pusher.exited;
+  }, 30_000);
+
+  it('a killed mix ffmpeg restarts: the HLS goes on with a discontinuity, 332 says paused and resumed', async () => {
+    const pushes = [push(red, rec.rtmpUrl('f1'), 18), push(green, rec.rtmpUrl('f2'), 18)];
+    await client.CreateCommonMixStream(twoUp('faults', 'faultmix', 'f1', 'f2'));
+    await eventually(() => rec.recorder.manager.sessionOf('live', 'faultmix')?.state === 'recording', 15_000);
+    await sleep(3000);
+    const pid = rec.recorder.mixes.mixerOf('faults')!.pid!;
+    process.kill(pid, 'SIGKILL');
+    await eventually(() => {
+      const now = rec.recorder.mixes.mixerOf('faults')?.pid;
+      return now !== undefined && now !== pid && rec.recorder.mixes.mixerOf('faults')!.publishing;
+    }, 15_000);
+    // A stalled input does not stall the mix: the other input and the output go on.
+    await sleep(3000);
+    const stalled = pushes[1]!.child;
+    stalled.kill('SIGSTOP');
+    const stallAt = Date.now();
+    await sleep(3000);
+    stalled.kill('SIGCONT');
+    await Promise.all(pushes.map((p) => p.exited));
+    await client.CancelCommonMixStream({ MixStreamSessionId: 'faults' });
+    await receiver.waitFor(
+      (b) => b.event_type === 100 && b.stream_id === 'faultmix' && b.file_format === 'hls',
+      1,
+      60_000,
+    );
+
+    const statuses = receiver.bodies.filter((b) => b.event_type === 332 && b.stream_id === 'faultmix');
+    expect(statuses.map((b) => b.record_event)).toEqual(
+      expect.arrayContaining(['record_paused', 'record_resumed']),
+    );
+    const playlist = await readFile(
+      pathOf(filesOf('faultmix').find((b) => b.file_format === 'hls')!),
+      'utf8',
+    );
+    expect(playlist).toContain('#EXT-X-DISCONTINUITY');
+    const metrics = await (await fetch(`http://127.0.0.1:${rec.recorder.httpPort}/metrics`)).text();
+    expect(Number(/^recorder_mix_restarts_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+
+    // The MP4 part after the restart spans the stall with no gap, and f1 moved on in it.
+    await eventually(() => filesOf('faultmix').filter((b) => b.file_format === 'mp4').length >= 2, 30_000);
+    const part = filesOf('faultmix')
+      .filter((b) => b.file_format === 'mp4')
+      .sort((a, b) => Number(a.start_time) - Number(b.start_time))
+      .at(-1)!;
+    const file = pathOf(part);
+    const times = await videoTimes(file);
+    expect(longestGap(times)).toBeLessThan(1);
+    const stallSecond = (stallAt + 1500 - Number(part.start_time) * 1000) / 1000;
+    expect(times.at(-1)!).toBeGreaterThan(stallSecond + 2);
+    const frame = await frameAt(file, stallSecond, W, H);
+    expect(
+      near(frame.mean(0, 180, 320, 180), RED),
+      `f1 during the stall ${frame.mean(0, 180, 320, 180)}`,
+    ).toBe(true);
+  }, 90_000);
+
+  it('with OutputStreamType 0 the mix is recorded under the replaced input’s name, whose own recording ends', async () => {
+    const pushes = [push(red, rec.rtmpUrl('host1'), 14), push(green, rec.rtmpUrl('guest1'), 14)];
+    await eventually(() => rec.recorder.manager.sessionOf('live', 'host1')?.state === 'recording', 15_000);
+    await sleep(2000);
+    await client.CreateCommonMixStream(twoUp('replace', 'host1', 'host1', 'guest1', 0));
+    await sleep(8000);
+    await client.CancelCommonMixStream({ MixStreamSessionId: 'replace' });
+    await Promise.all(pushes.map((p) => p.exited));
+    const mp4s = await eventually(() => {
+      const found = filesOf('host1').filter((b) => b.file_format === 'mp4');
+      return found.length >= 2 ? found : undefined;
+    }, 30_000);
+    expect(mp4s).toHaveLength(2);
+    const [own, mixed] = mp4s.sort((a, b) => Number(a.start_time) - Number(b.start_time));
+    // The push's own recording: red only, 320x240; the mix: red with guest1's green in the upper right.
+    const ownFrame = await frameAt(pathOf(own!), 1, 320, 240);
+    expect(near(ownFrame.mean(0, 0, 320, 240), RED)).toBe(true);
+    const mixedFrame = await frameAt(pathOf(mixed!), 4, W, H);
+    expect(near(mixedFrame.mean(320, 0, 320, 180), GREEN), `${mixedFrame.mean(320, 0, 320, 180)}`).toBe(true);
+    expect(near(mixedFrame.mean(0, 180, 320, 180), RED)).toBe(true);
+  }, 60_000);
+
+  it('a restarted recorder runs a kept mix session again, and its inputs join it when they publish', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'recorder-mix-restart-'));
+    const config = {
+      dataDir,
+      record: { formats: ['mp4' as const] },
+      callback: { url: receiver.url },
+      api: { credentials: [KEY] },
+    };
+    const first = await startRecorder(config);
+    await liveClient(first.recorder.httpPort, KEY, agent).CreateCommonMixStream(
+      twoUp('kept', 'keptout', 'k1', 'k2'),
+    );
+    await first.recorder.stop();
+    const second = await startRecorder(config);
+    try {
+      expect(second.recorder.mixes.sessions).toEqual(['kept']);
+      await push(green, second.rtmpUrl('k2'), 6).exited;
+      await liveClient(second.recorder.httpPort, KEY, agent).CancelCommonMixStream({
+        MixStreamSessionId: 'kept',
+      });
+      const body = await eventually(
+        () =>
+          receiver.bodies
+            .filter((b) => b.event_type === 100 && b.stream_id === 'keptout')
+            .sort((a, b) => Number(b.start_time) - Number(a.start_time))
+            .find((b) => Number(b.duration) > 4),
+        30_000,
+      );
+      const file = join(dataDir, decodeURIComponent(new URL(String(body.video_url)).pathname));
+      const frame = await frameAt(file, Number(body.duration) - 2, W, H);
+      expect(near(frame.mean(320, 0, 320, 180), GREEN), `${frame.mean(320, 0, 320, 180)}`).toBe(true);
+    } finally {
+      await second.stop();
+    }
+  }, 90_000);
+});
+
+afterAll(() => agent.destroy());
