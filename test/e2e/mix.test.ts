@@ -15,6 +15,7 @@ import {
   videoTimes,
   type LiveClient,
 } from '../helpers/mix.js';
+import { runMixSync } from '../helpers/mix-sync.js';
 import { eventually, startRecorder, type TestRecorder } from '../helpers/recorder.js';
 
 const KEY = { secretId: 'AKIDrecorderMix00001', secretKey: 'recorder-mix-secret-key-0001' };
@@ -392,3 +393,17 @@ describe('mixed recording: refusals, faults, a replaced input, and a restart', (
 });
 
 afterAll(() => agent.destroy());
+
+describe('mixed recording: sync and latency', () => {
+  it('two inputs that flash and beep on the same seconds stay within 100 ms of their start offset; latency under 1.5 s', async () => {
+    const figures = await runMixSync(30);
+    // 30 s of flashes, less each fifth and the first of the later input.
+    expect(figures.video.pairs).toBeGreaterThan(15);
+    expect(figures.audio.pairs).toBeGreaterThan(15);
+    expect(figures.video.drift, JSON.stringify(figures)).toBeLessThanOrEqual(0.1);
+    expect(figures.audio.drift, JSON.stringify(figures)).toBeLessThanOrEqual(0.1);
+    expect(figures.latencyMatched).toBeGreaterThan(15);
+    expect(figures.latencySeconds, JSON.stringify(figures)).toBeLessThanOrEqual(1.5);
+    expect(figures.latencySeconds).toBeGreaterThan(0);
+  }, 120_000);
+});
