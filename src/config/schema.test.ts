@@ -20,3 +20,16 @@ describe('record.maxBufferedBytes', () => {
     );
   });
 });
+
+describe('mix', () => {
+  it('defaults to the app live and the x264 preset veryfast', () => {
+    expect(parseConfig({}).mix).toEqual({ app: 'live', x264Preset: 'veryfast' });
+  });
+
+  it('refuses an unknown preset and a bad app, naming the key and what it takes', () => {
+    expect(() => parseConfig({ mix: { x264Preset: 'placebo' } as never })).toThrow(
+      /mix\.x264Preset.*must be one of ultrafast, superfast, veryfast, faster, fast, medium/,
+    );
+    expect(() => parseConfig({ mix: { app: 'a/b' } })).toThrow(/mix\.app.*1\.\.80 letters/);
+  });
+});
