@@ -236,6 +236,7 @@ export class Recorder {
       store: new FileMixSessionStore(join(dataDir, '.state', 'mixes.json'), this.logger),
       hub,
       ffmpegPath,
+      capabilities: ffmpegCapabilities,
       x264Preset: config.mix.x264Preset,
       defaultApp: config.mix.app,
       domain: config.callback.domain,

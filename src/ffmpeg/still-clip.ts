@@ -1,9 +1,26 @@
 import type { Logger } from '../shared/logger.js';
 import { runFfmpegOutput } from './process.js';
 
+/** The video codecs a still clip can be made in: a mix input's placeholder is in the codec of its input. */
+export type StillClipCodec = 'h264' | 'h265' | 'av1';
+
+const ENCODERS: Record<StillClipCodec, (preset: string) => string[]> = {
+  h264: (preset) => ['-c:v', 'libx264', '-preset', preset, '-tune', 'zerolatency', '-bf', '0'],
+  h265: () => ['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=none:bframes=0'],
+  av1: () => ['-c:v', 'libsvtav1', '-preset', '12'],
+};
+
 export interface StillClipSpec {
   /** Without a size the clip is silence only. */
-  video?: { width: number; height: number; color: string; fps: number; gopSeconds: number };
+  video?: {
+    width: number;
+    height: number;
+    color: string;
+    fps: number;
+    gopSeconds: number;
+    /** Default H.264; HEVC and AV1 need an ffmpeg built with libx265 and libsvtav1. */
+    codec?: StillClipCodec;
+  };
   sampleRate: number;
   channels: 1 | 2;
   seconds: number;
@@ -29,8 +46,8 @@ export function renderStillClip(
     : [];
   const encode = spec.video
     ? [
-        ...['-c:v', 'libx264', '-preset', options.x264Preset, '-tune', 'zerolatency', '-pix_fmt', 'yuv420p'],
-        ...['-g', String(Math.round(spec.video.fps * spec.video.gopSeconds)), '-bf', '0'],
+        ...ENCODERS[spec.video.codec ?? 'h264'](options.x264Preset),
+        ...['-pix_fmt', 'yuv420p', '-g', String(Math.round(spec.video.fps * spec.video.gopSeconds))],
       ]
     : [];
   return runFfmpegOutput(

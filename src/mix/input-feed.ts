@@ -8,6 +8,19 @@ export interface PlaceholderClip {
   audio: FlvTag[];
   /** Length of one loop, ms. */
   spanMs: number;
+  /** The codec of its video: a live video in another codec cannot follow it on the same pipe. */
+  videoCodec: string | undefined;
+}
+
+/** The video codec of an FLV video tag body: `h264`, `h265`, `av1`, or the enhanced FourCC / codec id. */
+export function videoCodecOf(data: Buffer): string {
+  const first = data[0] ?? 0;
+  if (first & 0x80) {
+    const fourcc = data.toString('latin1', 1, 5);
+    return fourcc === 'hvc1' ? 'h265' : fourcc === 'av01' ? 'av1' : fourcc;
+  }
+  const id = first & 0x0f;
+  return id === 7 ? 'h264' : id === 12 ? 'h265' : `codec ${id}`;
 }
 
 /** Splits an FLV clip's tags into what a feed loops. */
@@ -15,7 +28,9 @@ export function placeholderClip(tags: readonly FlvTag[]): PlaceholderClip {
   const media = tags.filter((t) => t.type !== 18);
   const frames = media.filter((t) => !isSequenceHeader(t) && t.data.length > 2);
   const last = Math.max(0, ...frames.map((t) => t.timestamp));
+  const video = media.find((t) => t.type === 9);
   return {
+    videoCodec: video ? videoCodecOf(video.data) : undefined,
     headers: media.filter(isSequenceHeader),
     video: frames.filter((t) => t.type === 9),
     audio: frames.filter((t) => t.type === 8),
@@ -47,6 +62,8 @@ export interface InputFeedOptions {
   stallMs: number;
   /** How far a live track's timestamps may drift from its arrival before it is placed again by arrival. */
   maxSkewMs: number;
+  /** The live video is in another codec than the placeholder's: it stays out, and the mix is told (once). */
+  onForeignCodec?: (codec: string) => void;
 }
 
 /**
@@ -60,6 +77,7 @@ export class InputFeed {
   /** The live publish's sequence headers, sent when a track switches to it. */
   readonly #liveHeaders = new Map<Kind, MediaPacket>();
   #live = false;
+  #foreignTold = false;
   /** Live media waits until ffmpeg has set up its graph (see release). */
   #held = true;
 
@@ -95,6 +113,7 @@ export class InputFeed {
 
   onPublish(headers: readonly MediaPacket[]): void {
     this.#live = true;
+    this.#foreignTold = false;
     this.#liveHeaders.clear();
     for (const header of headers) this.#keepHeader(header);
   }
@@ -116,6 +135,14 @@ export class InputFeed {
     const now = this.#o.clock();
     if (track.source !== 'live') {
       if (this.#held) return;
+      if (kind === 'video' && this.#o.placeholder.videoCodec) {
+        const codec = videoCodecOf(packet.tag.subarray(11));
+        if (codec !== this.#o.placeholder.videoCodec) {
+          if (!this.#foreignTold) this.#o.onForeignCodec?.(codec);
+          this.#foreignTold = true;
+          return;
+        }
+      }
       // Video joins at a keyframe; audio once the video has joined, or at once when the publish has none.
       const ready =
         kind === 'video'

@@ -1,3 +1,4 @@
+import type { FfmpegCapabilities } from '../ffmpeg/capabilities.js';
 import type { AdmitDecision, PublishRequest } from '../ingest/index.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -23,6 +24,7 @@ export interface MixServiceOptions {
   store: MixSessionStore;
   hub: StreamHub;
   ffmpegPath: string;
+  capabilities: FfmpegCapabilities;
   x264Preset: string;
   /** The app of an input named without one. */
   defaultApp: string;
@@ -179,6 +181,7 @@ export class MixService extends TypedEmitter<MixServiceEvents> {
   async #startMixer(layout: MixLayout): Promise<void> {
     const mixer: Mixer = new Mixer(layout, {
       ffmpegPath: this.#o.ffmpegPath,
+      capabilities: this.#o.capabilities,
       x264Preset: this.#o.x264Preset,
       hub: this.#o.hub,
       admit: this.#o.admit,

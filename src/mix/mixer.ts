@@ -1,5 +1,6 @@
 import { FfmpegProcess, type FfmpegExit } from '../ffmpeg/process.js';
-import { renderStillClip, type StillClipSpec } from '../ffmpeg/still-clip.js';
+import type { FfmpegCapabilities } from '../ffmpeg/capabilities.js';
+import { renderStillClip, type StillClipCodec, type StillClipSpec } from '../ffmpeg/still-clip.js';
 import type { AdmitDecision, PublishRequest, PublishSink } from '../ingest/index.js';
 import { errorMessage } from '../shared/errors.js';
 import { FlvTagReader, parseFlvTags, type FlvTag } from '../shared/flv.js';
@@ -13,6 +14,8 @@ import type { StreamHub } from './stream-hub.js';
 
 export interface MixerOptions {
   ffmpegPath: string;
+  /** What the ffmpeg reads: an HEVC or AV1 input is decoded when it can. */
+  capabilities: FfmpegCapabilities;
   x264Preset: string;
   hub: StreamHub;
   /** Where the output is published: the same door as an RTMP publish (events 1 and 0, then the recording). */
@@ -65,6 +68,9 @@ export class Mixer extends TypedEmitter<MixerEvents> {
   #stopped = false;
   #failures = 0;
   readonly #clips = new Map<string, Promise<PlaceholderClip>>();
+  /** Inputs whose video is not H.264: their placeholder is made in their codec, so they can follow it. */
+  readonly #inputCodecs = new Map<string, StillClipCodec>();
+  #rebuilding: Promise<void> | undefined;
 
   constructor(layout: MixLayout, options: MixerOptions) {
     super();
@@ -136,12 +142,16 @@ export class Mixer extends TypedEmitter<MixerEvents> {
       gopSeconds: 1,
     });
     let background: PlaceholderClip;
-    let hole: PlaceholderClip;
+    const holes = new Map<string, PlaceholderClip>();
     try {
-      [background, hole] = await Promise.all([
-        this.#clip({ ...audio, video: video(output.width, output.height) }),
-        this.#clip({ ...audio, video: video(PLACEHOLDER_SIZE, PLACEHOLDER_SIZE) }),
-      ]);
+      background = await this.#clip({ ...audio, video: video(output.width, output.height) });
+      for (const input of layout.inputs) {
+        const codec = this.#inputCodecs.get(input.name) ?? 'h264';
+        holes.set(
+          input.name,
+          await this.#clip({ ...audio, video: { ...video(PLACEHOLDER_SIZE, PLACEHOLDER_SIZE), codec } }),
+        );
+      }
     } catch (err) {
       this.#failed(`cannot make the placeholder clips: ${errorMessage(err)}`);
       return;
@@ -206,8 +216,9 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     this.#shift = undefined;
     this.#log.info({ pid: proc.pid, inputs: layout.inputs.length, filter: graph.filter }, 'mix started');
 
-    const feedOf = (pipe: number, clip: PlaceholderClip) =>
+    const feedOf = (pipe: number, clip: PlaceholderClip, name?: string) =>
       new InputFeed({
+        ...(name ? { onForeignCodec: (codec: string) => this.#foreignCodec(name, codec) } : {}),
         write: (bytes) => void proc.inputPipe(pipe)?.write(bytes),
         placeholder: clip,
         clock: this.#clock,
@@ -216,7 +227,7 @@ export class Mixer extends TypedEmitter<MixerEvents> {
       });
     this.#feeds = [feedOf(0, background)];
     for (const input of layout.inputs) {
-      const feed = feedOf(index.get(input.name)!, hole);
+      const feed = feedOf(index.get(input.name)!, holes.get(input.name)!, input.name);
       this.#feeds.push(feed);
       const { app, stream } = this.#o.resolve(input.name);
       this.#unlisten.push(
@@ -245,6 +256,28 @@ export class Mixer extends TypedEmitter<MixerEvents> {
       }
     });
     void proc.exited.then((exit) => this.#onExit(proc, exit));
+  }
+
+  /** An input publishes in another codec than its placeholder's: the mix is rebuilt for it, if ffmpeg reads it. */
+  #foreignCodec(name: string, codec: string): void {
+    const caps = this.#o.capabilities;
+    const readable =
+      (codec === 'h265' && (caps.hevcEnhanced || caps.hevcCodecId12)) ||
+      (codec === 'av1' && caps.av1Enhanced);
+    if (!readable) {
+      this.#log.warn(
+        { input: name, codec, ffmpeg: caps.version },
+        'mix input in a codec this ffmpeg cannot decode; its region stays empty',
+      );
+      return;
+    }
+    if (this.#inputCodecs.get(name) === codec) return;
+    this.#log.info({ input: name, codec }, 'mix input in another codec: the mix is rebuilt for it');
+    this.#inputCodecs.set(name, codec as StillClipCodec);
+    this.#rebuilding ??= Promise.resolve()
+      .then(() => this.update(this.#layout))
+      .catch((err: unknown) => this.#log.error({ err: errorMessage(err) }, 'mix rebuild failed'))
+      .finally(() => (this.#rebuilding = undefined));
   }
 
   #forward(tag: FlvTag): void {

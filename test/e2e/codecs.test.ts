@@ -10,6 +10,7 @@ import { parseFlvTags, toCodecId12, writeFlv, type FlvTag } from '../../src/load
 import { LoadGenerator } from '../../src/load/generator.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { FFPROBE, FIXTURES_DIR, capableFfmpeg } from '../helpers/fixtures.js';
+import { frameAt, liveClient, near } from '../helpers/mix.js';
 import { startRecorder, type TestRecorder } from '../helpers/recorder.js';
 
 const run = promisify(execFile);
@@ -35,6 +36,21 @@ async function fixture(codec: 'hevc' | 'av1' | 'opus'): Promise<string> {
     ...['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25'],
     ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
     ...['-t', String(SECONDS), ...video, '-g', '25', ...audio, '-f', 'flv', temp],
+  ]);
+  await rename(temp, path);
+  return path;
+}
+
+/** 8 s of solid red in HEVC with a tone, 1 s GOP, in enhanced FLV: an input of a mix. */
+async function hevcRedFixture(): Promise<string> {
+  const path = join(FIXTURES_DIR, 'codec-hevc-red.flv');
+  if (existsSync(path)) return path;
+  const temp = `${path}.${process.pid}.tmp.flv`;
+  await run(FFMPEG9, [
+    ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=red:s=320x240:r=25'],
+    ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '8'],
+    ...['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=none:bframes=0', '-g', '25'],
+    ...['-c:a', 'aac', '-f', 'flv', temp],
   ]);
   await rename(temp, path);
   return path;
@@ -252,4 +268,34 @@ describe('HEVC, AV1 and Opus', () => {
     expect(detail.reason).toContain('point ffmpegPath at one');
     expect(refused.bodies.filter((b) => b.event_type === 100 && b.stream_id === stream)).toEqual([]);
   });
+
+  it('a mix decodes an HEVC input with this ffmpeg: its region shows its picture', async () => {
+    const live = liveClient(capable.recorder.httpPort, KEY, agent);
+    await live.CreateCommonMixStream({
+      MixStreamSessionId: 'hevcmix',
+      InputStreamList: [
+        {
+          InputStreamName: 'canvas',
+          LayoutParams: { ImageLayer: 1, InputType: 3, ImageWidth: 640, ImageHeight: 360, Color: '0x808080' },
+        },
+        {
+          InputStreamName: 'hevcred',
+          LayoutParams: { ImageLayer: 2, ImageWidth: 320, ImageHeight: 180, LocationX: 0, LocationY: 0 },
+        },
+      ],
+      OutputParams: { OutputStreamName: 'hevcmixout', OutputStreamType: 1 },
+    });
+    await pushFile(await hevcRedFixture(), capable.rtmpUrl('hevcred'));
+    await live.CancelCommonMixStream({ MixStreamSessionId: 'hevcmix' });
+    const mp4 = (
+      await received.waitFor(
+        (b) => b.event_type === 100 && b.stream_id === 'hevcmixout' && b.file_format === 'mp4',
+        1,
+        60_000,
+      )
+    ).find((b) => b.stream_id === 'hevcmixout' && b.file_format === 'mp4')!;
+    const frame = await frameAt(fileOf(capable, mp4), Number(mp4.duration) - 3, 640, 360);
+    expect(near(frame.mean(0, 0, 320, 180), [255, 0, 0]), `${frame.mean(0, 0, 320, 180)}`).toBe(true);
+    expect(near(frame.mean(320, 180, 320, 180), [128, 128, 128])).toBe(true);
+  }, 90_000);
 });
