@@ -70,7 +70,7 @@ export class Mixer extends TypedEmitter<MixerEvents> {
   readonly #clips = new Map<string, Promise<PlaceholderClip>>();
   /** Inputs whose video is not H.264: their placeholder is made in their codec, so they can follow it. */
   readonly #inputCodecs = new Map<string, StillClipCodec>();
-  #rebuilding: Promise<void> | undefined;
+  #rebuilds: Promise<void> = Promise.resolve();
 
   constructor(layout: MixLayout, options: MixerOptions) {
     super();
@@ -274,10 +274,10 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     if (this.#inputCodecs.get(name) === codec) return;
     this.#log.info({ input: name, codec }, 'mix input in another codec: the mix is rebuilt for it');
     this.#inputCodecs.set(name, codec as StillClipCodec);
-    this.#rebuilding ??= Promise.resolve()
+    // Codecs found while a rebuild runs are taken by the next one.
+    this.#rebuilds = this.#rebuilds
       .then(() => this.update(this.#layout))
-      .catch((err: unknown) => this.#log.error({ err: errorMessage(err) }, 'mix rebuild failed'))
-      .finally(() => (this.#rebuilding = undefined));
+      .catch((err: unknown) => this.#log.error({ err: errorMessage(err) }, 'mix rebuild failed'));
   }
 
   #forward(tag: FlvTag): void {
