@@ -30,10 +30,21 @@ export function buildMixGraph(layout: MixLayout, indexOf: (name: string) => numb
       const i = indexOf(input.name);
       const { crop, region } = input;
       const cropped = crop ? `crop=${crop.width}:${crop.height}:${crop.x}:${crop.y},` : '';
-      chains.push(`[${i}:v]${cropped}scale=${region.width}:${region.height},setsar=1[v${i}]`);
       const next = `bg${++n}`;
       // An input that ends leaves its last frame; the background goes on (shortest=0) and sets the pace.
-      chains.push(`[${video}][v${i}]overlay=x=${region.x}:y=${region.y}:eof_action=pass:shortest=0[${next}]`);
+      const overlay = 'eof_action=pass:shortest=0';
+      if (input.fit === 'contain') {
+        // Scaled to fit, aspect kept, centred: overlay's w and h are the scaled picture's size.
+        chains.push(
+          `[${i}:v]${cropped}scale=${region.width}:${region.height}:force_original_aspect_ratio=decrease,setsar=1[v${i}]`,
+        );
+        const x = `${region.x}+(${region.width}-w)/2`;
+        const y = `${region.y}+(${region.height}-h)/2`;
+        chains.push(`[${video}][v${i}]overlay=x='${x}':y='${y}':${overlay}[${next}]`);
+      } else {
+        chains.push(`[${i}:v]${cropped}scale=${region.width}:${region.height},setsar=1[v${i}]`);
+        chains.push(`[${video}][v${i}]overlay=x=${region.x}:y=${region.y}:${overlay}[${next}]`);
+      }
       video = next;
     }
     chains.push(`[${video}]format=yuv420p[vout]`);

@@ -106,6 +106,11 @@ export class InputFeed {
     this.#held = false;
   }
 
+  /** Whether the input publishes but none of its tracks plays it yet (waiting for a keyframe, or held). */
+  get joining(): boolean {
+    return this.#live && !this.live;
+  }
+
   /** Whether any track plays the live publish. */
   get live(): boolean {
     return this.#tracks.video.source === 'live' || this.#tracks.audio.source === 'live';

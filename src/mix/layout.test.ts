@@ -183,3 +183,60 @@ describe('layoutMix', () => {
     expect(isRefusal(layoutMix(req))).toBe(false);
   });
 });
+
+describe('preset layouts (MixStreamTemplateId)', () => {
+  const seen = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      InputStreamName: `u${i}`,
+      LayoutParams: { ImageLayer: i + 1, ...(i === 0 ? { ImageWidth: 640, ImageHeight: 360 } : {}) },
+    }));
+  const request = (templateId: number, inputs: ReturnType<typeof seen>) => ({
+    MixStreamSessionId: 'p',
+    MixStreamTemplateId: templateId,
+    InputStreamList: inputs,
+    OutputParams: { OutputStreamName: 'out', OutputStreamType: 1 },
+  });
+
+  it('30 splits left and right, scaled to fit; layer 1 sets the size', () => {
+    const layout = layoutMix(request(30, seen(2))) as MixLayout;
+    expect(layout.output).toMatchObject({ width: 640, height: 360 });
+    expect(layout.inputs.map((i) => [i.region, i.fit])).toEqual([
+      [{ x: 0, y: 0, width: 320, height: 360 }, 'contain'],
+      [{ x: 320, y: 0, width: 320, height: 360 }, 'contain'],
+    ]);
+  });
+
+  it('610: the background and five windows of a third, 20 px from the edges', () => {
+    const layout = layoutMix(request(610, seen(6))) as MixLayout;
+    expect(layout.inputs[0]!.region).toEqual({ x: 0, y: 0, width: 640, height: 360 });
+    expect(layout.inputs[1]!.region).toEqual({ x: 20, y: 20, width: 214, height: 120 });
+    expect(layout.inputs[2]!.region).toMatchObject({ x: 407, y: 220 });
+  });
+
+  it('an input’s own size or place overrides its preset region; audio-only inputs do not count', () => {
+    const inputs = [
+      ...seen(2),
+      { InputStreamName: 'voice', LayoutParams: { ImageLayer: 3, InputType: 4 } },
+    ] as ReturnType<typeof seen>;
+    inputs[1]!.LayoutParams = {
+      ImageLayer: 2,
+      ImageWidth: 100,
+      ImageHeight: 100,
+      LocationX: 10,
+      LocationY: 10,
+    } as never;
+    const layout = layoutMix(request(10, inputs)) as MixLayout;
+    expect(layout.inputs[1]).toMatchObject({ region: { x: 10, y: 10, width: 100, height: 100 } });
+    expect(layout.inputs[1]!.fit).toBeUndefined();
+  });
+
+  it.each([
+    ['a count the template does not take', request(410, seen(2)), /takes 4 seen inputs, not 2/],
+    ['an unknown template', request(20, seen(2)), /20 is not one of 10, 30, 40/],
+    ['390 without a canvas', request(390, seen(3)), /needs a canvas/],
+  ])('refuses %s with -20', (_what, req, message) => {
+    const refused = layoutMix(req);
+    expect(refused).toMatchObject({ code: -20 });
+    expect((refused as { message: string }).message).toMatch(message);
+  });
+});

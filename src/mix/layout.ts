@@ -3,6 +3,8 @@
  * sizes of inputs that publish are passed in. Refusals carry Tencent's mix error codes (`err_code [ N ]`).
  */
 
+import { CANVAS_PRESETS, PRESET_INPUTS, presetRegions } from './presets.js';
+
 /** CommonMixLayoutParams, as the official SDK models it. */
 export interface CommonMixLayoutParams {
   ImageLayer: number;
@@ -76,6 +78,8 @@ export interface PlacedInput {
   /** Where it is drawn; undefined for audio-only inputs. */
   region: Rect | undefined;
   crop: Rect | undefined;
+  /** `contain`: scaled keeping its aspect ratio and centred in its region (presets, grids); else stretched. */
+  fit?: 'contain';
 }
 
 /** The output the mix encodes, with every value Tencent leaves to "the system" chosen. */
@@ -181,6 +185,31 @@ export function layoutMix(
   }
   [width, height] = [even(width), even(height)];
 
+  // A preset gives the regions of the seen inputs (canvas included), in layer order; an input's own size or
+  // place overrides its preset region, as Tencent's do.
+  const presetOf = new Map<CommonMixInputParam, Rect>();
+  const templateId = request.MixStreamTemplateId;
+  if (templateId !== undefined) {
+    const regions = presetRegions(templateId, width, height);
+    if (!regions) {
+      return refuse(
+        -20,
+        `MixStreamTemplateId ${templateId} is not one of ${Object.keys(PRESET_INPUTS).join(', ')}`,
+      );
+    }
+    const seen = byLayer.filter((i) => (i.LayoutParams.InputType ?? 0) !== 4);
+    if (seen.length !== PRESET_INPUTS[templateId]) {
+      return refuse(
+        -20,
+        `template ${templateId} takes ${PRESET_INPUTS[templateId]} seen inputs, not ${seen.length}`,
+      );
+    }
+    if (CANVAS_PRESETS.has(templateId) && seen[0] !== canvas) {
+      return refuse(-20, `template ${templateId} needs a canvas (InputType 3) on layer 1`);
+    }
+    seen.forEach((input, i) => presetOf.set(input, regions[i]!));
+  }
+
   const inputs: PlacedInput[] = [];
   for (const input of byLayer) {
     const p = input.LayoutParams;
@@ -226,6 +255,17 @@ export function layoutMix(
       }
       const isBase = input === base;
       const fallback = crop ?? own ?? { width, height };
+      const preset = presetOf.get(input);
+      // Layer 1's size is the background's size, not an override of its region.
+      const given = isBase
+        ? [p.LocationX, p.LocationY]
+        : [p.ImageWidth, p.ImageHeight, p.LocationX, p.LocationY];
+      const custom = given.some((v) => v !== undefined);
+      if (preset && !custom) {
+        region = { x: preset.x, y: preset.y, width: even(preset.width), height: even(preset.height) };
+        inputs.push({ name: input.InputStreamName, layer: p.ImageLayer, kind, region, crop, fit: 'contain' });
+        continue;
+      }
       region = {
         x: isBase ? 0 : Math.round((x as number | undefined) ?? 0),
         y: isBase ? 0 : Math.round((y as number | undefined) ?? 0),

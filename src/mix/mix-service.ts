@@ -88,13 +88,6 @@ export class MixService extends TypedEmitter<MixServiceEvents> {
   /** Starts a mix, or changes the running one of that session id; throws MixRequestError when refused. */
   create(request: CreateCommonMixStreamRequest): Promise<void> {
     return this.#serial(request.MixStreamSessionId, async () => {
-      if (request.MixStreamTemplateId !== undefined) {
-        throw new MixRequestError(
-          'unsupported',
-          0,
-          `MixStreamTemplateId ${request.MixStreamTemplateId}: preset layouts are not offered; give the layout`,
-        );
-      }
       const image = (request.InputStreamList ?? []).find((i) => i.LayoutParams?.InputType === 2);
       if (image) {
         throw new MixRequestError(

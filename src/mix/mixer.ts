@@ -6,7 +6,7 @@ import { errorMessage } from '../shared/errors.js';
 import { FlvTagReader, parseFlvTags, type FlvTag } from '../shared/flv.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
-import { buildMixGraph } from './filter-graph.js';
+import { buildMixGraph, type MixGraph } from './filter-graph.js';
 import { InputFeed, placeholderClip, type PlaceholderClip } from './input-feed.js';
 import type { MixLayout } from './layout.js';
 import { packetOfTag } from './output-packets.js';
@@ -41,14 +41,42 @@ export interface MixerEvents {
 /** How often placeholder frames are written. */
 const TICK_MS = 20;
 const PLACEHOLDER_SECONDS = 2;
+/** The longest a new ffmpeg waits for its live inputs' keyframes before it takes over the output anyway. */
+const TAKEOVER_MS = 3000;
 /** A placeholder input's picture: one colour, scaled to its region. */
 const PLACEHOLDER_SIZE = 64;
+
+/** One ffmpeg of a mix with what feeds it: its input feeds, their hub listeners, its pacing timer. */
+class MixRun {
+  readonly feeds: InputFeed[] = [];
+  readonly unlisten: (() => void)[] = [];
+  timer: NodeJS.Timeout | undefined;
+  /** Shift from this ffmpeg's output timestamps to the output publish's; set at its first tag. */
+  shift: number | undefined;
+  /** When it first wrote (wall ms). */
+  firstOutputAt: number | undefined;
+  constructor(
+    readonly proc: FfmpegProcess,
+    readonly layout: MixLayout,
+  ) {}
+
+  /** Detaches its feeds; `kill` also ends its ffmpeg at once. */
+  end(kill: boolean): Promise<unknown> {
+    clearInterval(this.timer);
+    for (const unlisten of this.unlisten) unlisten();
+    this.unlisten.length = 0;
+    if (kill) this.proc.kill('SIGKILL');
+    return this.proc.exited;
+  }
+}
 
 /**
  * One running mix: an ffmpeg that decodes every input (each on its own pipe, fed by an InputFeed), lays them out
  * and mixes them by its filter graph, and encodes one FLV on stdout, which enters the recording path as the
- * output stream's publish. A layout change starts a new ffmpeg under the same publish, its timestamps running
- * on; an ffmpeg that dies is an interruption of the publish, as a publisher's reconnect is.
+ * output stream's publish. A layout change is made before it breaks: a new ffmpeg starts beside the old one,
+ * which goes on until the new one writes, and the publish carries on from one to the other with its
+ * timestamps running with the clock. An ffmpeg that dies is an interruption of the publish, as a publisher's
+ * reconnect is.
  */
 export class Mixer extends TypedEmitter<MixerEvents> {
   readonly #o: MixerOptions;
@@ -56,15 +84,14 @@ export class Mixer extends TypedEmitter<MixerEvents> {
   readonly #now: () => number;
   readonly #startedAt: number;
   #layout: MixLayout;
-  #proc: FfmpegProcess | undefined;
-  #feeds: InputFeed[] = [];
-  #unlisten: (() => void)[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  /** The run whose output is published, and the one that takes over once it writes. */
+  #current: MixRun | undefined;
+  #next: MixRun | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
   #sink: PublishSink | undefined;
-  /** Output timestamps run on across ffmpegs: the last one sent, and the shift of the current ffmpeg's. */
+  /** The last output timestamp sent, and when (wall ms). */
   #lastDts = -1;
-  #shift: number | undefined;
+  #lastAt = 0;
   #stopped = false;
   #failures = 0;
   readonly #clips = new Map<string, Promise<PlaceholderClip>>();
@@ -90,9 +117,10 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     return this.#sink !== undefined;
   }
 
-  /** pid of the mix's ffmpeg, while it runs. */
+  /** pid of the mix's ffmpeg whose output is published, while it runs. */
   get pid(): number | undefined {
-    return this.#proc?.running ? this.#proc.pid : undefined;
+    const proc = this.#current?.proc;
+    return proc?.running ? proc.pid : undefined;
   }
 
   async start(): Promise<void> {
@@ -102,7 +130,6 @@ export class Mixer extends TypedEmitter<MixerEvents> {
   /** A new layout for the running mix: a new ffmpeg, the same output publish. */
   async update(layout: MixLayout): Promise<void> {
     this.#layout = layout;
-    await this.#halt();
     await this.#run();
   }
 
@@ -110,7 +137,9 @@ export class Mixer extends TypedEmitter<MixerEvents> {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#restartTimer);
-    await this.#halt();
+    const runs = [this.#current, this.#next];
+    this.#current = this.#next = undefined;
+    await Promise.all(runs.map((run) => run?.end(true)));
     this.#endPublish('unpublished');
   }
 
@@ -129,6 +158,7 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     return clip;
   }
 
+  /** Starts an ffmpeg for the current layout; it takes over the output once it writes. */
   async #run(): Promise<void> {
     if (this.#stopped) return;
     const layout = this.#layout;
@@ -147,10 +177,8 @@ export class Mixer extends TypedEmitter<MixerEvents> {
       background = await this.#clip({ ...audio, video: video(output.width, output.height) });
       for (const input of layout.inputs) {
         const codec = this.#inputCodecs.get(input.name) ?? 'h264';
-        holes.set(
-          input.name,
-          await this.#clip({ ...audio, video: { ...video(PLACEHOLDER_SIZE, PLACEHOLDER_SIZE), codec } }),
-        );
+        const spec = { ...audio, video: { ...video(PLACEHOLDER_SIZE, PLACEHOLDER_SIZE), codec } };
+        holes.set(input.name, await this.#clip(spec));
       }
     } catch (err) {
       this.#failed(`cannot make the placeholder clips: ${errorMessage(err)}`);
@@ -160,60 +188,15 @@ export class Mixer extends TypedEmitter<MixerEvents> {
 
     const index = new Map(layout.inputs.map((input, i) => [input.name, i + 1]));
     const graph = buildMixGraph(layout, (name) => index.get(name)!);
-    const inputs = [0, ...index.values()].flatMap((i) => [
-      ...['-thread_queue_size', '512', '-analyzeduration', '500000', '-f', 'flv', '-i', `pipe:${3 + i}`],
-    ]);
-    const encode = [
-      ...(graph.video
-        ? [
-            ...[
-              '-map',
-              `[${graph.video}]`,
-              '-c:v',
-              'libx264',
-              '-preset',
-              this.#o.x264Preset,
-              '-tune',
-              'zerolatency',
-            ],
-            ...[
-              '-b:v',
-              `${output.videoKbps}k`,
-              '-maxrate',
-              `${output.videoKbps}k`,
-              '-bufsize',
-              `${output.videoKbps * 2}k`,
-            ],
-            ...[
-              '-g',
-              String(output.fps * output.gopSeconds),
-              '-keyint_min',
-              String(output.fps * output.gopSeconds),
-            ],
-            ...['-sc_threshold', '0', '-r', String(output.fps), '-pix_fmt', 'yuv420p'],
-          ]
-        : []),
-      ...['-map', `[${graph.audio}]`, '-c:a', 'aac', '-b:a', `${output.audioKbps}k`],
-      ...['-ar', String(output.sampleRate), '-ac', String(output.channels)],
-      ...['-flush_packets', '1', '-f', 'flv', '-flvflags', 'no_duration_filesize', 'pipe:1'],
-    ];
-    const args = [
-      '-hide_banner',
-      '-nostats',
-      '-loglevel',
-      'warning',
-      ...inputs,
-      '-filter_complex',
-      graph.filter,
-      ...encode,
-    ];
-    const proc = new FfmpegProcess(this.#o.ffmpegPath, args, {
+    const proc = new FfmpegProcess(this.#o.ffmpegPath, this.#args(layout, graph, index.size + 1), {
       logger: this.#log,
       inputPipes: index.size + 1,
       readOutput: true,
     });
-    this.#proc = proc;
-    this.#shift = undefined;
+    const run = new MixRun(proc, layout);
+    // A run still waiting to take over gives way to this newer one.
+    void this.#next?.end(true);
+    this.#next = run;
     this.#log.info({ pid: proc.pid, inputs: layout.inputs.length, filter: graph.filter }, 'mix started');
 
     const feedOf = (pipe: number, clip: PlaceholderClip, name?: string) =>
@@ -225,12 +208,12 @@ export class Mixer extends TypedEmitter<MixerEvents> {
         stallMs: this.#o.stallMs ?? 500,
         maxSkewMs: 1000,
       });
-    this.#feeds = [feedOf(0, background)];
+    run.feeds.push(feedOf(0, background));
     for (const input of layout.inputs) {
       const feed = feedOf(index.get(input.name)!, holes.get(input.name)!, input.name);
-      this.#feeds.push(feed);
+      run.feeds.push(feed);
       const { app, stream } = this.#o.resolve(input.name);
-      this.#unlisten.push(
+      run.unlisten.push(
         this.#o.hub.listen(app, stream, {
           onPublish: (_request, headers) => feed.onPublish(headers),
           onPacket: (packet) => feed.onPacket(packet),
@@ -238,24 +221,67 @@ export class Mixer extends TypedEmitter<MixerEvents> {
         }),
       );
     }
-    this.#timer = setInterval(() => {
-      for (const feed of this.#feeds) feed.tick();
+    run.timer = setInterval(() => {
+      for (const feed of run.feeds) feed.tick();
     }, TICK_MS);
 
     const reader = new FlvTagReader();
     proc.output?.on('data', (chunk: Buffer) => {
-      if (this.#proc !== proc) return;
       try {
         const tags = reader.push(chunk);
         // The graph is up once ffmpeg writes: live inputs may come in now.
-        if (tags.length) for (const feed of this.#feeds) feed.release();
-        for (const tag of tags) this.#forward(tag);
+        if (tags.length) for (const feed of run.feeds) feed.release();
+        for (const tag of tags) this.#forward(run, tag);
       } catch (err) {
         this.#log.error({ err: errorMessage(err) }, 'unreadable mix output');
         proc.kill('SIGKILL');
       }
     });
-    void proc.exited.then((exit) => this.#onExit(proc, exit));
+    void proc.exited.then((exit) => this.#onExit(run, exit));
+  }
+
+  #args(layout: MixLayout, graph: MixGraph, inputs: number): string[] {
+    const { output } = layout;
+    const gop = String(output.fps * output.gopSeconds);
+    const kbps = output.videoKbps;
+    const video = graph.video
+      ? [
+          ...[
+            '-map',
+            `[${graph.video}]`,
+            '-c:v',
+            'libx264',
+            '-preset',
+            this.#o.x264Preset,
+            '-tune',
+            'zerolatency',
+          ],
+          ...['-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`],
+          ...[
+            '-g',
+            gop,
+            '-keyint_min',
+            gop,
+            '-sc_threshold',
+            '0',
+            '-r',
+            String(output.fps),
+            '-pix_fmt',
+            'yuv420p',
+          ],
+        ]
+      : [];
+    return [
+      ...['-hide_banner', '-nostats', '-loglevel', 'warning'],
+      // The feeds write both headers and the first frames at once: a short probe is enough.
+      ...Array.from({ length: inputs }, (_, i) => [
+        ...['-thread_queue_size', '512', '-analyzeduration', '200000', '-f', 'flv', '-i', `pipe:${3 + i}`],
+      ]).flat(),
+      ...['-filter_complex', graph.filter, ...video],
+      ...['-map', `[${graph.audio}]`, '-c:a', 'aac', '-b:a', `${output.audioKbps}k`],
+      ...['-ar', String(output.sampleRate), '-ac', String(output.channels)],
+      ...['-flush_packets', '1', '-f', 'flv', '-flvflags', 'no_duration_filesize', 'pipe:1'],
+    ];
   }
 
   /** An input publishes in another codec than its placeholder's: the mix is rebuilt for it, if ffmpeg reads it. */
@@ -280,23 +306,42 @@ export class Mixer extends TypedEmitter<MixerEvents> {
       .catch((err: unknown) => this.#log.error({ err: errorMessage(err) }, 'mix rebuild failed'));
   }
 
-  #forward(tag: FlvTag): void {
+  #forward(run: MixRun, tag: FlvTag): void {
+    if (run === this.#next) {
+      // The new ffmpeg takes over once its live inputs have joined it (or after TAKEOVER_MS): until then the
+      // old one's picture is the output, so a layout change shows no empty regions.
+      const now = this.#now();
+      run.firstOutputAt ??= now;
+      const joined = run.feeds.every((feed) => !feed.joining) || now - run.firstOutputAt > TAKEOVER_MS;
+      if (this.#current && !joined) return;
+      const old = this.#current;
+      this.#current = run;
+      this.#next = undefined;
+      void old?.end(true);
+    }
+    if (run !== this.#current) return;
     if (!this.#sink) {
       const decision = this.#o.admit(this.#o.outputRequest());
       if ('refuse' in decision) {
         this.#log.warn({ reason: decision.refuse }, 'mix output refused');
         this.emit('refused', decision.refuse);
         // Tried again later, as after a failure: a full disk or a duplicate may clear.
-        void this.#halt().then(() => this.#failed(`the output was refused: ${decision.refuse}`));
+        this.#current = undefined;
+        void run.end(true).then(() => this.#failed(`the output was refused: ${decision.refuse}`));
         return;
       }
       this.#sink = decision.accept;
     }
-    // The first tag of each ffmpeg lands just after the last one sent: one timeline across ffmpegs.
-    this.#shift ??= this.#lastDts < 0 ? -tag.timestamp : this.#lastDts + 1 - tag.timestamp;
-    const dts = Math.max(0, tag.timestamp + this.#shift);
-    if (tag.type !== 18) this.#lastDts = Math.max(this.#lastDts, dts);
-    const { output, video } = this.#layout;
+    // Each ffmpeg's first tag lands where the clock says, just after the last one sent: one timeline.
+    const now = this.#now();
+    run.shift ??=
+      this.#lastDts < 0 ? -tag.timestamp : this.#lastDts + Math.max(1, now - this.#lastAt) - tag.timestamp;
+    const dts = Math.max(0, tag.timestamp + run.shift);
+    if (tag.type !== 18 && dts > this.#lastDts) {
+      this.#lastDts = dts;
+      this.#lastAt = now;
+    }
+    const { output, video } = run.layout;
     const metadata =
       tag.type === 18
         ? {
@@ -311,14 +356,23 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     this.#failures = 0;
   }
 
-  #onExit(proc: FfmpegProcess, exit: FfmpegExit): void {
-    if (this.#proc !== proc) return;
-    this.#proc = undefined;
-    this.#detach();
+  #onExit(run: MixRun, exit: FfmpegExit): void {
+    void run.end(false);
+    const wasCurrent = run === this.#current;
+    if (run === this.#current) this.#current = undefined;
+    else if (run === this.#next) this.#next = undefined;
+    else return;
     if (this.#stopped || exit.requested) return;
+    // A new ffmpeg that dies before taking over leaves the old one running; the layout is tried again.
     // The error is among the last lines, before what ffmpeg prints as it winds down.
     const tail = exit.stderrTail.slice(-6).join(' | ');
     const reason = exit.spawnError ?? `code ${exit.code}, signal ${exit.signal}: ${tail}`;
+    if (!wasCurrent && this.#current) {
+      this.#log.error({ reason }, 'new mix ffmpeg died before taking over; the running one goes on');
+      this.emit('restart', reason);
+      this.#restartTimer = setTimeout(() => void this.#run(), this.#o.restartDelayMs ?? 500);
+      return;
+    }
     this.#failed(`the mix's ffmpeg died (${reason})`);
   }
 
@@ -337,23 +391,5 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     this.#sink = undefined;
     this.#lastDts = -1;
     sink?.onEnd(reason);
-  }
-
-  #detach(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    for (const unlisten of this.#unlisten) unlisten();
-    this.#unlisten = [];
-    this.#feeds = [];
-  }
-
-  /** Stops the current ffmpeg at once (what it still holds is dropped: the next one takes over). */
-  async #halt(): Promise<void> {
-    const proc = this.#proc;
-    this.#proc = undefined;
-    this.#detach();
-    if (!proc) return;
-    proc.kill('SIGKILL');
-    await proc.exited;
   }
 }

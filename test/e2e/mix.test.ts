@@ -16,6 +16,7 @@ import {
   type LiveClient,
 } from '../helpers/mix.js';
 import { runMixSync } from '../helpers/mix-sync.js';
+import { playlistStartMs, pushLooped } from '../helpers/sync.js';
 import { eventually, startRecorder, type TestRecorder } from '../helpers/recorder.js';
 
 const KEY = { secretId: 'AKIDrecorderMix00001', secretKey: 'recorder-mix-secret-key-0001' };
@@ -266,8 +267,10 @@ describe('mixed recording: refusals, faults, a replaced input, and a restart', (
         message: expect.stringMatching(message) as unknown,
       });
     }
-    await expect(client.CreateCommonMixStream({ ...base, MixStreamTemplateId: 30 })).rejects.toMatchObject({
-      code: 'UnsupportedOperation',
+    // A preset for four seen inputs given two: Tencent's -20.
+    await expect(client.CreateCommonMixStream({ ...base, MixStreamTemplateId: 410 })).rejects.toMatchObject({
+      code: 'InvalidParameter',
+      message: expect.stringMatching(/err_code \[ -20 \]/) as unknown,
     });
     await expect(client.CancelCommonMixStream({ MixStreamSessionId: 'nosuchmix' })).rejects.toMatchObject({
       code: 'InvalidParameter',
@@ -406,4 +409,164 @@ describe('mixed recording: sync and latency', () => {
     expect(figures.latencySeconds, JSON.stringify(figures)).toBeLessThanOrEqual(1.5);
     expect(figures.latencySeconds).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe('mixed recording: preset layouts (MixStreamTemplateId)', () => {
+  const COLOURS: [string, number[]][] = [
+    ['red', RED],
+    ['lime', GREEN],
+    ['blue', BLUE],
+    ['yellow', [255, 255, 0]],
+    ['magenta', [255, 0, 255]],
+    ['cyan', [0, 255, 255]],
+  ];
+  /** Where each seen input of a preset shows, as a point of the 640x360 output (the README's reading). */
+  const EXPECTED: [number, [number, number][], boolean?][] = [
+    [
+      10,
+      [
+        [480, 270],
+        [100, 65],
+      ],
+    ],
+    [
+      30,
+      [
+        [160, 180],
+        [480, 180],
+      ],
+    ],
+    [
+      40,
+      [
+        [320, 90],
+        [320, 270],
+      ],
+    ],
+    [
+      310,
+      [
+        [200, 180],
+        [540, 185],
+        [540, 295],
+      ],
+    ],
+    // 390: layer 1 is a grey canvas, seen above and below the two halves.
+    [
+      390,
+      [
+        [320, 20],
+        [160, 180],
+        [480, 180],
+      ],
+      true,
+    ],
+    [
+      410,
+      [
+        [200, 180],
+        [544, 99],
+        [544, 189],
+        [544, 279],
+      ],
+    ],
+    [
+      510,
+      [
+        [320, 180],
+        [126, 80],
+        [513, 280],
+        [513, 80],
+        [126, 280],
+      ],
+    ],
+    [
+      610,
+      [
+        [320, 170],
+        [126, 80],
+        [513, 280],
+        [513, 80],
+        [320, 280],
+        [126, 280],
+      ],
+    ],
+  ];
+  let rec: TestRecorder;
+  let receiver: CallbackReceiver;
+  const switches: { templateId: number; at: number }[] = [];
+  let hls: string;
+
+  beforeAll(async () => {
+    const files = await Promise.all(COLOURS.map(([colour], i) => colourFixture(colour, 300 + 200 * i)));
+    receiver = await startCallbackReceiver();
+    rec = await startRecorder({
+      record: { auto: false, formats: ['hls'], hlsSegmentSeconds: 2 },
+      callback: { url: receiver.url, domain: DOMAIN },
+      api: { credentials: [KEY] },
+    });
+    const client = liveClient(rec.recorder.httpPort, KEY, agent);
+    await client.CreateRecordTask({
+      StreamName: 'presetout',
+      AppName: 'live',
+      DomainName: DOMAIN,
+      EndTime: Math.floor(Date.now() / 1000) + 600,
+      StreamType: 1,
+    });
+    const seconds = EXPECTED.length * 5 + 6;
+    const pushes = files.map((file, i) => pushLooped(file, rec.rtmpUrl(`p${i}`), seconds));
+    await sleep(1500);
+    for (const [templateId, points, canvas] of EXPECTED) {
+      const inputs = points.map((_, i) => ({
+        InputStreamName: canvas && i === 0 ? 'canvas' : `p${canvas ? i - 1 : i}`,
+        LayoutParams: {
+          ImageLayer: i + 1,
+          ...(canvas && i === 0 ? { InputType: 3, ImageWidth: W, ImageHeight: H, Color: '0x808080' } : {}),
+        },
+      }));
+      // Without a canvas, layer 1's size is the output's (its own would be 320x240).
+      if (!canvas) Object.assign(inputs[0]!.LayoutParams, { ImageWidth: W, ImageHeight: H });
+      await client.CreateCommonMixStream({
+        MixStreamSessionId: 'presets',
+        MixStreamTemplateId: templateId,
+        InputStreamList: inputs,
+        OutputParams: { OutputStreamName: 'presetout', OutputStreamType: 1 },
+      });
+      switches.push({ templateId, at: Date.now() });
+      await sleep(5000);
+    }
+    await client.CancelCommonMixStream({ MixStreamSessionId: 'presets' });
+    for (const p of pushes) p.child.kill('SIGINT');
+    await Promise.all(pushes.map((p) => p.exited));
+    const [body] = await receiver.waitFor(
+      (b) => b.event_type === 100 && b.stream_id === 'presetout',
+      1,
+      60_000,
+    );
+    hls = join(rec.dataDir, decodeURIComponent(new URL(String(body!.video_url)).pathname));
+  }, 180_000);
+
+  afterAll(async () => {
+    await rec?.stop();
+    await receiver?.close();
+  });
+
+  it.each(EXPECTED.map(([id]) => id))(
+    'preset %i puts each input in its documented region',
+    async (templateId) => {
+      const [points, canvas] = [
+        EXPECTED.find(([id]) => id === templateId)![1],
+        EXPECTED.find(([id]) => id === templateId)![2],
+      ];
+      const at = switches.find((s) => s.templateId === templateId)!.at + 3500;
+      // -ss counts from the playlist's start, which its program date-time is the wall clock of.
+      const t = (at - (await playlistStartMs(hls))) / 1000;
+      const frame = await frameAt(hls, t, W, H);
+      points.forEach(([x, y], i) => {
+        const want = canvas && i === 0 ? GREY : COLOURS[canvas ? i - 1 : i]![1];
+        const got = frame.mean(x - 20, y - 20, 40, 40);
+        expect(near(got, want), `input ${i + 1} at ${x},${y}: ${got}`).toBe(true);
+      });
+    },
+  );
 });
