@@ -10,6 +10,7 @@ import { resolveFfmpegPath, resolveFfprobePath } from './ffmpeg/locate.js';
 import { RtmpIngest, type AdmitDecision, type PublishRequest } from './ingest/index.js';
 import { FileMixSessionStore } from './mix/mix-book.js';
 import { MixService } from './mix/mix-service.js';
+import { RoomMixes } from './mix/room-mix.js';
 import { StreamHub } from './mix/stream-hub.js';
 import { registerMediaActions } from './api/media-actions.js';
 import { MediaIndex } from './media/media-index.js';
@@ -30,7 +31,7 @@ import { errorMessage } from './shared/errors.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { registerMediaRoutes } from './api/media-routes.js';
 import { registerTencentApi, TencentActionRegistry } from './api/tencent-api.js';
-import { registerMixActions } from './api/mix-actions.js';
+import { registerMixActions, registerMixRoutes } from './api/mix-actions.js';
 import { registerTaskActions } from './api/task-actions.js';
 import { registerTemplateActions } from './api/template-actions.js';
 import { TaskBook } from './tasks/task-book.js';
@@ -92,6 +93,7 @@ export class Recorder {
   /** The exclusive lock on dataDir: one recorder per data dir. */
   readonly #lock: HeldLock;
   readonly #notifier: StreamNotifier;
+  readonly #roomMixes: RoomMixes | undefined;
 
   private constructor(
     config: Config,
@@ -244,6 +246,9 @@ export class Recorder {
       logger: this.logger,
     });
     this.mixes.on('restart', () => this.metrics.mixRestarted());
+    this.#roomMixes = config.mix.auto.enabled
+      ? new RoomMixes({ config: config.mix.auto, hub, mixes: this.mixes, logger: this.logger })
+      : undefined;
     this.ingest = new RtmpIngest({
       host: config.rtmp.host,
       port: config.rtmp.port,
@@ -279,6 +284,7 @@ export class Recorder {
     registerTemplateActions(this.tencentActions, { book: this.templates, timeZone: config.record.timeZone });
     registerTaskActions(this.tencentActions, this.tasks);
     registerMixActions(this.tencentActions, this.mixes);
+    registerMixRoutes(this.http.app, this.mixes);
     this.tasks.on('start', (task) => this.manager.onTaskStart(task));
     this.tasks.on('end', (task, reason) => this.manager.onTaskEnd(task, reason));
   }
@@ -372,6 +378,7 @@ export class Recorder {
       this.logger.info('recorder stopping');
       await this.ingest.close();
       // Their outputs end like any publish; the sessions stay kept for the next start.
+      this.#roomMixes?.close();
       await this.mixes.close();
       this.disk.close();
       await this.tasks.close();

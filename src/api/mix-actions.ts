@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { CreateCommonMixStreamRequest } from '../mix/layout.js';
 import { MixRequestError, type MixService } from '../mix/mix-service.js';
@@ -55,6 +56,11 @@ function tencentError(err: unknown): unknown {
   return new TencentApiError('InvalidParameter', `err_code [ ${err.code} ],msg [ ${err.message} ]`, {
     cause: err,
   });
+}
+
+/** `GET /api/mixes`: the open mix sessions, API and automatic (Tencent has no Describe action for them). */
+export function registerMixRoutes(app: FastifyInstance, mixes: MixService): void {
+  app.get('/api/mixes', async () => ({ mixes: mixes.list() }));
 }
 
 /** Registers CreateCommonMixStream and CancelCommonMixStream (Live API 2018-08-01). */

@@ -58,6 +58,15 @@ const fileNameTemplate = nonEmpty
   );
 
 const MIB = 1024 * 1024;
+
+/** Whether a room pattern compiles and names the groups a room needs. */
+function isRoomPattern(source: string): boolean {
+  try {
+    return /\(\?<app>/.test(source) && /\(\?<room>/.test(source) && new RegExp(source) instanceof RegExp;
+  } catch {
+    return false;
+  }
+}
 const SSE_C_KEY_BYTES = 32;
 
 /** S3 bucket naming rules (3..63 lower-case letters, digits, dots, hyphens). */
@@ -165,6 +174,50 @@ export const configSchema = z
             error: 'must be one of ultrafast, superfast, veryfast, faster, fast, medium',
           })
           .default('veryfast'),
+        // Mixes per room with no API call, from TRTC's stream ids (SDKAppID_roomId_userId_main|aux).
+        auto: z
+          .strictObject({
+            enabled: z.boolean({ error: 'must be true or false' }).default(false),
+            // A regular expression over stream names with the named groups `app` (the SDKAppID) and `room`.
+            pattern: z
+              .string()
+              .refine(isRoomPattern, {
+                error: 'must be a regular expression with (?<app>...) and (?<room>...) groups',
+              })
+              .default('^(?<app>\\d+)_(?<room>\\d+)_(?<user>.+)_(?<kind>main|aux)$'),
+            // `grid` (a grid that fits the count), or a preset id (10, 30, 40, 310, 390, 410, 510, 610).
+            template: z
+              .union(
+                [
+                  z.literal('grid'),
+                  z.literal(10),
+                  z.literal(30),
+                  z.literal(40),
+                  z.literal(310),
+                  z.literal(410),
+                  z.literal(510),
+                  z.literal(610),
+                ],
+                {
+                  error: 'must be grid or one of 10, 30, 40, 310, 410, 510, 610',
+                },
+              )
+              .default('grid'),
+            output: z
+              .string()
+              .regex(/^[A-Za-z0-9_{}-]{1,80}$/, { error: 'must be a stream name with {sdkappid} and {room}' })
+              .default('{sdkappid}_{room}_mix'),
+            minInputs: intIn(1, 16).default(2),
+            // Like TRTC's MaxIdleTime: the mix ends this long after its last input left.
+            idleSeconds: intIn(0, 86400).default(30),
+            width: intIn(2, 3000).default(1280),
+            height: intIn(2, 3000).default(720),
+            frameRate: intIn(1, 60).default(15),
+            // Unset: about 0.1 bit per pixel per frame, as for CreateCommonMixStream.
+            videoBitrateKbps: intIn(1, 50000).optional(),
+            audioBitrateKbps: intIn(1, 500).default(64),
+          })
+          .prefault({}),
       })
       .prefault({}),
     record: z
@@ -271,5 +324,6 @@ export type RecordConfig = Config['record'] & {
   retentionDays?: Readonly<Partial<Record<RecordFormat, number>>>;
 };
 export type CallbackConfig = Config['callback'];
+export type MixConfig = Config['mix'];
 export type StorageConfig = Config['storage'];
 export type MinioStorageConfig = Extract<StorageConfig, { type: 'minio' }>;

@@ -131,6 +131,7 @@ const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
 export function layoutMix(
   request: CreateCommonMixStreamRequest,
   sizeOf: (name: string) => { width: number; height: number } | undefined = () => undefined,
+  options: { fit?: 'contain' } = {},
 ): MixLayout | MixRefusal {
   const refuse = (code: number, message: string): MixRefusal => ({ code, message });
   const list = request.InputStreamList ?? [];
@@ -273,7 +274,14 @@ export function layoutMix(
         height: isBase && !canvas ? height : even((h as number | undefined) ?? fallback.height),
       };
     }
-    inputs.push({ name: input.InputStreamName, layer: p.ImageLayer, kind, region, crop });
+    inputs.push({
+      name: input.InputStreamName,
+      layer: p.ImageLayer,
+      kind,
+      region,
+      crop,
+      ...(options.fit && region ? { fit: options.fit } : {}),
+    });
   }
 
   const out = request.OutputParams ?? ({} as CommonMixOutputParams);

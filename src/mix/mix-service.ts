@@ -50,6 +50,8 @@ export class MixService extends TypedEmitter<MixServiceEvents> {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #mixers = new Map<string, Mixer>();
+  /** Sessions the room mix runs (not kept in the store). */
+  readonly #auto = new Set<string>();
   /** Requests of one session run one after another. */
   readonly #queues = new Map<string, Promise<unknown>>();
 
@@ -85,8 +87,11 @@ export class MixService extends TypedEmitter<MixServiceEvents> {
     return this.#mixers.get(sessionId);
   }
 
-  /** Starts a mix, or changes the running one of that session id; throws MixRequestError when refused. */
-  create(request: CreateCommonMixStreamRequest): Promise<void> {
+  /**
+   * Starts a mix, or changes the running one of that session id; throws MixRequestError when refused.
+   * `auto`: a room mix the recorder runs by itself (not kept: its pushes start it again; inputs fit their cells).
+   */
+  create(request: CreateCommonMixStreamRequest, options: { auto?: boolean } = {}): Promise<void> {
     return this.#serial(request.MixStreamSessionId, async () => {
       const image = (request.InputStreamList ?? []).find((i) => i.LayoutParams?.InputType === 2);
       if (image) {
@@ -96,7 +101,7 @@ export class MixService extends TypedEmitter<MixServiceEvents> {
           `InputType 2 (an image watermark, ${image.InputStreamName}) is not supported: images cannot be registered`,
         );
       }
-      const layout = this.#layout(request);
+      const layout = this.#layout(request, options.auto);
       if (isRefusal(layout)) throw new MixRequestError('mix', layout.code, layout.message);
       const running = this.#mixers.get(layout.sessionId);
       if (running && running.layout.output.name !== layout.output.name) {
@@ -116,7 +121,8 @@ export class MixService extends TypedEmitter<MixServiceEvents> {
           );
         }
       }
-      await this.#o.store.put(layout.sessionId, request, this.#now());
+      if (options.auto) this.#auto.add(layout.sessionId);
+      else await this.#o.store.put(layout.sessionId, request, this.#now());
       if (running) {
         this.#log.info({ mixSessionId: layout.sessionId }, 'mix layout changed');
         await running.update(layout);
@@ -132,7 +138,7 @@ export class MixService extends TypedEmitter<MixServiceEvents> {
       const mixer = this.#mixers.get(sessionId);
       if (!mixer) throw new MixRequestError('mix', -31001, `no mix session ${JSON.stringify(sessionId)}`);
       this.#mixers.delete(sessionId);
-      await this.#o.store.remove(sessionId);
+      if (!this.#auto.delete(sessionId)) await this.#o.store.remove(sessionId);
       await mixer.stop();
       this.#log.info({ mixSessionId: sessionId }, 'mix cancelled');
     });
@@ -146,11 +152,26 @@ export class MixService extends TypedEmitter<MixServiceEvents> {
     await this.#o.store.close();
   }
 
-  #layout(request: CreateCommonMixStreamRequest): MixLayout | { code: number; message: string } {
-    return layoutMix(request, (name) => {
+  #layout(
+    request: CreateCommonMixStreamRequest,
+    auto = false,
+  ): MixLayout | { code: number; message: string } {
+    const sizeOf = (name: string) => {
       const { app, stream } = this.#resolve(name);
       return this.#o.hub.sizeOf(app, stream);
-    });
+    };
+    return layoutMix(request, sizeOf, auto ? { fit: 'contain' } : {});
+  }
+
+  /** The open sessions, for GET /api/mixes. */
+  list(): { sessionId: string; output: string; inputs: string[]; auto: boolean; publishing: boolean }[] {
+    return [...this.#mixers].map(([sessionId, mixer]) => ({
+      sessionId,
+      output: mixer.layout.output.name,
+      inputs: mixer.layout.inputs.map((i) => i.name),
+      auto: this.#auto.has(sessionId),
+      publishing: mixer.publishing,
+    }));
   }
 
   #resolve = (name: string): { app: string; stream: string } => {

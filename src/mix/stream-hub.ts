@@ -21,6 +21,13 @@ interface Live {
 export class StreamHub {
   readonly #live = new Map<string, Live>();
   readonly #listeners = new Map<string, Set<StreamListener>>();
+  readonly #watchers = new Set<(request: PublishRequest, live: boolean) => void>();
+
+  /** Told of every publish that starts (live true) or ends (false), whatever its stream. */
+  watch(watcher: (request: PublishRequest, live: boolean) => void): () => void {
+    this.#watchers.add(watcher);
+    return () => this.#watchers.delete(watcher);
+  }
 
   /** Wraps the sink of an accepted publish so its packets reach the stream's listeners too. */
   tap(request: PublishRequest, sink: PublishSink): PublishSink {
@@ -28,6 +35,7 @@ export class StreamHub {
     const live: Live = { request, headers: new Map() };
     this.#live.set(key, live);
     for (const listener of this.#listeners.get(key) ?? []) listener.onPublish(request, []);
+    for (const watcher of this.#watchers) watcher(request, true);
     return {
       onPacket: (packet) => {
         sink.onPacket(packet);
@@ -39,6 +47,7 @@ export class StreamHub {
         if (this.#live.get(key) !== live) return;
         this.#live.delete(key);
         for (const listener of this.#listeners.get(key) ?? []) listener.onUnpublish();
+        for (const watcher of this.#watchers) watcher(request, false);
       },
     };
   }

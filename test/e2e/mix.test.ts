@@ -570,3 +570,111 @@ describe('mixed recording: preset layouts (MixStreamTemplateId)', () => {
     },
   );
 });
+
+describe('automatic room mix (mix.auto) from TRTC stream ids', () => {
+  let rec: TestRecorder;
+  let receiver: CallbackReceiver;
+  let lastLeft = 0;
+  const mp4sOf = (stream: string) =>
+    receiver.bodies.filter((b) => b.event_type === 100 && b.stream_id === stream && b.file_format === 'mp4');
+  const pathOf = (body: Record<string, unknown>) =>
+    join(rec.dataDir, decodeURIComponent(new URL(String(body.video_url)).pathname));
+  const ROOM = '1400000123_1001';
+  let sessionsWhileLive: { sessionId: string; output: string; auto: boolean }[] = [];
+  let daveJoined = 0;
+
+  beforeAll(async () => {
+    const [red, green, blue, yellow, magenta, cyan] = await Promise.all([
+      colourFixture('red', 440),
+      colourFixture('lime', 1000),
+      colourFixture('blue', 2500),
+      colourFixture('yellow', 500),
+      colourFixture('magenta', 700),
+      colourFixture('cyan', 900),
+    ]);
+    receiver = await startCallbackReceiver();
+    rec = await startRecorder({
+      record: { formats: ['mp4'] },
+      callback: { url: receiver.url },
+      mix: { auto: { enabled: true, idleSeconds: 3, width: 640, height: 360, frameRate: 15 } },
+    });
+    const pushes = [
+      push(red, rec.rtmpUrl(`${ROOM}_alice_main`), 16),
+      push(green, rec.rtmpUrl(`${ROOM}_bob_main`), 16),
+      push(blue, rec.rtmpUrl(`${ROOM}_carol_main`), 16),
+      // Another room of the same app, and the same room id under another SDKAppID.
+      push(magenta, rec.rtmpUrl('1400000123_2002_erin_main'), 16),
+      push(cyan, rec.rtmpUrl('1400000123_2002_frank_main'), 16),
+      push(red, rec.rtmpUrl('1400000999_1001_grace_main'), 16),
+      push(green, rec.rtmpUrl('1400000999_1001_heidi_main'), 16),
+    ];
+    await sleep(7000);
+    daveJoined = Date.now();
+    pushes.push(push(yellow, rec.rtmpUrl(`${ROOM}_dave_main`), 9));
+    await sleep(3000);
+    const api = await fetch(`http://127.0.0.1:${rec.recorder.httpPort}/api/mixes`);
+    sessionsWhileLive = ((await api.json()) as { mixes: typeof sessionsWhileLive }).mixes;
+    await Promise.all(pushes.map((p) => p.exited));
+    lastLeft = Date.now();
+    await receiver.waitFor((b) => b.event_type === 100 && String(b.stream_id).endsWith('_mix'), 3, 60_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await rec?.stop();
+    await receiver?.close();
+  });
+
+  it('each user keeps a file of their own, and the room gets one mixed file', () => {
+    for (const user of ['alice', 'bob', 'carol', 'dave'])
+      expect(mp4sOf(`${ROOM}_${user}_main`)).toHaveLength(1);
+    expect(mp4sOf(`${ROOM}_mix`)).toHaveLength(1);
+    expect(
+      sessionsWhileLive
+        .filter((s) => s.auto)
+        .map((s) => s.output)
+        .sort(),
+    ).toEqual(['1400000123_1001_mix', '1400000123_2002_mix', '1400000999_1001_mix']);
+  });
+
+  it('the mixed picture holds all three, then the fourth user in the grid without a new file', async () => {
+    const body = mp4sOf(`${ROOM}_mix`)[0]!;
+    const file = pathOf(body);
+    const start = Number(body.start_time) * 1000;
+    const before = await frameAt(file, (daveJoined - start) / 1000 - 1.5, W, H);
+    const after = await frameAt(file, (daveJoined - start) / 1000 + 4, W, H);
+    const cell = (f: Awaited<ReturnType<typeof frameAt>>, i: number) =>
+      f.mean((i % 2) * 320, Math.floor(i / 2) * 180, 320, 180);
+    // The three joined at once, so in any order; the grid's fourth cell waits for dave.
+    const seen = [0, 1, 2].map((c) => [RED, GREEN, BLUE].findIndex((want) => near(cell(before, c), want)));
+    expect([...seen].sort(), `${[0, 1, 2].map((c) => cell(before, c)).join(' ')}`).toEqual([0, 1, 2]);
+    expect(near(cell(before, 3), [0, 0, 0]), `4th cell before dave ${cell(before, 3)}`).toBe(true);
+    expect(near(cell(after, 3), [255, 255, 0]), `4th cell with dave ${cell(after, 3)}`).toBe(true);
+    expect(near(cell(after, 0), [RED, GREEN, BLUE][seen[0]!]!)).toBe(true);
+  });
+
+  it('two rooms do not mix into each other; the same room id under two SDKAppIDs gives two outputs', async () => {
+    const other = mp4sOf('1400000123_2002_mix')[0]!;
+    const frame = await frameAt(pathOf(other), 5, W, H);
+    // Two members: a 2x1 grid, each 4:3 picture fitted to its 320x360 cell.
+    // They joined at once, so in either order; nothing of the other rooms.
+    const cells = [frame.mean(0, 90, 320, 180), frame.mean(320, 90, 320, 180)];
+    const found = cells.map((c) =>
+      [
+        [255, 0, 255],
+        [0, 255, 255],
+      ].findIndex((want) => near(c, want)),
+    );
+    expect([...found].sort(), `${cells.join(' ')}`).toEqual([0, 1]);
+    expect(mp4sOf('1400000999_1001_mix')).toHaveLength(1);
+  });
+
+  it('the mix ends idleSeconds after the last member left', async () => {
+    const body = mp4sOf(`${ROOM}_mix`)[0]!;
+    const endMs = Number(body.end_time) * 1000;
+    // end_time is whole seconds; the idle time is 3 s.
+    expect(endMs - lastLeft).toBeGreaterThan(1000);
+    expect(endMs - lastLeft).toBeLessThan(8000);
+    const api = await fetch(`http://127.0.0.1:${rec.recorder.httpPort}/api/mixes`);
+    expect(((await api.json()) as { mixes: unknown[] }).mixes).toEqual([]);
+  });
+});
