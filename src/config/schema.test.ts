@@ -33,3 +33,14 @@ describe('mix', () => {
     expect(() => parseConfig({ mix: { app: 'a/b' } })).toThrow(/mix\.app.*1\.\.80 letters/);
   });
 });
+
+describe('mix.auto', () => {
+  it('refuses a pattern without the room groups, and a template that needs a canvas', () => {
+    expect(() => parseConfig({ mix: { auto: { pattern: '^(\\d+)_(\\d+)$' } } })).toThrow(
+      /mix\.auto\.pattern.*\(\?<app>\.\.\.\) and \(\?<room>\.\.\.\) groups/,
+    );
+    expect(() => parseConfig({ mix: { auto: { pattern: '(?<app>' } } })).toThrow(/mix\.auto\.pattern/);
+    expect(() => parseConfig({ mix: { auto: { template: 390 as never } } })).toThrow(/mix\.auto\.template/);
+    expect(() => parseConfig({ mix: { auto: { minInputs: 17 } } })).toThrow(/mix\.auto\.minInputs/);
+  });
+});
