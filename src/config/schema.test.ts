@@ -23,7 +23,11 @@ describe('record.maxBufferedBytes', () => {
 
 describe('mix', () => {
   it('defaults to the app live and the x264 preset veryfast', () => {
-    expect(parseConfig({}).mix).toMatchObject({ app: 'live', x264Preset: 'veryfast', auto: { enabled: false } });
+    expect(parseConfig({}).mix).toMatchObject({
+      app: 'live',
+      x264Preset: 'veryfast',
+      auto: { enabled: false },
+    });
   });
 
   it('refuses an unknown preset and a bad app, naming the key and what it takes', () => {

@@ -358,6 +358,44 @@ describe('mixed recording: refusals, faults, a replaced input, and a restart', (
     expect(near(mixedFrame.mean(0, 180, 320, 180), RED)).toBe(true);
   }, 60_000);
 
+  it('with every input audio only (PureAudio) the output has no video, and HLS and AAC record it', async () => {
+    const pure = await startRecorder({
+      record: { formats: ['hls', 'aac'], hlsSegmentSeconds: 2 },
+      callback: { url: receiver.url },
+      api: { credentials: [KEY] },
+    });
+    try {
+      const live = liveClient(pure.recorder.httpPort, KEY, agent);
+      await live.CreateCommonMixStream({
+        MixStreamSessionId: 'pureaudio',
+        InputStreamList: [
+          { InputStreamName: 'voice1', LayoutParams: { ImageLayer: 1, InputType: 4 } },
+          { InputStreamName: 'voice2', LayoutParams: { ImageLayer: 2, InputType: 4 } },
+        ],
+        OutputParams: { OutputStreamName: 'pureout', OutputStreamType: 1 },
+      });
+      await Promise.all([
+        push(red, pure.rtmpUrl('voice1'), 7).exited,
+        push(green, pure.rtmpUrl('voice2'), 7).exited,
+      ]);
+      await live.CancelCommonMixStream({ MixStreamSessionId: 'pureaudio' });
+      const bodies = await eventually(() => {
+        const found = receiver.bodies.filter((b) => b.event_type === 100 && b.stream_id === 'pureout');
+        return found.length >= 2 ? found : undefined;
+      }, 30_000);
+      expect(bodies.map((b) => b.file_format).sort()).toEqual(['aac', 'hls']);
+      for (const body of bodies) {
+        const file = join(pure.dataDir, decodeURIComponent(new URL(String(body.video_url)).pathname));
+        expect(await videoTimes(file), String(body.file_format)).toEqual([]);
+        // Both voices are heard in each.
+        expect(await toneLevel(file, 440)).toBeGreaterThan(-35);
+        expect(await toneLevel(file, 1000)).toBeGreaterThan(-35);
+      }
+    } finally {
+      await pure.stop();
+    }
+  }, 60_000);
+
   it('a restarted recorder runs a kept mix session again, and its inputs join it when they publish', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'recorder-mix-restart-'));
     const config = {
