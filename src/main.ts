@@ -8,10 +8,7 @@ import type { Config } from './config/schema.js';
 import { probeCapabilities, type FfmpegCapabilities } from './ffmpeg/capabilities.js';
 import { resolveFfmpegPath, resolveFfprobePath } from './ffmpeg/locate.js';
 import { RtmpIngest, type AdmitDecision, type PublishRequest } from './ingest/index.js';
-import { FileMixSessionStore } from './mix/mix-book.js';
-import { MixService } from './mix/mix-service.js';
-import { RoomMixes } from './mix/room-mix.js';
-import { StreamHub } from './mix/stream-hub.js';
+import { createMixing, type Mixing, type MixService } from './mix/index.js';
 import { registerMediaActions } from './api/media-actions.js';
 import { MediaIndex } from './media/media-index.js';
 import { FileFinisher, type FinishedFile } from './recording/file-finisher.js';
@@ -93,7 +90,7 @@ export class Recorder {
   /** The exclusive lock on dataDir: one recorder per data dir. */
   readonly #lock: HeldLock;
   readonly #notifier: StreamNotifier;
-  readonly #roomMixes: RoomMixes | undefined;
+  readonly #mixing: Mixing;
 
   private constructor(
     config: Config,
@@ -233,22 +230,17 @@ export class Recorder {
     };
     // Events 1 and 0 for every accepted publish, an RTMP push or a mix's output; a refused one sends neither.
     const admit = (request: PublishRequest) => notifier.admit(request, this.manager.admit(request));
-    const hub = new StreamHub();
-    this.mixes = new MixService({
-      store: new FileMixSessionStore(join(dataDir, '.state', 'mixes.json'), this.logger),
-      hub,
+    this.#mixing = createMixing({
+      config: config.mix,
+      dataDir,
       ffmpegPath,
       capabilities: ffmpegCapabilities,
-      x264Preset: config.mix.x264Preset,
-      defaultApp: config.mix.app,
       domain: config.callback.domain,
       admit,
       logger: this.logger,
+      onRestart: () => this.metrics.mixRestarted(),
     });
-    this.mixes.on('restart', () => this.metrics.mixRestarted());
-    this.#roomMixes = config.mix.auto.enabled
-      ? new RoomMixes({ config: config.mix.auto, hub, mixes: this.mixes, logger: this.logger })
-      : undefined;
+    this.mixes = this.#mixing.service;
     this.ingest = new RtmpIngest({
       host: config.rtmp.host,
       port: config.rtmp.port,
@@ -260,7 +252,7 @@ export class Recorder {
         const decision = countingBytes(admit(request), () =>
           this.metrics.bytesIn(request.app, request.stream),
         );
-        return 'accept' in decision ? { accept: hub.tap(request, decision.accept) } : decision;
+        return 'accept' in decision ? { accept: this.#mixing.hub.tap(request, decision.accept) } : decision;
       },
     });
     this.http = createHttpServer({
@@ -378,8 +370,7 @@ export class Recorder {
       this.logger.info('recorder stopping');
       await this.ingest.close();
       // Their outputs end like any publish; the sessions stay kept for the next start.
-      this.#roomMixes?.close();
-      await this.mixes.close();
+      await this.#mixing.close();
       this.disk.close();
       await this.tasks.close();
       await this.manager.shutdown();

@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import type { MixConfig } from '../config/schema.js';
+import type { FfmpegCapabilities } from '../ffmpeg/capabilities.js';
+import type { AdmitDecision, PublishRequest } from '../ingest/index.js';
+import type { Logger } from '../shared/logger.js';
+import { FileMixSessionStore } from './mix-book.js';
+import { MixService } from './mix-service.js';
+import { RoomMixes } from './room-mix.js';
+import { StreamHub } from './stream-hub.js';
+
+export { MixService } from './mix-service.js';
+
+/** Mixing as the recorder runs it: the hub pushes reach mixes through, the mix sessions, and the room mix. */
+export interface Mixing {
+  hub: StreamHub;
+  service: MixService;
+  /** Stops the room mix and every mixer; API sessions stay kept for the next start. */
+  close(): Promise<void>;
+}
+
+export function createMixing(options: {
+  config: MixConfig;
+  dataDir: string;
+  ffmpegPath: string;
+  capabilities: FfmpegCapabilities;
+  /** callback.domain: the push domain outputs count as published on. */
+  domain: string | undefined;
+  /** The door of every publish (events 1 and 0, then the recording). */
+  admit: (request: PublishRequest) => AdmitDecision;
+  logger: Logger;
+  onRestart: () => void;
+}): Mixing {
+  const hub = new StreamHub();
+  const service = new MixService({
+    store: new FileMixSessionStore(join(options.dataDir, '.state', 'mixes.json'), options.logger),
+    hub,
+    ffmpegPath: options.ffmpegPath,
+    capabilities: options.capabilities,
+    x264Preset: options.config.x264Preset,
+    defaultApp: options.config.app,
+    domain: options.domain,
+    admit: options.admit,
+    logger: options.logger,
+  });
+  service.on('restart', options.onRestart);
+  const rooms = options.config.auto.enabled
+    ? new RoomMixes({ config: options.config.auto, hub, mixes: service, logger: options.logger })
+    : undefined;
+  return {
+    hub,
+    service,
+    async close() {
+      rooms?.close();
+      await service.close();
+    },
+  };
+}
