@@ -67,3 +67,33 @@ export function buildMixGraph(layout: MixLayout, indexOf: (name: string) => numb
   }
   return { filter: chains.join(';'), video, audio: 'aout' };
 }
+
+/** What follows a mix's inputs on ffmpeg's command line: its graph and its encoders (pure). */
+export function mixEncodeArgs(layout: MixLayout, graph: MixGraph, x264Preset: string): string[] {
+  const { output } = layout;
+  const gop = String(output.fps * output.gopSeconds);
+  const kbps = output.videoKbps;
+  const video = graph.video
+    ? [
+        ...['-map', `[${graph.video}]`, '-c:v', 'libx264', '-preset', x264Preset, '-tune', 'zerolatency'],
+        ...['-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`],
+        ...[
+          '-g',
+          gop,
+          '-keyint_min',
+          gop,
+          '-sc_threshold',
+          '0',
+          '-r',
+          String(output.fps),
+          '-pix_fmt',
+          'yuv420p',
+        ],
+      ]
+    : [];
+  return [
+    ...['-filter_complex', graph.filter, ...video],
+    ...['-map', `[${graph.audio}]`, '-c:a', 'aac', '-b:a', `${output.audioKbps}k`],
+    ...['-ar', String(output.sampleRate), '-ac', String(output.channels)],
+  ];
+}

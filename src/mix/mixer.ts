@@ -6,7 +6,7 @@ import { errorMessage } from '../shared/errors.js';
 import { FlvTagReader, parseFlvTags, type FlvTag } from '../shared/flv.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
-import { buildMixGraph, type MixGraph } from './filter-graph.js';
+import { buildMixGraph, mixEncodeArgs, type MixGraph } from './filter-graph.js';
 import { InputFeed, placeholderClip, type PlaceholderClip } from './input-feed.js';
 import type { MixLayout } from './layout.js';
 import { packetOfTag } from './output-packets.js';
@@ -241,45 +241,13 @@ export class Mixer extends TypedEmitter<MixerEvents> {
   }
 
   #args(layout: MixLayout, graph: MixGraph, inputs: number): string[] {
-    const { output } = layout;
-    const gop = String(output.fps * output.gopSeconds);
-    const kbps = output.videoKbps;
-    const video = graph.video
-      ? [
-          ...[
-            '-map',
-            `[${graph.video}]`,
-            '-c:v',
-            'libx264',
-            '-preset',
-            this.#o.x264Preset,
-            '-tune',
-            'zerolatency',
-          ],
-          ...['-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`],
-          ...[
-            '-g',
-            gop,
-            '-keyint_min',
-            gop,
-            '-sc_threshold',
-            '0',
-            '-r',
-            String(output.fps),
-            '-pix_fmt',
-            'yuv420p',
-          ],
-        ]
-      : [];
     return [
       ...['-hide_banner', '-nostats', '-loglevel', 'warning'],
       // The feeds write both headers and the first frames at once: a short probe is enough.
       ...Array.from({ length: inputs }, (_, i) => [
         ...['-thread_queue_size', '512', '-analyzeduration', '200000', '-f', 'flv', '-i', `pipe:${3 + i}`],
       ]).flat(),
-      ...['-filter_complex', graph.filter, ...video],
-      ...['-map', `[${graph.audio}]`, '-c:a', 'aac', '-b:a', `${output.audioKbps}k`],
-      ...['-ar', String(output.sampleRate), '-ac', String(output.channels)],
+      ...mixEncodeArgs(layout, graph, this.#o.x264Preset),
       ...['-flush_packets', '1', '-f', 'flv', '-flvflags', 'no_duration_filesize', 'pipe:1'],
     ];
   }
