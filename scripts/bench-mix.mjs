@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { URL } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { LoadProcess } from '../src/bench/load-process.ts';
 import { ProcSampler, summarizeSamples } from '../src/bench/proc-sampler.ts';
@@ -61,7 +62,7 @@ for (const [what, ok] of [
 }
 const ffmpeg = resolveFfmpegPath(undefined);
 const ffprobe = process.env.FFPROBE ?? 'ffprobe';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms) => delay(ms);
 const fixture = await ensureLoadFixture({
   ffmpegPath: process.env.PUBLISHER_FFMPEG ?? 'ffmpeg',
   dir: join(tmpdir(), 'recorder-bench-fixtures'),
