@@ -1,4 +1,4 @@
-import { avMaps, segmentMuxerArgs, type OutputFormat } from './format.js';
+import { anyTrack, avMaps, segmentMuxerArgs, type OutputFormat } from './format.js';
 import { readInitSectionLength } from './fmp4.js';
 import type { Tracks } from '../tracks.js';
 
@@ -24,7 +24,7 @@ export function segmentExtension(kind: HlsSegmentKind): 'ts' | 'm4s' {
  */
 export const hlsOutput: OutputFormat = {
   format: 'hls',
-  supports: (tracks: Tracks) => (tracks.audio || tracks.video ? true : 'the stream has no audio or video'),
+  supports: anyTrack,
   maps: avMaps,
   pattern: 'hls_%06d.seg',
   muxerArgs(spec, tracks) {
