@@ -2,6 +2,8 @@ export {
   RtmpIngest,
   flvFileHeader,
   videoFlags,
+  audioFlags,
+  SCRIPT_FLAGS,
   writeTagTimestamp,
   type AdmitDecision,
   type RtmpIngestOptions,

@@ -158,19 +158,40 @@ export function videoFlags(
   };
 }
 
+/**
+ * What an audio tag body is: its FLV sound format (9 is enhanced RTMP, with a FourCC), and whether it is a
+ * sequence header (AAC's packet type 0, or enhanced RTMP's sequence start), as NMS's flags say it.
+ */
+export function audioFlags(
+  data: Buffer,
+): Pick<MediaPacket, 'kind' | 'codecId' | 'fourcc' | 'isSequenceHeader' | 'isKeyFrame' | 'enhanced'> {
+  const codecId = (data[0] ?? 0) >> 4;
+  const enhanced = codecId === 9;
+  return {
+    kind: 'audio',
+    codecId,
+    isSequenceHeader: enhanced ? ((data[0] ?? 0) & 0x0f) === 0 : codecId === 10 && data[1] === 0,
+    isKeyFrame: true,
+    enhanced,
+    ...(enhanced && data.length >= 5 ? { fourcc: data.subarray(1, 5).toString('latin1') } : {}),
+  };
+}
+
+/** The flags of a script (metadata) packet. */
+export const SCRIPT_FLAGS = Object.freeze({
+  kind: 'script',
+  codecId: 0,
+  isSequenceHeader: false,
+  isKeyFrame: false,
+  enhanced: false,
+} as const);
+
 /** Converts one parsed NMS packet into our media packet, copying it out of the parser's reused buffer. */
 function toMediaPacket(packet: AVPacket): MediaPacket | null {
   switch (packet.codec_type) {
     case 8:
       return {
-        kind: 'audio',
-        codecId: packet.codec_id,
-        isSequenceHeader: packet.flags === 0,
-        isKeyFrame: true,
-        enhanced: packet.codec_id === 9,
-        ...(packet.codec_id === 9 && packet.size >= 5
-          ? { fourcc: packet.data.subarray(1, 5).toString('latin1') }
-          : {}),
+        ...audioFlags(packet.data.subarray(0, packet.size)),
         dts: packet.dts,
         tag: Flv.createMessage(packet),
       };
@@ -197,11 +218,7 @@ function toMediaPacket(packet: AVPacket): MediaPacket | null {
         // Malformed script data is passed through unparsed; ffmpeg ignores what it cannot read.
       }
       return {
-        kind: 'script',
-        codecId: 0,
-        isSequenceHeader: false,
-        isKeyFrame: false,
-        enhanced: false,
+        ...SCRIPT_FLAGS,
         dts: packet.dts,
         tag: Flv.createMessage(bare),
         ...(metadata ? { metadata } : {}),
