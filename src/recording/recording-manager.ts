@@ -104,6 +104,11 @@ export const DEFAULT_TIMINGS: SessionTimings = {
   maxProbeBytes: 16 * 1024 * 1024,
 };
 
+/** StreamType 1 names a mix's output; a task for a live push (0) takes either (pure). */
+function streamTypeFits(task: RecordTask, request: PublishRequest): boolean {
+  return task.streamType !== 1 || request.mix !== undefined;
+}
+
 /** The recordings of every stream: admits publishes, joins resumes, drains on shutdown. */
 export class RecordingManager {
   readonly #o: RecordingManagerOptions;
@@ -340,8 +345,7 @@ export class RecordingManager {
     const found = new Map<string, RecordTask>();
     for (const domain of this.#domainsOf(request)) {
       for (const task of tasks.activeFor(domain, request.app, request.stream, this.#now())) {
-        // StreamType 1 names a mix's output; a task for a live push (0) takes either.
-        if (task.streamType === 1 && !request.mix) continue;
+        if (!streamTypeFits(task, request)) continue;
         found.set(task.taskId, task);
       }
     }
@@ -357,7 +361,7 @@ export class RecordingManager {
 
   #matches(task: RecordTask, request: PublishRequest): boolean {
     return (
-      (task.streamType !== 1 || request.mix !== undefined) &&
+      streamTypeFits(task, request) &&
       task.appName === request.app &&
       task.streamName === request.stream &&
       this.#domainsOf(request).some((d) => d.toLowerCase() === task.domainName.toLowerCase())
