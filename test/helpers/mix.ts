@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { Agent } from 'node:http';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { live } from 'tencentcloud-sdk-nodejs/tencentcloud/services/live/index.js';
 import { FFPROBE, FIXTURES_DIR, PUBLISHER_FFMPEG } from './fixtures.js';
-import type { Publisher } from './recorder.js';
+import { pushFile, type Publisher } from './recorder.js';
 
 const run = promisify(execFile);
 
@@ -69,28 +69,7 @@ export async function colourFixture(colour: string, hz: number): Promise<string>
 
 /** Pushes a fixture in real time for `seconds`, stream copy. */
 export function push(file: string, url: string, seconds: number): Publisher {
-  const child = spawn(
-    PUBLISHER_FFMPEG,
-    [
-      '-hide_banner',
-      '-nostdin',
-      '-loglevel',
-      'error',
-      '-re',
-      '-i',
-      file,
-      '-t',
-      String(seconds),
-      '-c',
-      'copy',
-      '-f',
-      'flv',
-      url,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, exited };
+  return pushFile(file, url, { seconds });
 }
 
 /** One decoded RGB frame of a file at a time (seconds), `width` pixels wide. */

@@ -65,6 +65,15 @@ export function publish(
   url: string,
   options: { fixture?: 'av.flv' | 'audio.flv' | 'video.flv'; seconds: number; seekSeconds?: number },
 ): Publisher {
+  return pushFile(fixturePath(options.fixture ?? 'av.flv'), url, options);
+}
+
+/** Pushes an FLV file in real time for `seconds`, stream copy; `loop` replays it for as long as that takes. */
+export function pushFile(
+  file: string,
+  url: string,
+  options: { seconds: number; seekSeconds?: number; loop?: boolean },
+): Publisher {
   const child = spawn(
     PUBLISHER_FFMPEG,
     [
@@ -74,8 +83,9 @@ export function publish(
       'error',
       '-re',
       ...(options.seekSeconds ? ['-ss', String(options.seekSeconds)] : []),
+      ...(options.loop ? ['-stream_loop', '-1'] : []),
       '-i',
-      fixturePath(options.fixture ?? 'av.flv'),
+      file,
       '-t',
       String(options.seconds),
       '-c',

@@ -1,12 +1,12 @@
 // Flash-and-beep media for measuring a mix's sync and latency: each input flashes white and beeps on every
 // whole second of its own timeline; the onsets are found again in the recordings, per region and per tone.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { FFPROBE, FIXTURES_DIR, PUBLISHER_FFMPEG } from './fixtures.js';
-import type { Publisher } from './recorder.js';
+import { pushFile, type Publisher } from './recorder.js';
 
 const run = promisify(execFile);
 
@@ -33,15 +33,7 @@ export async function flashFixture(hz: number): Promise<string> {
 
 /** Pushes a fixture in a loop in real time for `seconds`. */
 export function pushLooped(file: string, url: string, seconds: number): Publisher {
-  const child = spawn(
-    PUBLISHER_FFMPEG,
-    [
-      ...['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file],
-      ...['-t', String(seconds), '-c', 'copy', '-f', 'flv', url],
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  return { child, exited: new Promise((resolve) => child.on('close', (code) => resolve(code))) };
+  return pushFile(file, url, { seconds, loop: true });
 }
 
 export interface Region {
