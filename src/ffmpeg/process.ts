@@ -35,7 +35,7 @@ export function isCleanExit(exit: FfmpegExit): boolean {
 }
 
 /**
- * Stdin writes are gathered for this long and leave as one writev: a syscall and an ffmpeg wake-up per batch instead
+ * Stdin (and input pipe) writes are gathered for this long and leave as one writev: a syscall and an ffmpeg wake-up per batch instead
  * of per packet (about 70 a second for 25 fps video with AAC). The cost is this much more latency into ffmpeg.
  */
 const WRITE_BATCH_MS = 40;
@@ -128,15 +128,23 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
 
   /** Writes to stdin; false means ffmpeg is behind (the data is still queued). */
   write(data: Buffer): boolean {
-    const stdin = this.#child.stdin;
-    if (!stdin || stdin.destroyed || stdin.writableEnded || this.#exit) return false;
-    if (!corked.has(stdin)) {
-      stdin.cork();
-      corked.add(stdin);
+    return this.#batched(this.#child.stdin, data);
+  }
+
+  /** Writes to extra input pipe `n`, batched as stdin is; false means ffmpeg is behind or has exited. */
+  writeInput(n: number, data: Buffer): boolean {
+    return this.#batched(this.inputPipe(n), data);
+  }
+
+  #batched(pipe: Writable | null | undefined, data: Buffer): boolean {
+    if (!pipe || pipe.destroyed || pipe.writableEnded || this.#exit) return false;
+    if (!corked.has(pipe)) {
+      pipe.cork();
+      corked.add(pipe);
       flushTimer ??= setTimeout(flushCorked, WRITE_BATCH_MS).unref();
     }
     // Corked bytes count in writableLength, so a false here still means ffmpeg is behind.
-    return stdin.write(data);
+    return pipe.write(data);
   }
 
   /** Ends stdin (and the extra input pipes): ffmpeg flushes its outputs and exits. */

@@ -38,8 +38,11 @@ export interface MixerEvents {
   refused: [reason: string];
 }
 
-/** How often placeholder frames are written. */
-const TICK_MS = 20;
+/**
+ * How often placeholder frames are written. The background's are written this far ahead, so it is never the input
+ * the graph waits for; an absent input's are not, since its live publish may take over at any moment.
+ */
+const TICK_MS = 40;
 const PLACEHOLDER_SECONDS = 2;
 /** The longest a new ffmpeg waits for its live inputs' keyframes before it takes over the output anyway. */
 const TAKEOVER_MS = 3000;
@@ -92,6 +95,8 @@ export class Mixer extends TypedEmitter<MixerEvents> {
   /** The last output timestamp sent, and when (wall ms). */
   #lastDts = -1;
   #lastAt = 0;
+  /** When the output publish's timestamp 0 was sent (wall ms). */
+  #publishAt = 0;
   #stopped = false;
   #failures = 0;
   readonly #clips = new Map<string, Promise<PlaceholderClip>>();
@@ -115,6 +120,14 @@ export class Mixer extends TypedEmitter<MixerEvents> {
   /** Whether the output is published now. */
   get publishing(): boolean {
     return this.#sink !== undefined;
+  }
+
+  /**
+   * How far the output's timestamps trail the wall clock since its publish began (ms), at the last tag sent: a
+   * mix that cannot keep real time shows it growing.
+   */
+  get lagMs(): number | undefined {
+    return this.#sink && this.#lastDts >= 0 ? this.#lastAt - this.#publishAt - this.#lastDts : undefined;
   }
 
   /** pid of the mix's ffmpeg whose output is published, while it runs. */
@@ -201,8 +214,10 @@ export class Mixer extends TypedEmitter<MixerEvents> {
 
     const feedOf = (pipe: number, clip: PlaceholderClip, name?: string) =>
       new InputFeed({
-        ...(name ? { onForeignCodec: (codec: string) => this.#foreignCodec(name, codec) } : {}),
-        write: (bytes) => void proc.inputPipe(pipe)?.write(bytes),
+        ...(name
+          ? { onForeignCodec: (codec: string) => this.#foreignCodec(name, codec) }
+          : { leadMs: TICK_MS }),
+        write: (bytes) => void proc.writeInput(pipe, bytes),
         placeholder: clip,
         clock: this.#clock,
         stallMs: this.#o.stallMs ?? 500,
@@ -306,6 +321,7 @@ export class Mixer extends TypedEmitter<MixerEvents> {
       this.#lastDts < 0 ? -tag.timestamp : this.#lastDts + Math.max(1, now - this.#lastAt) - tag.timestamp;
     const dts = Math.max(0, tag.timestamp + run.shift);
     if (tag.type !== 18 && dts > this.#lastDts) {
+      if (this.#lastDts < 0) this.#publishAt = now - dts;
       this.#lastDts = dts;
       this.#lastAt = now;
     }
