@@ -45,6 +45,19 @@ export interface MixServiceEvents {
  * The open mix sessions: CreateCommonMixStream starts one or changes it, CancelCommonMixStream ends it. Each is
  * kept in the store until cancelled, so a restarted recorder runs it again.
  */
+/** One open mix session as `GET /api/mixes` lists it. */
+export interface MixSessionInfo {
+  sessionId: string;
+  output: string;
+  inputs: string[];
+  auto: boolean;
+  publishing: boolean;
+  /** How far the output trails the wall clock (see Mixer.lagMs); a mix that cannot keep up grows it. */
+  lagMs?: number;
+  /** The published ffmpeg's pid, for an operator's `top`. */
+  pid?: number;
+}
+
 export class MixService extends TypedEmitter<MixServiceEvents> {
   readonly #o: MixServiceOptions;
   readonly #log: Logger;
@@ -164,13 +177,15 @@ export class MixService extends TypedEmitter<MixServiceEvents> {
   }
 
   /** The open sessions, for GET /api/mixes. */
-  list(): { sessionId: string; output: string; inputs: string[]; auto: boolean; publishing: boolean }[] {
+  list(): MixSessionInfo[] {
     return [...this.#mixers].map(([sessionId, mixer]) => ({
       sessionId,
       output: mixer.layout.output.name,
       inputs: mixer.layout.inputs.map((i) => i.name),
       auto: this.#auto.has(sessionId),
       publishing: mixer.publishing,
+      ...(mixer.lagMs === undefined ? {} : { lagMs: mixer.lagMs }),
+      ...(mixer.pid === undefined ? {} : { pid: mixer.pid }),
     }));
   }
 
