@@ -1,5 +1,6 @@
 // Load worker: `node --import tsx workers/load.ts --url rtmp://127.0.0.1:1935/live --streams 50 --prefix s
-// --fixture load.flv --duration 600 [--ramp-ms 5000]`. Runs one LoadGenerator (N publishers in this one process),
+// --fixture load.flv --duration 600 [--ramp-ms 5000] [--connect-wait-ms 30000]`. `--url` may list one URL per
+// stream, comma-separated. Runs one LoadGenerator (N publishers in this one process),
 // prints one JSON line per second of live totals and a final {"final":[...]} line with each stream's counts.
 // SIGTERM or SIGINT unpublishes every stream and prints the final line.
 import { parseArgs } from 'node:util';
@@ -13,6 +14,7 @@ const { values } = parseArgs({
     fixture: { type: 'string' },
     duration: { type: 'string' },
     'ramp-ms': { type: 'string', default: '0' },
+    'connect-wait-ms': { type: 'string', default: '0' },
   },
 });
 
@@ -24,15 +26,21 @@ function fail(message: string): never {
 const count = Number(values.streams);
 const duration = Number(values.duration);
 const rampMs = Number(values['ramp-ms']);
+const connectWaitMs = Number(values['connect-wait-ms']);
 if (!values.url) fail('--url is required');
 if (!values.fixture) fail('--fixture is required');
 if (!Number.isInteger(count) || count < 1) fail('--streams must be a positive integer');
 if (!(duration > 0)) fail('--duration must be a positive number of seconds');
 if (!(rampMs >= 0)) fail('--ramp-ms must be a number >= 0');
+if (!(connectWaitMs >= 0)) fail('--connect-wait-ms must be a number >= 0');
+const urls = values.url!.split(',');
+if (urls.length > 1 && urls.length !== count) fail('--url must be one URL, or one per stream');
 
 const streams = Array.from({ length: count }, (_, i) => `${values.prefix}${i + 1}`);
 const generator = new LoadGenerator({
-  url: values.url,
+  url: urls[0]!,
+  ...(urls.length > 1 ? { urls } : {}),
+  connectWaitMs,
   streams,
   fixture: values.fixture,
   durationSeconds: duration,

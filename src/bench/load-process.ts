@@ -35,6 +35,8 @@ export class LoadProcess {
     fixture: string;
     durationSeconds: number;
     rampMs: number;
+    /** A refused connection is tried again until this long (servers that start listening late). */
+    connectWaitMs?: number;
   }) {
     this.child = spawn(
       process.execPath,
@@ -52,6 +54,8 @@ export class LoadProcess {
         String(o.durationSeconds),
         '--ramp-ms',
         String(o.rampMs),
+        '--connect-wait-ms',
+        String(o.connectWaitMs ?? 0),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

@@ -10,6 +10,10 @@ export interface LoadOptions {
   /** e.g. rtmp://127.0.0.1:1935/live */
   url: string;
   streams: string[];
+  /** A server URL per stream, in place of `url` (a server per stream, such as ffmpeg's `-listen 1` inputs). */
+  urls?: readonly string[];
+  /** A connection refused (the server not listening yet) is tried again every 100 ms until this long. */
+  connectWaitMs?: number;
   fixture: string;
   durationSeconds: number;
   /** spread connects over this many ms */
@@ -93,7 +97,11 @@ export class LoadGenerator extends TypedEmitter<LoadGeneratorEvents> {
     if (o.streams.length === 0) throw new RangeError('streams must not be empty');
     if (new Set(o.streams).size !== o.streams.length) throw new RangeError('stream names must be distinct');
     if (!(o.durationSeconds > 0)) throw new RangeError('durationSeconds must be positive');
+    if (o.urls && o.urls.length !== o.streams.length)
+      throw new RangeError('urls must have one URL per stream');
     this.#o = {
+      urls: [],
+      connectWaitMs: 0,
       rampMs: 0,
       tickMs: 10,
       maxQueuedBytes: 64 * 1024 * 1024,
@@ -161,14 +169,23 @@ export class LoadGenerator extends TypedEmitter<LoadGeneratorEvents> {
     }
     slot.state = 'connecting';
     let publisher: RtmpPublisher;
-    try {
-      publisher = await RtmpPublisher.publish(rtmpTarget(this.#o.url, slot.stats.stream), {
-        chunkSize: this.#o.chunkSize,
-        deltaHeaders: this.#o.deltaHeaders,
-      });
-    } catch (err) {
-      this.#failed(slot, err);
-      return;
+    const url = this.#o.urls[this.#slots.indexOf(slot)] ?? this.#o.url;
+    const giveUpAt = Date.now() + this.#o.connectWaitMs;
+    for (;;) {
+      try {
+        publisher = await RtmpPublisher.publish(rtmpTarget(url, slot.stats.stream), {
+          chunkSize: this.#o.chunkSize,
+          deltaHeaders: this.#o.deltaHeaders,
+        });
+        break;
+      } catch (err) {
+        const refused = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED';
+        if (!refused || Date.now() >= giveUpAt || this.#stopping) {
+          this.#failed(slot, err);
+          return;
+        }
+        await new Promise((wake) => setTimeout(wake, 100));
+      }
     }
     slot.publisher = publisher;
     void publisher.closed.then((err) => {

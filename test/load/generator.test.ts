@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureLoadFixture } from '../../src/load/fixture.js';
@@ -7,6 +9,7 @@ import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callbac
 import { FFPROBE, FIXTURES_DIR, PUBLISHER_FFMPEG } from '../helpers/fixtures.js';
 import { startRecorder, type TestRecorder } from '../helpers/recorder.js';
 import { countPackets } from '../../src/ffmpeg/probe.js';
+import { freePorts } from '../../src/bench/service.js';
 
 const STREAMS = ['load1', 'load2', 'load3'];
 const PUSH_SECONDS = 8;
@@ -137,5 +140,75 @@ describe('load generator: stop()', () => {
     const [ended] = await receiver.waitFor((b) => b.event_type === 0 && b.stream_id === 'early');
     expect(ended!.errcode).toBe(0);
     expect(receiver.bodies.filter((b) => b.stream_id === 'late')).toEqual([]);
+  });
+});
+
+describe('load generator: a server per stream, one of them not listening yet', () => {
+  it('publishes each stream to its own URL, trying a refused connection again until the server listens', async () => {
+    const fixture = await ensureLoadFixture({
+      ffmpegPath: PUBLISHER_FFMPEG,
+      dir: join(FIXTURES_DIR, 'load'),
+      bitrateKbps: 500,
+      seconds: FIXTURE_SECONDS,
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'load-urls-'));
+    const ports = await freePorts(2);
+    // ffmpeg's RTMP server takes one publish per `-listen 1` input and writes what it got.
+    const listen = (port: number) => {
+      const out = join(dir, `${port}.flv`);
+      const child = spawn(
+        PUBLISHER_FFMPEG,
+        [
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          '-listen',
+          '1',
+          '-i',
+          `rtmp://127.0.0.1:${port}/live/s`,
+        ].concat(['-c', 'copy', '-f', 'flv', '-y', out]),
+        { stdio: 'ignore' },
+      );
+      return { out, exited: new Promise((done) => child.on('close', done)) };
+    };
+    try {
+      const first = listen(ports[0]!);
+      const generator = new LoadGenerator({
+        url: 'rtmp://127.0.0.1:1/unused',
+        urls: ports.map((port) => `rtmp://127.0.0.1:${port}/live`),
+        streams: ['one', 'two'],
+        fixture,
+        durationSeconds: 3,
+        connectWaitMs: 15_000,
+      });
+      const started = generator.start();
+      await new Promise((wake) => setTimeout(wake, 1500));
+      const second = listen(ports[1]!);
+      await started;
+      const stats = await generator.done;
+      await Promise.all([first.exited, second.exited]);
+      for (const [i, server] of [first, second].entries()) {
+        expect(stats[i]!.error).toBeUndefined();
+        expect(stats[i]!.videoFrames).toBeGreaterThan(0);
+        expect((await countPackets(FFPROBE, server.out)).video).toBe(stats[i]!.videoFrames);
+      }
+      // The late one connected after its server came up, not before.
+      expect(stats[1]!.startedAtMs! - stats[0]!.startedAtMs!).toBeGreaterThan(1000);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('refuses a URL list that does not match the streams', () => {
+    expect(
+      () =>
+        new LoadGenerator({
+          url: 'rtmp://h/live',
+          urls: ['rtmp://h/live'],
+          streams: ['a', 'b'],
+          fixture: 'f',
+          durationSeconds: 1,
+        }),
+    ).toThrow(/one URL per stream/);
   });
 });
