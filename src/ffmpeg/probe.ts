@@ -118,6 +118,19 @@ export async function countPackets(
   return count;
 }
 
+/** The presentation times (s) of an input's video packets, in file order (not estimated: read whole). */
+export async function videoPacketTimes(
+  ffprobePath: string,
+  input: string,
+  options: ProbeOptions = {},
+): Promise<number[]> {
+  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'json'];
+  const json = (await runFfprobe(ffprobePath, [...args, input], undefined, {
+    timeoutMs: options.timeoutMs ?? 0,
+  })) as { packets?: { pts_time?: string }[] };
+  return (json.packets ?? []).map((p) => Number(p.pts_time)).filter(Number.isFinite);
+}
+
 async function runProbe(
   ffprobePath: string,
   target: string,

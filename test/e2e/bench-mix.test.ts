@@ -7,12 +7,23 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 
+interface Side {
+  cpuPerMix: number;
+  outputFps: number;
+  lostFrames: number;
+  duplicatedFrames: number;
+  lagGrowthMs: number;
+  realTime: boolean;
+  pssPerMixMiB: number;
+}
+
 interface Row {
   inputs: number;
   mixes: number;
-  recorder: { cpuPerMix: number; recorderProcessCpu: number; outputFps: number; pssPerMixMiB: number };
-  bare: { cpuPerMix: number; outputFps: number };
+  recorder: Side & { mixFfmpegCpuPerMix: number; recorderProcessCpu: number; idleCpu: number };
+  bare: Side;
   cpuRatio: number;
+  mixFfmpegRatio: number;
 }
 
 // The bench's smoke case: 2 mixes of 2 inputs for 10 s. Its report must be sane; no speed is asserted.
@@ -29,16 +40,27 @@ describe('bench-mix --smoke', () => {
     expect(report.rows).toHaveLength(1);
     const [row] = report.rows;
     expect(row).toMatchObject({ inputs: 2, mixes: 2 });
-    expect(row!.recorder.cpuPerMix).toBeGreaterThan(0);
-    expect(row!.recorder.recorderProcessCpu).toBeGreaterThan(0);
-    expect(row!.bare.cpuPerMix).toBeGreaterThan(0);
-    expect(row!.cpuRatio).toBeCloseTo(row!.recorder.cpuPerMix / row!.bare.cpuPerMix, 1);
-    // Frames came out of both, at about the configured 15 fps.
-    expect(row!.recorder.outputFps).toBeGreaterThan(5);
-    expect(row!.recorder.outputFps).toBeLessThan(20);
-    expect(row!.bare.outputFps).toBeGreaterThan(5);
-    expect(row!.recorder.pssPerMixMiB).toBeGreaterThan(1);
+    const { recorder, bare } = row!;
+    expect(recorder.cpuPerMix).toBeGreaterThan(0);
+    expect(recorder.mixFfmpegCpuPerMix).toBeGreaterThan(0);
+    // The mix's ffmpeg is part of the recorder's tree, whose idle cost is left out of the whole.
+    expect(recorder.mixFfmpegCpuPerMix).toBeLessThan(recorder.cpuPerMix + recorder.idleCpu + 1);
+    expect(recorder.recorderProcessCpu).toBeGreaterThan(0);
+    expect(bare.cpuPerMix).toBeGreaterThan(0);
+    expect(row!.cpuRatio).toBeCloseTo(recorder.cpuPerMix / bare.cpuPerMix, 1);
+    expect(row!.mixFfmpegRatio).toBeCloseTo(recorder.mixFfmpegCpuPerMix / bare.cpuPerMix, 1);
+    for (const side of [recorder, bare]) {
+      // Frames came out of both, at about the configured 15 fps, read from the MP4s they wrote.
+      expect(side.outputFps).toBeGreaterThan(5);
+      expect(side.outputFps).toBeLessThan(20);
+      expect(side.lostFrames).toBeGreaterThanOrEqual(0);
+      expect(side.duplicatedFrames).toBeGreaterThanOrEqual(0);
+      expect(Number.isFinite(side.lagGrowthMs)).toBe(true);
+      expect(typeof side.realTime).toBe('boolean');
+      expect(side.pssPerMixMiB).toBeGreaterThan(1);
+    }
     expect(await readFile(join(out, 'table.md'), 'utf8')).toMatch(/^\| inputs \| output \| mixes/);
+    expect(await readFile(join(out, 'chart.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<\/svg>\n$/);
   }, 200_000);
 
   it('refuses an out-of-range option with exit 2, naming it', async () => {

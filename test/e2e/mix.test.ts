@@ -618,7 +618,14 @@ describe('automatic room mix (mix.auto) from TRTC stream ids', () => {
   const pathOf = (body: Record<string, unknown>) =>
     join(rec.dataDir, decodeURIComponent(new URL(String(body.video_url)).pathname));
   const ROOM = '1400000123_1001';
-  let sessionsWhileLive: { sessionId: string; output: string; auto: boolean }[] = [];
+  let sessionsWhileLive: {
+    sessionId: string;
+    output: string;
+    auto: boolean;
+    publishing: boolean;
+    lagMs?: number;
+    pid?: number;
+  }[] = [];
   let daveJoined = 0;
 
   beforeAll(async () => {
@@ -672,6 +679,12 @@ describe('automatic room mix (mix.auto) from TRTC stream ids', () => {
         .map((s) => s.output)
         .sort(),
     ).toEqual(['1400000123_1001_mix', '1400000123_2002_mix', '1400000999_1001_mix']);
+    // Each keeps real time: its output trails the clock by well under a second, and its ffmpeg is named.
+    for (const session of sessionsWhileLive) {
+      expect(session.publishing).toBe(true);
+      expect(Math.abs(session.lagMs!), session.sessionId).toBeLessThan(1000);
+      expect(session.pid).toBeGreaterThan(1);
+    }
   });
 
   it('the mixed picture holds all three, then the fourth user in the grid without a new file', async () => {
