@@ -48,3 +48,43 @@ describe('mix.auto', () => {
     expect(() => parseConfig({ mix: { auto: { minInputs: 17 } } })).toThrow(/mix\.auto\.minInputs/);
   });
 });
+
+describe('cluster', () => {
+  const minio = {
+    type: 'minio',
+    endPoint: '127.0.0.1',
+    accessKey: 'a',
+    secretKey: 'b',
+    bucket: 'rec',
+  } as const;
+
+  it('is off by default: no Redis, a node id from the host name, the default lease', () => {
+    const { cluster } = parseConfig({});
+    expect(cluster.redis).toBeUndefined();
+    expect(cluster.nodeId).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
+    expect(cluster).toMatchObject({ keyPrefix: 'recorder:', leaseSeconds: 15, heartbeatSeconds: 5 });
+  });
+
+  it.each(['redis://127.0.0.1:6379', 'rediss://:secret@redis.example:6380/2'])(
+    'takes %s with MinIO storage',
+    (url) => {
+      expect(parseConfig({ storage: minio, cluster: { redis: url } }).cluster.redis).toBe(url);
+    },
+  );
+
+  it('refuses Redis without MinIO storage, naming storage.type', () => {
+    expect(() => parseConfig({ cluster: { redis: 'redis://127.0.0.1:6379' } })).toThrow(
+      /storage\.type = \(missing\): must be minio when cluster\.redis is set/,
+    );
+  });
+
+  it('refuses a URL that is not Redis, a bad node id and a heartbeat too slow for the lease', () => {
+    expect(() => parseConfig({ storage: minio, cluster: { redis: 'http://127.0.0.1:6379' } })).toThrow(
+      /cluster\.redis.*must be a redis:\/\/ or rediss:\/\/ URL/,
+    );
+    expect(() => parseConfig({ cluster: { nodeId: 'a b' } })).toThrow(/cluster\.nodeId.*1\.\.64 characters/);
+    expect(() => parseConfig({ cluster: { leaseSeconds: 10, heartbeatSeconds: 6 } })).toThrow(
+      /cluster\.heartbeatSeconds = 6: must be at most half of cluster\.leaseSeconds \(10\)/,
+    );
+  });
+});

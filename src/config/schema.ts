@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { TENCENT_RETRY_POLICY } from '../shared/backoff.js';
 
@@ -58,6 +59,15 @@ const fileNameTemplate = nonEmpty
   );
 
 const MIB = 1024 * 1024;
+
+/** The host name, as a node id may be spelled (other characters become "-"). */
+function defaultNodeId(): string {
+  return (
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 64) || 'node'
+  );
+}
 
 /** Whether a room pattern compiles and names the groups a room needs. */
 function isRoomPattern(source: string): boolean {
@@ -278,8 +288,52 @@ export const configSchema = z
         timeoutSeconds: numberIn(0.1, 120).default(20),
       })
       .prefault({}),
+    // Several nodes as one service: state on Redis, files on MinIO. Unset redis: one node, state in dataDir.
+    cluster: z
+      .strictObject({
+        // redis://[user:password@]host:port[/db], or rediss:// for TLS.
+        redis: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+        // PEM file of the CA that signed the Redis server's certificate (rediss:// with a private CA).
+        tlsCaFile: nonEmpty.optional(),
+        nodeId: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{1,64}$/, {
+            error: 'must be 1..64 characters of A-Z, a-z, 0-9, ".", "_" and "-"',
+          })
+          .default(defaultNodeId()),
+        // How other nodes and the balancer reach this node (host or host:port); the `node` of events 1 and 0.
+        advertise: nonEmpty.optional(),
+        // Every key this recorder writes starts with this, so clusters may share one Redis.
+        keyPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9:._-]{1,64}$/, {
+            error: 'must be 1..64 characters of A-Z, a-z, 0-9, ":", ".", "_" and "-"',
+          })
+          .default('recorder:'),
+        // A node's claim on a stream or a job lapses this long after its last heartbeat.
+        leaseSeconds: intIn(2, 300).default(15),
+        heartbeatSeconds: intIn(1, 100).default(5),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
+    const { cluster } = config;
+    if (cluster.redis && config.storage.type !== 'minio') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['storage', 'type'],
+        input: config.storage.type,
+        message: 'must be minio when cluster.redis is set (the nodes share their files through MinIO)',
+      });
+    }
+    if (cluster.heartbeatSeconds * 2 > cluster.leaseSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cluster', 'heartbeatSeconds'],
+        input: cluster.heartbeatSeconds,
+        message: `must be at most half of cluster.leaseSeconds (${cluster.leaseSeconds}), so one lost heartbeat does not lose a claim`,
+      });
+    }
     const { storage, record } = config;
     if (storage.type === 'minio' && storage.objectLock && record.storageDays === 0) {
       ctx.addIssue({
@@ -325,5 +379,6 @@ export type RecordConfig = Config['record'] & {
 };
 export type CallbackConfig = Config['callback'];
 export type MixConfig = Config['mix'];
+export type ClusterConfig = Config['cluster'];
 export type StorageConfig = Config['storage'];
 export type MinioStorageConfig = Extract<StorageConfig, { type: 'minio' }>;

@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { TypedEmitter } from '../shared/typed-emitter.js';
+
+export type RedisState = 'connecting' | 'ready' | 'down';
+
+export interface RedisLinkOptions {
+  url: string;
+  /** PEM file of the CA of a rediss:// server. */
+  tlsCaFile?: string;
+  logger: Logger;
+  /** How long `connect` waits for the first connection. */
+  connectTimeoutMs?: number;
+}
+
+export interface RedisLinkEvents {
+  up: [];
+  down: [reason: string];
+}
+
+/** The URL with its password hidden, for logs. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+/**
+ * One connection to the cluster's Redis, and whether it is up. Commands fail at once while it is down (no
+ * offline queue): a caller that can go on without Redis does, and one that cannot says why, rather than hang.
+ * It reconnects by itself, every 0.2 s growing to 2 s.
+ */
+export class RedisLink extends TypedEmitter<RedisLinkEvents> {
+  readonly client: Redis;
+  readonly #log: Logger;
+  #state: RedisState = 'connecting';
+  #error: string | undefined;
+  #closed = false;
+
+  private constructor(o: RedisLinkOptions) {
+    super();
+    this.#log = o.logger.child({ component: 'redis' });
+    const tls = o.url.startsWith('rediss:') && o.tlsCaFile ? { tls: { ca: readFileSync(o.tlsCaFile) } } : {};
+    this.client = new Redis(o.url, {
+      ...tls,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: o.connectTimeoutMs ?? 5000,
+      retryStrategy: (times) => Math.min(200 * times, 2000),
+      connectionName: 'recorder',
+    });
+    this.client.on('ready', () => {
+      const was = this.#state;
+      this.#state = 'ready';
+      this.#error = undefined;
+      if (was === 'down') this.#log.info('redis is back');
+      this.emit('up');
+    });
+    this.client.on('error', (err: Error) => {
+      this.#error = errorMessage(err);
+    });
+    this.client.on('close', () => {
+      if (this.#closed || this.#state === 'down') return;
+      const reason = this.#error ?? 'connection closed';
+      if (this.#state === 'ready') this.#log.error({ reason }, 'redis is down');
+      this.#state = 'down';
+      this.emit('down', reason);
+    });
+  }
+
+  /** Connects; rejects with the reason when the first connection fails (wrong host, password or certificate). */
+  static async connect(o: RedisLinkOptions): Promise<RedisLink> {
+    const link = new RedisLink(o);
+    try {
+      await link.client.connect();
+    } catch (err) {
+      link.#closed = true;
+      link.client.disconnect();
+      throw new Error(`cannot reach Redis at ${redactedUrl(o.url)}: ${link.#error ?? errorMessage(err)}`, {
+        cause: err,
+      });
+    }
+    link.#log.info({ url: redactedUrl(o.url) }, 'redis connected');
+    return link;
+  }
+
+  get state(): RedisState {
+    return this.#state;
+  }
+
+  /** Why it is down, for /readyz; undefined while it is up. */
+  get problem(): string | undefined {
+    return this.#state === 'ready' ? undefined : (this.#error ?? this.#state);
+  }
+
+  /** A second connection on the same server (a subscriber cannot send commands). */
+  duplicate(): Redis {
+    return this.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
