@@ -24,6 +24,7 @@ import { PushJournal } from './recording/push-journal.js';
 import { nodeAddress, StreamNotifier } from './recording/stream-notifier.js';
 import type { SessionTimings } from './recording/recording-session.js';
 import { lockDir, type HeldLock } from './shared/dir-lock.js';
+import { FileDocumentStore } from './shared/document-store.js';
 import { errorMessage } from './shared/errors.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { registerMediaRoutes } from './api/media-routes.js';
@@ -189,12 +190,12 @@ export class Recorder {
       logger: this.logger,
     });
     this.templates = new TemplateBook({
-      path: join(dataDir, '.state', 'templates.json'),
+      store: new FileDocumentStore(join(dataDir, '.state', 'templates.json')),
       // Locked objects need an expiry: a template may not keep files forever then.
       ...(config.storage.type === 'minio' && config.storage.objectLock ? { validate: requireRetention } : {}),
     });
     this.tasks = new TaskBook({
-      file: join(dataDir, '.state', 'tasks.json'),
+      store: new FileDocumentStore(join(dataDir, '.state', 'tasks.json')),
       log: this.logger,
     });
     this.manager = new RecordingManager({

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileDocumentStore } from '../shared/document-store.js';
 import {
   TENCENT_API_VERSIONS,
   TencentActionRegistry,
@@ -25,7 +26,11 @@ describe('CreateRecordTask and StopRecordTask', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'task-actions-'));
     now = T0;
-    book = new TaskBook({ file: join(dir, 'tasks.json'), now: () => now, setTimer: () => ({ cancel() {} }) });
+    book = new TaskBook({
+      store: new FileDocumentStore(join(dir, 'tasks.json')),
+      now: () => now,
+      setTimer: () => ({ cancel() {} }),
+    });
     await book.start();
     registry = new TencentActionRegistry();
     registerTaskActions(registry, book, () => now, { describePageSize: 2 });

@@ -3,7 +3,8 @@ import type { MixConfig } from '../config/schema.js';
 import type { FfmpegCapabilities } from '../ffmpeg/capabilities.js';
 import type { AdmitDecision, PublishRequest } from '../ingest/index.js';
 import type { Logger } from '../shared/logger.js';
-import { FileMixSessionStore } from './mix-book.js';
+import { FileDocumentStore } from '../shared/document-store.js';
+import { MixSessionBook } from './mix-book.js';
 import { MixService } from './mix-service.js';
 import { RoomMixes } from './room-mix.js';
 import { StreamHub } from './stream-hub.js';
@@ -32,7 +33,10 @@ export function createMixing(options: {
 }): Mixing {
   const hub = new StreamHub();
   const service = new MixService({
-    store: new FileMixSessionStore(join(options.dataDir, '.state', 'mixes.json'), options.logger),
+    store: new MixSessionBook(
+      new FileDocumentStore(join(options.dataDir, '.state', 'mixes.json')),
+      options.logger,
+    ),
     hub,
     ffmpegPath: options.ffmpegPath,
     capabilities: options.capabilities,

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CreateCommonMixStreamRequest } from './layout.js';
-import { FileMixSessionStore, type MixSessionStore } from './mix-book.js';
+import { FileDocumentStore } from '../shared/document-store.js';
+import { MixSessionBook, type MixSessionStore } from './mix-book.js';
 
 const request = (session: string, output = 'mix1'): CreateCommonMixStreamRequest => ({
   MixStreamSessionId: session,
@@ -21,8 +22,9 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-// One suite for every MixSessionStore; the Redis store joins it when it exists.
-const stores: [string, () => MixSessionStore][] = [['file', () => new FileMixSessionStore(file)]];
+const stores: [string, () => MixSessionStore][] = [
+  ['file', () => new MixSessionBook(new FileDocumentStore(file))],
+];
 
 describe.each(stores)('MixSessionStore (%s)', (_name, make) => {
   it('keeps sessions across a reopen: created once, updated in place, removed on cancel', async () => {
@@ -63,14 +65,14 @@ describe('FileMixSessionStore', () => {
   it('sets an unreadable file aside and starts empty', async () => {
     await mkdir(join(dir, '.state'), { recursive: true });
     await writeFile(file, '{"version":1,"sessions":');
-    const store = new FileMixSessionStore(file);
+    const store = new MixSessionBook(new FileDocumentStore(file));
     await store.open();
     expect(store.list()).toEqual([]);
     expect(await readdir(join(dir, '.state'))).toContain('mixes.json.corrupt');
   });
 
   it('a put that cannot be written fails and keeps what was there', async () => {
-    const store = new FileMixSessionStore(file);
+    const store = new MixSessionBook(new FileDocumentStore(file));
     await store.open();
     await store.put('s1', request('s1'), 1);
     // A directory where the file should be: the rename over it fails.

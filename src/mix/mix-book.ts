@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { writeFileDurably } from '../shared/durable-file.js';
-import { AppError } from '../shared/errors.js';
-import { readJsonBook } from '../shared/json-book.js';
+import type { DocumentStore } from '../shared/document-store.js';
+import { AppError, errorMessage } from '../shared/errors.js';
+import { jsonBookText, parseJsonBook, readJsonBook } from '../shared/json-book.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import type { CreateCommonMixStreamRequest } from './layout.js';
 
@@ -14,10 +14,7 @@ export interface MixSessionRecord {
   readonly updatedAt: number;
 }
 
-/**
- * Where open mix sessions are kept, so a restarted recorder resumes them. The embedded store is a file in
- * dataDir/.state; a shared store (Redis) implements the same interface.
- */
+/** Where open mix sessions are kept, so a restarted recorder (or another node) resumes them. */
 export interface MixSessionStore {
   /** Loads what is kept; call once before the others. */
   open(): Promise<void>;
@@ -47,28 +44,37 @@ const recordSchema = z.object({
   updatedAt: z.number(),
 });
 
-/** The embedded MixSessionStore: one JSON file, replaced durably on every change, writes in order. */
-export class FileMixSessionStore implements MixSessionStore {
-  readonly #file: string;
-  readonly #log: Logger;
-  readonly #sessions = new Map<string, MixSessionRecord>();
-  #writing: Promise<void> = Promise.resolve();
+type Sessions = Map<string, MixSessionRecord>;
 
-  constructor(file: string, logger: Logger = silentLogger()) {
-    this.#file = file;
+/**
+ * The mix sessions as one JSON book in a DocumentStore: `dataDir/.state/mixes.json`, or the cluster's Redis.
+ * Reads are from memory; each change applies to the stored book, then becomes the one read. Another node's
+ * changes are read as it announces them.
+ */
+export class MixSessionBook implements MixSessionStore {
+  readonly #store: DocumentStore;
+  readonly #log: Logger;
+  #sessions: Sessions = new Map();
+  #writing: Promise<unknown> = Promise.resolve();
+  #unwatch: (() => void) | undefined;
+
+  constructor(store: DocumentStore, logger: Logger = silentLogger()) {
+    this.#store = store;
     this.#log = logger.child({ component: 'mix-book' });
   }
 
   async open(): Promise<void> {
-    const records = await readJsonBook({
-      file: this.#file,
-      key: 'sessions',
-      record: recordSchema,
-      log: this.#log,
-      what: 'mix session',
-      errorCode: 'MIX_STORE_FAILED',
+    this.#sessions = byId(await readJsonBook(this.#store, { ...this.#shape, errorCode: 'MIX_STORE_FAILED' }));
+    this.#unwatch = this.#store.watch(() => {
+      this.#writing = this.#writing
+        .catch(() => undefined)
+        .then(async () => {
+          this.#sessions = byId(parseJsonBook(await this.#store.read(), this.#shape));
+        })
+        .catch((err: unknown) =>
+          this.#log.error({ err: errorMessage(err) }, 'reading the changed mix book failed'),
+        );
     });
-    for (const record of records) this.#sessions.set(record.sessionId, record as MixSessionRecord);
   }
 
   list(): MixSessionRecord[] {
@@ -84,54 +90,66 @@ export class FileMixSessionStore implements MixSessionStore {
     request: CreateCommonMixStreamRequest,
     nowMs: number,
   ): Promise<MixSessionRecord> {
-    const before = this.#sessions.get(sessionId);
-    const record: MixSessionRecord = {
-      sessionId,
-      request: structuredClone(request),
-      createdAt: before?.createdAt ?? nowMs,
-      updatedAt: nowMs,
-    };
-    this.#sessions.set(sessionId, record);
-    try {
-      await this.#persist();
-    } catch (err) {
-      if (before) this.#sessions.set(sessionId, before);
-      else this.#sessions.delete(sessionId);
-      throw err;
-    }
+    let record!: MixSessionRecord;
+    await this.#commit((sessions) => {
+      record = {
+        sessionId,
+        request: structuredClone(request),
+        createdAt: sessions.get(sessionId)?.createdAt ?? nowMs,
+        updatedAt: nowMs,
+      };
+      sessions.set(sessionId, record);
+    });
     return record;
   }
 
   async remove(sessionId: string): Promise<boolean> {
-    const before = this.#sessions.get(sessionId);
-    if (!before) return false;
-    this.#sessions.delete(sessionId);
-    try {
-      await this.#persist();
-    } catch (err) {
-      this.#sessions.set(sessionId, before);
-      throw err;
-    }
-    return true;
+    let removed = false;
+    await this.#commit((sessions) => {
+      removed = sessions.delete(sessionId);
+    });
+    return removed;
   }
 
   async close(): Promise<void> {
+    this.#unwatch?.();
     await this.#writing.catch(() => undefined);
   }
 
-  /** Writes the whole book after every earlier write; each write takes the state of its own moment. */
-  #persist(): Promise<void> {
-    const write = this.#writing
+  get #shape() {
+    return {
+      key: 'sessions',
+      record: recordSchema as unknown as z.ZodType<MixSessionRecord>,
+      log: this.#log,
+      what: 'mix session',
+    };
+  }
+
+  /** Applies a change to the stored book, then takes the stored book as the one read; one at a time. */
+  #commit(change: (sessions: Sessions) => void): Promise<void> {
+    const run = this.#writing
       .catch(() => undefined)
       .then(async () => {
-        const text = `${JSON.stringify({ version: 1, sessions: this.list() }, null, 1)}\n`;
+        let text: string;
         try {
-          await writeFileDurably(this.#file, text);
+          text = await this.#store.update((current) => {
+            const sessions = byId(parseJsonBook(current, this.#shape));
+            change(sessions);
+            return jsonBookText(
+              'sessions',
+              [...sessions.values()].sort((a, b) => a.createdAt - b.createdAt),
+            );
+          });
         } catch (err) {
-          throw new AppError('MIX_STORE_FAILED', `cannot write ${this.#file}`, { cause: err });
+          throw new AppError('MIX_STORE_FAILED', `cannot write ${this.#store.where}`, { cause: err });
         }
+        this.#sessions = byId(parseJsonBook(text, this.#shape));
       });
-    this.#writing = write;
-    return write;
+    this.#writing = run;
+    return run;
   }
+}
+
+function byId(records: readonly MixSessionRecord[]): Sessions {
+  return new Map(records.map((record) => [record.sessionId, record]));
 }

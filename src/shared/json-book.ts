@@ -1,48 +1,61 @@
-import { readFile, rename } from 'node:fs/promises';
 import { z } from 'zod';
+import type { DocumentStore } from './document-store.js';
 import { AppError, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 
-/**
- * Reads the records of a versioned JSON book, `{ "version": 1, "<key>": [...] }`, as its owner writes it with
- * writeFileDurably. No file: no records. A file that does not parse is a hand edit or a foreign file (writes are
- * atomic): it is renamed to `<file>.corrupt` for an operator and the book starts empty. A record that fails
- * `record` is dropped and logged. Any other read error throws an AppError with `errorCode`.
- */
-export async function readJsonBook<T>(options: {
-  file: string;
+export interface JsonBookShape<T> {
+  /** The array's key in `{ "version": 1, "<key>": [...] }`. */
   key: string;
   record: z.ZodType<T>;
   log: Logger;
-  /** e.g. `task`: logged as "task file unreadable, set aside". */
+  /** e.g. `task`: logged as "task record unreadable, dropped". */
   what: string;
-  errorCode: string;
-}): Promise<T[]> {
-  const { file, log, what } = options;
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new AppError(options.errorCode, `cannot read ${file}`, { cause: err });
-  }
-  let records: unknown[];
-  try {
-    const book = z
-      .object({ version: z.literal(1), [options.key]: z.array(z.unknown()) })
-      .parse(JSON.parse(text));
-    records = book[options.key] as unknown[];
-  } catch (err) {
-    const aside = `${file}.corrupt`;
-    log.error({ file, aside, err: errorMessage(err) }, `${what} file unreadable, set aside`);
-    await rename(file, aside);
-    return [];
-  }
+}
+
+/**
+ * The records of a versioned JSON book, `{ "version": 1, "<key>": [...] }`. No text: no records. Throws when the
+ * text is not such a book; a record that fails `record` is dropped and logged.
+ */
+export function parseJsonBook<T>(text: string | undefined, shape: JsonBookShape<T>): T[] {
+  if (text === undefined) return [];
+  const book = z.object({ version: z.literal(1), [shape.key]: z.array(z.unknown()) }).parse(JSON.parse(text));
   const kept: T[] = [];
-  for (const record of records) {
-    const parsed = options.record.safeParse(record);
+  for (const record of book[shape.key] as unknown[]) {
+    const parsed = shape.record.safeParse(record);
     if (parsed.success) kept.push(parsed.data);
-    else log.error({ file, record, err: parsed.error.message }, `${what} record unreadable, dropped`);
+    else shape.log.error({ record, err: parsed.error.message }, `${shape.what} record unreadable, dropped`);
   }
   return kept;
+}
+
+/** The text of a book of `records`, as parseJsonBook reads it. */
+export function jsonBookText(key: string, records: readonly unknown[]): string {
+  return `${JSON.stringify({ version: 1, [key]: records }, null, 1)}\n`;
+}
+
+/**
+ * Reads a book from its store. A book that does not parse is a hand edit or a foreign document (writes are
+ * whole): it is set aside for an operator and the book starts empty. A store that cannot be read throws an
+ * AppError with `errorCode`.
+ */
+export async function readJsonBook<T>(
+  store: DocumentStore,
+  shape: JsonBookShape<T> & { errorCode: string },
+): Promise<T[]> {
+  let text: string | undefined;
+  try {
+    text = await store.read();
+  } catch (err) {
+    throw new AppError(shape.errorCode, `cannot read ${store.where}`, { cause: err });
+  }
+  try {
+    return parseJsonBook(text, shape);
+  } catch (err) {
+    const aside = await store.setAside();
+    shape.log.error(
+      { where: store.where, aside, err: errorMessage(err) },
+      `${shape.what} file unreadable, set aside`,
+    );
+    return [];
+  }
 }

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileDocumentStore } from '../shared/document-store.js';
 import {
   MAX_TIMER_MS,
   TaskBook,
@@ -200,7 +201,12 @@ describe('TaskBook', () => {
 
   /** A started book on the shared file, with its events recorded as `[event, taskId, reason?, at]`. */
   async function openBook(options: { retainEndedMs?: number } = {}) {
-    const book = new TaskBook({ file, now: clock.now, setTimer: clock.setTimer, ...options });
+    const book = new TaskBook({
+      store: new FileDocumentStore(file),
+      now: clock.now,
+      setTimer: clock.setTimer,
+      ...options,
+    });
     books.push(book);
     const events: [string, string, TaskEndReason | undefined, number][] = [];
     book.on('start', (t) => events.push(['start', t.taskId, undefined, clock.nowMs]));

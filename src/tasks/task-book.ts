@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { assertSafeComponent } from '../naming/names.js';
-import { writeFileDurably } from '../shared/durable-file.js';
-import { readJsonBook } from '../shared/json-book.js';
+import type { DocumentStore } from '../shared/document-store.js';
+import { jsonBookText, parseJsonBook, readJsonBook } from '../shared/json-book.js';
 import { AppError, errorMessage } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
@@ -228,8 +228,8 @@ const realSetTimer: SetTimer = (callback, delayMs) => {
 };
 
 export interface TaskBookOptions {
-  /** The JSON file of the book, conventionally `<dataDir>/.state/tasks.json`. */
-  file: string;
+  /** Where the book is kept: `<dataDir>/.state/tasks.json`, or the cluster's Redis. */
+  store: DocumentStore;
   now?: () => number;
   setTimer?: SetTimer;
   /** How long an ended task is kept; StopRecordTask on it answers success until then. */
@@ -258,7 +258,7 @@ const taskSchema = z.object({
  * Listeners attach before start(); they must not throw.
  */
 export class TaskBook extends TypedEmitter<TaskBookEvents> {
-  readonly #file: string;
+  readonly #store: DocumentStore;
   readonly #now: () => number;
   readonly #setTimer: SetTimer;
   readonly #retainEndedMs: number;
@@ -267,13 +267,14 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
   readonly #timers = new Map<string, { cancel(): void }>();
   // Tasks whose `start` was emitted and whose `end` was not yet.
   readonly #open = new Set<string>();
-  #writing: Promise<void> = Promise.resolve();
+  /** Writes and reloads, one at a time. */
+  #writing: Promise<unknown> = Promise.resolve();
   #started: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
 
   constructor(options: TaskBookOptions) {
     super();
-    this.#file = options.file;
+    this.#store = options.store;
     this.#now = options.now ?? Date.now;
     this.#setTimer = options.setTimer ?? realSetTimer;
     this.#retainEndedMs = options.retainEndedMs ?? DEFAULT_RETAIN_ENDED_MS;
@@ -286,37 +287,36 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
     return this.#started;
   }
 
-  /** Validates, stores durably, and schedules a task; emits `start` at once when its window is open. Returns its TaskId. */
+  /**
+   * Validates (against the stored book: another node's tasks count toward the limits), stores durably, and
+   * schedules a task; emits `start` at once when its window is open. Returns its TaskId.
+   */
   async create(params: RecordTaskParams, nowMs: number): Promise<string> {
     this.#assertRunning();
-    const verdict = validateTask(params, nowMs, this.list());
-    if (!verdict.ok) throw new TaskRejectedError(verdict.kind, verdict.field, verdict.message);
-    const task: RecordTask = {
-      taskId: newTaskId(),
-      domainName: params.domainName,
-      appName: params.appName,
-      streamName: params.streamName,
-      startTime: verdict.startTime,
-      endTime: verdict.endTime,
-      streamType: verdict.streamType,
-      ...(params.templateId !== undefined ? { templateId: params.templateId } : {}),
-      ...(params.extension !== undefined ? { extension: params.extension } : {}),
-      createdAt: nowMs,
-    };
-    // Added before the write, so a concurrent create counts it against the overlap limit.
-    this.#tasks.set(task.taskId, task);
-    try {
-      await this.#persist();
-    } catch (err) {
-      this.#tasks.delete(task.taskId);
-      throw err;
-    }
+    let task: RecordTask | undefined;
+    await this.#commit((tasks) => {
+      const verdict = validateTask(params, nowMs, kept(tasks));
+      if (!verdict.ok) throw new TaskRejectedError(verdict.kind, verdict.field, verdict.message);
+      task = {
+        taskId: newTaskId(),
+        domainName: params.domainName,
+        appName: params.appName,
+        streamName: params.streamName,
+        startTime: verdict.startTime,
+        endTime: verdict.endTime,
+        streamType: verdict.streamType,
+        ...(params.templateId !== undefined ? { templateId: params.templateId } : {}),
+        ...(params.extension !== undefined ? { extension: params.extension } : {}),
+        createdAt: nowMs,
+      };
+      tasks.set(task.taskId, task);
+    });
+    const created = task!;
     this.#log.info(
-      { taskId: task.taskId, stream: task.streamName, start: task.startTime, end: task.endTime },
+      { taskId: created.taskId, stream: created.streamName, start: created.startTime, end: created.endTime },
       'task created',
     );
-    if (this.#closed === undefined) this.#arm(task.taskId);
-    return task.taskId;
+    return created.taskId;
   }
 
   /**
@@ -328,19 +328,19 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
     const task = this.get(taskId);
     if (!task) throw new TaskNotFoundError(taskId);
     if (taskPhase(task, nowMs) === 'ended') return;
-    const stopped: RecordTask = { ...task, stoppedAt: nowMs };
-    this.#tasks.set(taskId, stopped);
     // No timer may report this task while the stop is being written.
     this.#cancelTimer(taskId);
     try {
-      await this.#persist();
+      await this.#commit((tasks) => {
+        const stored = tasks.get(taskId);
+        if (!stored || stored.deletedAt !== undefined) throw new TaskNotFoundError(taskId);
+        if (taskPhase(stored, nowMs) !== 'ended') tasks.set(taskId, { ...stored, stoppedAt: nowMs });
+      });
     } catch (err) {
-      if (this.#tasks.get(taskId) === stopped) this.#tasks.set(taskId, task);
       if (this.#closed === undefined) this.#arm(taskId);
       throw err;
     }
     this.#log.info({ taskId }, 'task stopped');
-    if (this.#open.delete(taskId)) this.emit('end', stopped, 'stopped');
   }
 
   /**
@@ -349,20 +349,13 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
    */
   async delete(taskId: string, nowMs: number): Promise<void> {
     this.#assertRunning();
-    const task = this.get(taskId);
-    if (!task) throw new TaskNotFoundError(taskId);
-    const deleted: RecordTask = { ...task, deletedAt: nowMs };
-    this.#tasks.set(taskId, deleted);
-    try {
-      await this.#persist();
-    } catch (err) {
-      const now = this.#tasks.get(taskId);
-      if (now === undefined || now === deleted) this.#tasks.set(taskId, task);
-      throw err;
-    }
+    if (!this.get(taskId)) throw new TaskNotFoundError(taskId);
+    await this.#commit((tasks) => {
+      const stored = tasks.get(taskId);
+      if (!stored || stored.deletedAt !== undefined) throw new TaskNotFoundError(taskId);
+      tasks.set(taskId, { ...stored, deletedAt: nowMs });
+    });
     this.#log.info({ taskId, open: this.#open.has(taskId) }, 'task deleted');
-    // Not open: pruned by that write, nothing to wait for. Open: its end timer stays armed and ends its recording.
-    if (!this.#open.has(taskId)) this.#cancelTimer(taskId);
   }
 
   /** The task with this id, while it is kept and not deleted. */
@@ -383,7 +376,7 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
   }
 
   #all(): RecordTask[] {
-    return [...this.#tasks.values()].sort((a, b) => a.createdAt - b.createdAt);
+    return byAge(this.#tasks);
   }
 
   /** Cancels the schedule and waits for the last write; emits nothing. Returns the same promise each time. */
@@ -404,25 +397,79 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
   }
 
   async #load(): Promise<void> {
-    for (const task of await this.#readFile()) this.#tasks.set(task.taskId, task);
-    const now = this.#now();
+    const stored = await this.#readStored();
+    for (const task of stored.values()) this.#tasks.set(task.taskId, task);
     const before = this.#tasks.size;
-    this.#prune(now);
-    if (this.#tasks.size !== before) await this.#persist();
+    this.#prune(this.#tasks, this.#now());
+    if (this.#tasks.size !== before) await this.#commit(() => undefined);
     this.#log.info({ tasks: this.#tasks.size, pruned: before - this.#tasks.size }, 'task book started');
     if (this.#closed !== undefined) return;
     for (const task of this.list()) this.#arm(task.taskId);
+    // Another node's creates, stops and deletes are scheduled here too: its pushes may land on this node.
+    this.#store.watch(() => {
+      this.#writing = this.#writing
+        .catch(() => undefined)
+        .then(async () => this.#adopt(await this.#readStored()))
+        .catch((err: unknown) =>
+          this.#log.error({ err: errorMessage(err) }, 'reading the changed task book failed'),
+        );
+    });
   }
 
-  #readFile(): Promise<RecordTask[]> {
-    return readJsonBook({
-      file: this.#file,
-      key: 'tasks',
-      record: taskSchema,
-      log: this.#log,
-      what: 'task',
-      errorCode: 'TASK_STORE_FAILED',
-    });
+  /** The stored tasks; an unreadable book is set aside for an operator and read as empty. */
+  async #readStored(): Promise<Map<string, RecordTask>> {
+    const tasks = await readJsonBook(this.#store, { ...this.#shape, errorCode: 'TASK_STORE_FAILED' });
+    return new Map(tasks.map((task) => [task.taskId, task]));
+  }
+
+  /** The tasks of a stored book; throws when it is not one; drops (and logs) a record that is not a task. */
+  #parse(text: string | undefined): Map<string, RecordTask> {
+    return new Map(parseJsonBook(text, this.#shape).map((task) => [task.taskId, task]));
+  }
+
+  get #shape() {
+    return { key: 'tasks', record: taskSchema, log: this.#log, what: 'task' };
+  }
+
+  /**
+   * Applies a change to the stored book (not to this node's copy: another node may have changed it), prunes it,
+   * stores it, then takes it as this node's copy. One at a time.
+   */
+  #commit(change: (tasks: Map<string, RecordTask>) => void): Promise<void> {
+    const run = this.#writing
+      .catch(() => undefined)
+      .then(async () => {
+        let text: string;
+        try {
+          text = await this.#store.update((current) => {
+            const tasks = this.#parse(current);
+            change(tasks);
+            this.#prune(tasks, this.#now());
+            return jsonBookText('tasks', byAge(tasks));
+          });
+        } catch (err) {
+          if (err instanceof AppError) throw err;
+          throw new AppError('TASK_STORE_FAILED', `cannot write ${this.#store.where}`, { cause: err });
+        }
+        this.#adopt(this.#parse(text));
+      });
+    this.#writing = run;
+    return run;
+  }
+
+  /** Takes the stored book as this node's copy, and schedules what changed. */
+  #adopt(stored: Map<string, RecordTask>): void {
+    for (const [taskId, task] of stored) {
+      const mine = this.#tasks.get(taskId);
+      this.#tasks.set(taskId, task);
+      if (this.#closed === undefined && JSON.stringify(mine) !== JSON.stringify(task)) this.#arm(taskId);
+    }
+    for (const taskId of [...this.#tasks.keys()]) {
+      // Pruned elsewhere: a window open here keeps its copy, so its recording still ends on time.
+      if (stored.has(taskId) || this.#open.has(taskId)) continue;
+      this.#tasks.delete(taskId);
+      this.#cancelTimer(taskId);
+    }
   }
 
   /** Emits what the phase at now calls for, then waits for the next edge of the window. */
@@ -436,9 +483,11 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
       if (this.#open.delete(taskId))
         this.emit('end', task, task.stoppedAt === undefined ? 'expired' : 'stopped');
       // A deleted task whose recording has ended is pruned by the next write.
-      if (task.deletedAt !== undefined) void this.#persist().catch(() => undefined);
+      if (task.deletedAt !== undefined) void this.#commit(() => undefined).catch(() => undefined);
       return;
     }
+    // A deleted task never opens again; one open here still ends at its window's end.
+    if (task.deletedAt !== undefined && !this.#open.has(taskId)) return;
     if (phase === 'open' && !this.#open.has(taskId)) {
       this.#open.add(taskId);
       this.emit('start', task);
@@ -463,38 +512,27 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
   }
 
   /** Forgets ended tasks older than the retention, and deleted ones no recording waits on; open or pending tasks stay. */
-  #prune(nowMs: number): void {
-    for (const [taskId, task] of this.#tasks) {
+  #prune(tasks: Map<string, RecordTask>, nowMs: number): void {
+    for (const [taskId, task] of tasks) {
       if (this.#open.has(taskId)) continue;
       const endedAt = task.stoppedAt ?? task.endTime * 1000;
       // A deleted task is kept only while a recording of its open window runs (and never past a restart).
-      if (task.deletedAt !== undefined || endedAt + this.#retainEndedMs <= nowMs) this.#tasks.delete(taskId);
+      if (task.deletedAt !== undefined || endedAt + this.#retainEndedMs <= nowMs) tasks.delete(taskId);
     }
   }
+}
 
-  /** Writes the whole book after every earlier write; each write takes the state of its own moment. */
-  #persist(): Promise<void> {
-    const write = this.#writing
-      .catch(() => undefined)
-      .then(() => {
-        this.#prune(this.#now());
-        return writeDurably(this.#file, `${JSON.stringify({ version: 1, tasks: this.#all() }, null, 1)}\n`);
-      });
-    this.#writing = write;
-    return write;
-  }
+/** Tasks oldest first. */
+function byAge(tasks: ReadonlyMap<string, RecordTask>): RecordTask[] {
+  return [...tasks.values()].sort((a, b) => a.createdAt - b.createdAt);
+}
+
+/** Tasks not deleted, oldest first: what the limits count. */
+function kept(tasks: ReadonlyMap<string, RecordTask>): RecordTask[] {
+  return byAge(tasks).filter((task) => task.deletedAt === undefined);
 }
 
 /** An opaque TaskId like Tencent's: 32 URL-safe characters. */
 function newTaskId(): string {
   return randomBytes(24).toString('base64url');
-}
-
-/** Replaces `path` durably; a failure is the store's. */
-async function writeDurably(path: string, content: string): Promise<void> {
-  try {
-    await writeFileDurably(path, content);
-  } catch (err) {
-    throw new AppError('TASK_STORE_FAILED', `cannot write ${path}`, { cause: err });
-  }
 }

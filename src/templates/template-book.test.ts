@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileDocumentStore } from '../shared/document-store.js';
 import { requireRetention } from './resolve.js';
 import { TemplateBook, TemplateError, TemplateStoreError } from './template-book.js';
 
@@ -19,7 +20,11 @@ afterEach(async () => {
 async function openBook(
   options: Partial<ConstructorParameters<typeof TemplateBook>[0]> = {},
 ): Promise<TemplateBook> {
-  const book = new TemplateBook({ path, now: () => 1_700_000_000_000, ...options });
+  const book = new TemplateBook({
+    store: new FileDocumentStore(path),
+    now: () => 1_700_000_000_000,
+    ...options,
+  });
   await book.load();
   return book;
 }
@@ -131,7 +136,9 @@ describe('TemplateBook', () => {
     const book = await openBook();
     await book.createTemplate({ TemplateName: 'a' });
     await writeFile(path, '{"version":1,"templates":[');
-    await expect(new TemplateBook({ path }).load()).rejects.toBeInstanceOf(TemplateStoreError);
+    await expect(new TemplateBook({ store: new FileDocumentStore(path) }).load()).rejects.toBeInstanceOf(
+      TemplateStoreError,
+    );
   });
 
   it('changes made at once are all stored', async () => {

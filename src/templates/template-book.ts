@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { writeFileDurably } from '../shared/durable-file.js';
+import type { DocumentStore } from '../shared/document-store.js';
 import { AppError, errorMessage } from '../shared/errors.js';
 import {
   FORMAT_PARAMS,
@@ -39,8 +38,10 @@ export class TemplateStoreError extends AppError {
 }
 
 export interface TemplateBookOptions {
-  /** The state file, e.g. `dataDir/.state/templates.json`. */
-  path: string;
+  /** Where the state is kept: `dataDir/.state/templates.json`, or the cluster's Redis. */
+  store: DocumentStore;
+  /** A change another node made could not be read; the book keeps what it had. */
+  onReloadError?: (err: unknown) => void;
   now?: () => number;
   /** Extra checks of a template before it is stored (e.g. object lock needs a retention); a reason refuses it. */
   validate?: (template: RecordTemplate) => string | undefined;
@@ -96,8 +97,9 @@ const stateFile = z.object({
 const EMPTY: State = Object.freeze({ nextTemplateId: 1, templates: [], rules: [] });
 
 /**
- * Tencent recording templates and rules, kept in one JSON file written durably (temp file, fsync, rename).
- * Reads are synchronous from memory; changes run one at a time and take effect only once stored.
+ * Tencent recording templates and rules, kept as one JSON document (a file written durably, or a Redis key the
+ * cluster shares). Reads are synchronous from memory; changes run one at a time and take effect only once
+ * stored; another node's changes are read as it announces them.
  */
 export class TemplateBook {
   readonly #o: TemplateBookOptions;
@@ -111,32 +113,33 @@ export class TemplateBook {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Reads the state file (none yet: no templates, no rules). Idempotent; rejects on a file it cannot trust. */
+  /**
+   * Reads the state (none yet: no templates, no rules), and follows the changes other nodes make. Idempotent;
+   * rejects on a state it cannot trust.
+   */
   load(): Promise<void> {
     this.#loading ??= (async () => {
-      let text: string;
-      try {
-        text = await readFile(this.#o.path, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw new TemplateStoreError(`cannot read ${this.#o.path}: ${errorMessage(err)}`, { cause: err });
-      }
-      let parsed: z.infer<typeof stateFile>;
-      try {
-        parsed = stateFile.parse(JSON.parse(text));
-      } catch (err) {
-        // Recording with half the rules would record the wrong streams: refuse to start instead.
-        throw new TemplateStoreError(`${this.#o.path} is not a valid templates file: ${errorMessage(err)}`, {
-          cause: err,
-        });
-      }
-      this.#state = freezeState({
-        nextTemplateId: parsed.nextTemplateId,
-        templates: parsed.templates as unknown as RecordTemplate[],
-        rules: parsed.rules,
+      this.#state = await this.#read();
+      this.#o.store.watch(() => {
+        this.#chain = this.#chain
+          .then(async () => {
+            this.#state = await this.#read();
+          })
+          .catch((err: unknown) => this.#o.onReloadError?.(err));
       });
     })();
     return this.#loading;
+  }
+
+  async #read(): Promise<State> {
+    const { where } = this.#o.store;
+    let text: string | undefined;
+    try {
+      text = await this.#o.store.read();
+    } catch (err) {
+      throw new TemplateStoreError(`cannot read ${where}: ${errorMessage(err)}`, { cause: err });
+    }
+    return text === undefined ? EMPTY : parseState(text, where);
   }
 
   /** Every template, in TemplateId order. */
@@ -262,28 +265,49 @@ export class TemplateBook {
     return template;
   }
 
-  /** Runs changes one at a time: the new state is stored first, then becomes the one read. */
+  /**
+   * Runs changes one at a time: each applies to the stored state (another node may have changed it), is stored
+   * first, then becomes the one read.
+   */
   #change<T>(apply: (state: State) => { state: State; result: T }): Promise<T> {
     const run = this.#chain.then(async () => {
       await this.load();
-      const { state, result } = apply(this.#state);
-      const next = freezeState(state);
-      await this.#write(next);
-      this.#state = next;
-      return result;
+      const { where } = this.#o.store;
+      let outcome!: { state: State; result: T };
+      try {
+        await this.#o.store.update((text) => {
+          const changed = apply(text === undefined ? EMPTY : parseState(text, where));
+          outcome = { state: freezeState(changed.state), result: changed.result };
+          return `${JSON.stringify({ version: 1, ...outcome.state }, null, 2)}\n`;
+        });
+      } catch (err) {
+        if (err instanceof TemplateError || err instanceof TemplateStoreError) throw err;
+        throw new TemplateStoreError(`cannot write ${where}: ${errorMessage(err)}`, { cause: err });
+      }
+      this.#state = outcome.state;
+      return outcome.result;
     });
     this.#chain = run.catch(() => undefined);
     return run;
   }
+}
 
-  async #write(state: State): Promise<void> {
-    const path = this.#o.path;
-    try {
-      await writeFileDurably(path, `${JSON.stringify({ version: 1, ...state }, null, 2)}\n`);
-    } catch (err) {
-      throw new TemplateStoreError(`cannot write ${path}: ${errorMessage(err)}`, { cause: err });
-    }
+/** The stored state; throws TemplateStoreError on one it cannot trust. */
+function parseState(text: string, where: string): State {
+  let parsed: z.infer<typeof stateFile>;
+  try {
+    parsed = stateFile.parse(JSON.parse(text));
+  } catch (err) {
+    // Recording with half the rules would record the wrong streams: refuse to start instead.
+    throw new TemplateStoreError(`${where} is not a valid templates file: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
+  return freezeState({
+    nextTemplateId: parsed.nextTemplateId,
+    templates: parsed.templates as unknown as RecordTemplate[],
+    rules: parsed.rules,
+  });
 }
 
 function findTemplate(state: State, id: number): RecordTemplate {
