@@ -23,8 +23,11 @@ export interface RtmpIngestOptions {
   host: string;
   port: number;
   logger: Logger;
-  /** Decides synchronously whether a publish is recorded. */
-  admit: (request: PublishRequest) => AdmitDecision;
+  /**
+   * Decides whether a publish is recorded: at once, or later (a claim on the stream across a cluster); media that
+   * comes meanwhile is held, up to MAX_PENDING_BYTES.
+   */
+  admit: (request: PublishRequest) => AdmitDecision | Promise<AdmitDecision>;
   /** A connection that sends nothing for this long is closed; a stalled publisher ends within it. */
   idleTimeoutMs?: number;
   /** A connection that has not published this long after connecting is closed, however slowly it sends. */
@@ -40,6 +43,8 @@ export interface RtmpIngestOptions {
 const MAX_CHUNK_STREAMS = 32;
 /** Message size before a publish is admitted: commands are small, and no media is taken yet. */
 const MAX_UNADMITTED_MESSAGE_BYTES = 64 * 1024;
+/** Media held while a publish waits for its decision (a second or two of a high-bitrate push). */
+const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 /** The largest Set Chunk Size the spec allows (31 bits). */
 const MAX_CHUNK_SIZE = 0x7fffffff;
 
@@ -248,6 +253,9 @@ class RtmpConnection {
   #sink: PublishSink | undefined;
   #ended = false;
   #timestamps: TimestampRepairer | undefined;
+  /** Media that came while the decision was pending (copied: NMS reuses its payload buffers), and its size. */
+  #held: MediaPacket[] | undefined;
+  #heldBytes = 0;
 
   constructor(
     socket: net.Socket,
@@ -322,16 +330,32 @@ class RtmpConnection {
 
   #onPush(): void {
     const request = this.#request;
-    if (!request || this.#sink || this.#ended) {
+    if (!request || this.#sink || this.#held || this.#ended) {
       this.close('a second publish on one connection is not supported');
       return;
     }
-    let decision: AdmitDecision;
+    let decision: AdmitDecision | Promise<AdmitDecision>;
     try {
       decision = this.#ingest.admit(request);
     } catch (err) {
       decision = { refuse: errorMessage(err) };
     }
+    if (!(decision instanceof Promise)) {
+      this.#decided(request, decision);
+      return;
+    }
+    // Media may follow the publish command at once (NMS has answered Publish.Start): held until the decision.
+    this.#held = [];
+    this.#rtmp.admitted = true;
+    decision.then(
+      (d) => this.#decided(request, d),
+      (err: unknown) => this.#decided(request, { refuse: errorMessage(err) }),
+    );
+  }
+
+  #decided(request: PublishRequest, decision: AdmitDecision): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
     if ('refuse' in decision) {
       this.#log.warn(
         { app: request.app, stream: request.stream, reason: decision.refuse },
@@ -344,13 +368,34 @@ class RtmpConnection {
     this.#timestamps = new TimestampRepairer(this.#ingest.timestampPolicy);
     this.#rtmp.admitted = true;
     this.#log.info({ app: request.app, stream: request.stream }, 'publish accepted');
+    // The connection went while the decision was pending: the publish ends as soon as it began.
+    if (this.#ended) {
+      this.#ended = false;
+      this.#end('disconnected');
+      return;
+    }
+    for (const media of held) this.#forward(media);
   }
 
   #onPacket(packet: AVPacket): void {
+    if (this.#held) {
+      const media = toMediaPacket(packet);
+      if (!media) return;
+      this.#held.push(media);
+      this.#heldBytes += media.tag.length;
+      if (this.#heldBytes > MAX_PENDING_BYTES) {
+        this.#held = undefined;
+        this.close(`more than ${MAX_PENDING_BYTES} bytes of media came before the publish was admitted`);
+      }
+      return;
+    }
     if (!this.#sink || this.#ended) return;
     const media = toMediaPacket(packet);
-    if (!media) return;
-    this.#sink.onPacket(this.#retime(media));
+    if (media) this.#forward(media);
+  }
+
+  #forward(media: MediaPacket): void {
+    this.#sink!.onPacket(this.#retime(media));
   }
 
   /** Gives the packet its repaired media time: in `dts` and in the FLV tag's timestamp bytes. */
@@ -425,7 +470,7 @@ export class RtmpIngest {
   }
 
   /** @internal called by a connection on publish */
-  admit(request: PublishRequest): AdmitDecision {
+  admit(request: PublishRequest): AdmitDecision | Promise<AdmitDecision> {
     if (this.#closing) return { refuse: 'the recorder is shutting down' };
     return this.#options.admit(request);
   }
