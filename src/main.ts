@@ -21,10 +21,10 @@ import {
 import { RecordingManager } from './recording/recording-manager.js';
 import { DiskGuard } from './recording/disk-guard.js';
 import { PushJournal } from './recording/push-journal.js';
-import { nodeAddress, StreamNotifier } from './recording/stream-notifier.js';
+import { StreamNotifier } from './recording/stream-notifier.js';
+import { claimedAdmission, openSharedState, type SharedState } from './cluster/index.js';
 import type { SessionTimings } from './recording/recording-session.js';
 import { lockDir, type HeldLock } from './shared/dir-lock.js';
-import { FileDocumentStore } from './shared/document-store.js';
 import { errorMessage } from './shared/errors.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { registerMediaRoutes } from './api/media-routes.js';
@@ -98,6 +98,7 @@ export class Recorder {
     options: RecorderOptions,
     lock: HeldLock,
     readonly ffmpegCapabilities: FfmpegCapabilities,
+    readonly shared: SharedState,
   ) {
     this.config = config;
     this.#lock = lock;
@@ -186,16 +187,18 @@ export class Recorder {
       callback: config.callback,
       callbacks: this.outbox,
       pushes: new PushJournal(join(dataDir, '.pushes'), this.logger),
-      node: nodeAddress(config.rtmp.host),
+      node: shared.advertise,
       logger: this.logger,
     });
     this.templates = new TemplateBook({
-      store: new FileDocumentStore(join(dataDir, '.state', 'templates.json')),
+      store: shared.document('templates'),
+      onReloadError: (err) =>
+        this.logger.error({ err: errorMessage(err) }, 'reading changed templates failed'),
       // Locked objects need an expiry: a template may not keep files forever then.
       ...(config.storage.type === 'minio' && config.storage.objectLock ? { validate: requireRetention } : {}),
     });
     this.tasks = new TaskBook({
-      store: new FileDocumentStore(join(dataDir, '.state', 'tasks.json')),
+      store: shared.document('tasks'),
       log: this.logger,
     });
     this.manager = new RecordingManager({
@@ -233,7 +236,7 @@ export class Recorder {
     const admit = (request: PublishRequest) => notifier.admit(request, this.manager.admit(request));
     this.#mixing = createMixing({
       config: config.mix,
-      dataDir,
+      sessions: shared.document('mixes'),
       ffmpegPath,
       capabilities: ffmpegCapabilities,
       domain: config.callback.domain,
@@ -248,13 +251,20 @@ export class Recorder {
       logger: this.logger,
       timestamps: config.record.timestamps,
       onTimestampRepair: (_request, repair) => this.metrics.timestampRepaired(repair.kind),
-      // Every push reaches the mixes that take it as an input, after its own recording.
-      admit: (request) => {
-        const decision = countingBytes(admit(request), () =>
-          this.metrics.bytesIn(request.app, request.stream),
-        );
-        return 'accept' in decision ? { accept: this.#mixing.hub.tap(request, decision.accept) } : decision;
-      },
+      // A push is claimed across the cluster first; then it reaches the mixes that take it as an input, after its
+      // own recording.
+      admit: claimedAdmission({
+        claims: shared.claims,
+        resumesHere: (request) =>
+          this.manager.sessionOf(request.app, request.stream)?.state === 'interrupted',
+        logger: this.logger,
+        admit: (request) => {
+          const decision = countingBytes(admit(request), () =>
+            this.metrics.bytesIn(request.app, request.stream),
+          );
+          return 'accept' in decision ? { accept: this.#mixing.hub.tap(request, decision.accept) } : decision;
+        },
+      }),
     });
     this.http = createHttpServer({
       host: config.http.host,
@@ -263,6 +273,7 @@ export class Recorder {
       logger: this.logger.child({ component: 'http' }),
       isReady: () => this.#stopping === undefined,
       storageStatus: () => this.#storageError,
+      clusterStatus: () => shared.problem(),
       bodyLimitBytes: config.http.bodyLimitBytes,
     });
     registerMediaRoutes(this.http.app, {
@@ -317,12 +328,16 @@ export class Recorder {
     // Before anything opens a file in dataDir: a second recorder there would write the same outbox and books.
     const lock = await lockDir(resolve(config.dataDir), options.logger ? { logger: options.logger } : {});
     let recorder: Recorder;
+    let shared: SharedState | undefined;
     try {
       // What the configured ffmpeg reads decides which video codecs are recorded (HEVC and AV1 need FFmpeg 6.1+).
       const ffmpegPath = resolveFfmpegPath(config.ffmpegPath);
       const capabilities = await probeCapabilities(ffmpegPath);
-      recorder = new Recorder(config, options, lock, capabilities);
+      const logger = options.logger ?? createLogger();
+      shared = await openSharedState(config, resolve(config.dataDir), logger);
+      recorder = new Recorder(config, { ...options, logger }, lock, capabilities, shared);
     } catch (err) {
+      await shared?.close();
       await lock.release();
       throw err;
     }
@@ -385,6 +400,7 @@ export class Recorder {
       await this.http.close();
       await this.store.close();
       this.mediaIndex.close();
+      await this.shared.close();
       await this.#lock.release();
       this.logger.info('recorder stopped');
     })();

@@ -20,6 +20,8 @@ import { TencentApiError, type TencentApiErrorCode } from './tencent-api.js';
 export interface HttpServerOptions {
   /** The last storage error, or undefined while storage works. */
   storageStatus?: () => string | undefined;
+  /** Why the cluster's Redis cannot be used now; undefined while it can (or on one node). */
+  clusterStatus?: () => string | undefined;
   host: string;
   port: number;
   dataDir: string;
@@ -81,11 +83,14 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     if (!isReady()) return reply.code(503).send({ status: 'not ready' });
-    // Storage trouble is reported but not fatal: recordings go on and files wait locally.
+    // Storage or Redis trouble is reported but not fatal: recordings go on and files wait locally.
     const storageError = opts.storageStatus?.();
-    return storageError
-      ? { status: 'ready', storage: { ok: false, error: storageError } }
-      : { status: 'ready' };
+    const redisError = opts.clusterStatus?.();
+    return {
+      status: 'ready',
+      ...(storageError ? { storage: { ok: false, error: storageError } } : {}),
+      ...(redisError ? { redis: { ok: false, error: redisError } } : {}),
+    };
   });
 
   void app.register(async (scope) => {

@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import type { MixConfig } from '../config/schema.js';
 import type { FfmpegCapabilities } from '../ffmpeg/capabilities.js';
 import type { AdmitDecision, PublishRequest } from '../ingest/index.js';
 import type { Logger } from '../shared/logger.js';
-import { FileDocumentStore } from '../shared/document-store.js';
+import type { DocumentStore } from '../shared/document-store.js';
 import { MixSessionBook } from './mix-book.js';
 import { MixService } from './mix-service.js';
 import { RoomMixes } from './room-mix.js';
@@ -21,7 +20,8 @@ export interface Mixing {
 
 export function createMixing(options: {
   config: MixConfig;
-  dataDir: string;
+  /** Where the mix sessions are kept (dataDir/.state/mixes.json, or the cluster's Redis). */
+  sessions: DocumentStore;
   ffmpegPath: string;
   capabilities: FfmpegCapabilities;
   /** callback.domain: the push domain outputs count as published on. */
@@ -33,10 +33,7 @@ export function createMixing(options: {
 }): Mixing {
   const hub = new StreamHub();
   const service = new MixService({
-    store: new MixSessionBook(
-      new FileDocumentStore(join(options.dataDir, '.state', 'mixes.json')),
-      options.logger,
-    ),
+    store: new MixSessionBook(options.sessions, options.logger),
     hub,
     ffmpegPath: options.ffmpegPath,
     capabilities: options.capabilities,

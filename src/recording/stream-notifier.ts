@@ -1,4 +1,3 @@
-import { networkInterfaces } from 'node:os';
 import {
   buildRecordStatusEvent,
   buildStreamBeginEvent,
@@ -203,14 +202,4 @@ export class StreamNotifier {
 /** An IPv4 address without the IPv6-mapped prefix node gives it (`::ffff:1.2.3.4`). */
 export function plainAddress(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
-
-/** The node address for events 1 and 0: the RTMP listen host, or for a wildcard the first external IPv4. */
-export function nodeAddress(listenHost: string): string {
-  if (listenHost !== '0.0.0.0' && listenHost !== '::' && listenHost !== '') return listenHost;
-  for (const addresses of Object.values(networkInterfaces())) {
-    const external = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
-    if (external) return external.address;
-  }
-  return '127.0.0.1';
 }

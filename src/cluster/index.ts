@@ -1,0 +1,101 @@
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { FileDocumentStore, type DocumentStore } from '../shared/document-store.js';
+import type { Logger } from '../shared/logger.js';
+import { RedisChangeFeed, RedisDocumentStore } from './redis-documents.js';
+import { RedisLink } from './redis-link.js';
+import { LocalStreamClaims, RedisStreamClaims, type StreamClaims } from './stream-claims.js';
+
+export { claimedAdmission } from './stream-claims.js';
+export type { StreamClaims, StreamHolder } from './stream-claims.js';
+
+/** The books whose state one node keeps in dataDir/.state and a cluster keeps in Redis. */
+export type BookName = 'templates' | 'tasks' | 'mixes';
+
+/**
+ * What the nodes of a cluster share, or on one node what it keeps to itself: the same interfaces either way, so
+ * nothing downstream asks which it is.
+ */
+export interface SharedState {
+  readonly mode: 'single' | 'cluster';
+  readonly nodeId: string;
+  /** How others reach this node: the `node` of events 1 and 0. */
+  readonly advertise: string;
+  document(name: BookName): DocumentStore;
+  readonly claims: StreamClaims;
+  /** Why the cluster's Redis cannot be used now (for /readyz); undefined while it can, or on one node. */
+  problem(): string | undefined;
+  close(): Promise<void>;
+}
+
+/** The node address for events 1 and 0: the RTMP listen host, or for a wildcard the first external IPv4. */
+export function nodeAddress(listenHost: string): string {
+  if (listenHost !== '0.0.0.0' && listenHost !== '::' && listenHost !== '') return listenHost;
+  for (const addresses of Object.values(networkInterfaces())) {
+    const external = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (external) return external.address;
+  }
+  return '127.0.0.1';
+}
+
+/** One node, nothing shared: the books are files in dataDir/.state. */
+function singleNode(config: Config, dataDir: string): SharedState {
+  const advertise = config.cluster.advertise ?? nodeAddress(config.rtmp.host);
+  return {
+    mode: 'single',
+    nodeId: config.cluster.nodeId,
+    advertise,
+    document: (name) => new FileDocumentStore(join(dataDir, '.state', `${name}.json`)),
+    claims: new LocalStreamClaims({ node: config.cluster.nodeId, advertise }),
+    problem: () => undefined,
+    close: async () => undefined,
+  };
+}
+
+/**
+ * Opens what this node shares: one Redis connection for commands and one for change notes. Rejects when Redis
+ * cannot be reached at start (a node that cannot read the rules must not record).
+ */
+export async function openSharedState(config: Config, dataDir: string, logger: Logger): Promise<SharedState> {
+  const { cluster } = config;
+  if (!cluster.redis) return singleNode(config, dataDir);
+  const link = await RedisLink.connect({
+    url: cluster.redis,
+    ...(cluster.tlsCaFile ? { tlsCaFile: cluster.tlsCaFile } : {}),
+    logger,
+  });
+  const feed = new RedisChangeFeed(link, cluster.nodeId, cluster.keyPrefix, logger);
+  try {
+    await feed.start();
+  } catch (err) {
+    await link.close();
+    throw err;
+  }
+  const advertise = cluster.advertise ?? nodeAddress(config.rtmp.host);
+  const claims = new RedisStreamClaims(link, {
+    node: cluster.nodeId,
+    advertise,
+    keyPrefix: cluster.keyPrefix,
+    leaseMs: cluster.leaseSeconds * 1000,
+    heartbeatMs: cluster.heartbeatSeconds * 1000,
+    logger,
+  });
+  logger.info(
+    { node: cluster.nodeId, advertise, keyPrefix: cluster.keyPrefix },
+    'cluster mode: state on Redis',
+  );
+  return {
+    mode: 'cluster',
+    nodeId: cluster.nodeId,
+    advertise,
+    document: (name) => new RedisDocumentStore(feed, name, cluster.keyPrefix),
+    claims,
+    problem: () => link.problem,
+    async close() {
+      await claims.close();
+      await feed.close();
+      await link.close();
+    },
+  };
+}
