@@ -22,7 +22,7 @@ import { RecordingManager } from './recording/recording-manager.js';
 import { DiskGuard } from './recording/disk-guard.js';
 import { PushJournal } from './recording/push-journal.js';
 import { StreamNotifier } from './recording/stream-notifier.js';
-import { claimedAdmission, openSharedState, type SharedState } from './cluster/index.js';
+import { advertisedHost, claimedAdmission, openSharedState, type SharedState } from './cluster/index.js';
 import type { SessionTimings } from './recording/recording-session.js';
 import { lockDir, type HeldLock } from './shared/dir-lock.js';
 import { errorMessage } from './shared/errors.js';
@@ -187,7 +187,7 @@ export class Recorder {
       callback: config.callback,
       callbacks: this.outbox,
       pushes: new PushJournal(join(dataDir, '.pushes'), this.logger),
-      node: shared.advertise,
+      node: advertisedHost(shared.advertise),
       logger: this.logger,
     });
     this.templates = new TemplateBook({

@@ -20,7 +20,7 @@ export type BookName = 'templates' | 'tasks' | 'mixes';
 export interface SharedState {
   readonly mode: 'single' | 'cluster';
   readonly nodeId: string;
-  /** How others reach this node: the `node` of events 1 and 0. */
+  /** How others reach this node (host or host:port); its host is the `node` of events 1 and 0. */
   readonly advertise: string;
   document(name: BookName): DocumentStore;
   readonly claims: StreamClaims;
@@ -37,6 +37,14 @@ export function nodeAddress(listenHost: string): string {
     if (external) return external.address;
   }
   return '127.0.0.1';
+}
+
+/** The host of an advertised address: `10.0.0.5:1935` → `10.0.0.5`, `[::1]:1935` → `::1`. */
+export function advertisedHost(advertise: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(advertise);
+  if (bracketed) return bracketed[1]!;
+  const parts = advertise.split(':');
+  return parts.length === 2 && /^\d+$/.test(parts[1]!) ? parts[0]! : advertise;
 }
 
 /** One node, nothing shared: the books are files in dataDir/.state. */

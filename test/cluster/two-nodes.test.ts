@@ -1,0 +1,139 @@
+import { Agent } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
+import { startMinio, type TestMinio } from '../helpers/minio.js';
+import { liveClient } from '../helpers/mix.js';
+import { eventually, publish, startRecorder, type TestRecorder } from '../helpers/recorder.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+
+const KEY = { secretId: 'AKIDclustertest', secretKey: 'cluster-test-secret' };
+const DOMAIN = 'cluster.example.com';
+
+let redis: TestRedis;
+let minio: TestMinio;
+let receiver: CallbackReceiver;
+const agent = new Agent({ keepAlive: false });
+const nodes: TestRecorder[] = [];
+
+/** A node of the cluster: its own ports and dataDir, the shared Redis and bucket. */
+async function node(
+  nodeId: string,
+  overrides: { record?: Record<string, unknown> } = {},
+): Promise<TestRecorder> {
+  const rec = await startRecorder({
+    storage: {
+      type: 'minio',
+      endPoint: minio.endPoint,
+      port: minio.port,
+      accessKey: minio.accessKey,
+      secretKey: minio.secretKey,
+      bucket: 'cluster',
+    },
+    cluster: {
+      redis: redis.url,
+      nodeId,
+      advertise: `${nodeId}.example:1935`,
+      leaseSeconds: 4,
+      heartbeatSeconds: 1,
+    },
+    callback: { url: receiver.url, domain: DOMAIN },
+    api: { credentials: [KEY] },
+    record: { formats: ['mp4'], ...overrides.record },
+  });
+  nodes.push(rec);
+  return rec;
+}
+
+const readyz = async (rec: TestRecorder) =>
+  (await (await fetch(`http://127.0.0.1:${rec.recorder.httpPort}/readyz`)).json()) as Record<string, unknown>;
+
+beforeAll(async () => {
+  [redis, minio, receiver] = await Promise.all([
+    startRedis({ password: 'cluster-pw' }),
+    startMinio(),
+    startCallbackReceiver(),
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  for (const rec of nodes) await rec.stop().catch(() => undefined);
+  await receiver?.close();
+  await minio?.destroy();
+  await redis?.destroy();
+});
+
+describe('two nodes on one Redis', () => {
+  let a: TestRecorder;
+  let b: TestRecorder;
+  beforeAll(async () => {
+    a = await node('node-a');
+    b = await node('node-b', { record: { auto: false } });
+  }, 60_000);
+
+  it('refuses a second publisher of a stream live on the other node; the first goes on', async () => {
+    const first = publish(a.rtmpUrl('dup'), { seconds: 6 });
+    await eventually(
+      () => a.recorder.manager.sessionOf('live', 'dup') !== undefined,
+      10_000,
+      'the push on A',
+    );
+    const second = publish(b.rtmpUrl('dup'), { seconds: 3 });
+    expect(await second.exited).not.toBe(0);
+    expect(b.recorder.manager.sessionOf('live', 'dup')).toBeUndefined();
+    expect(await first.exited).toBe(0);
+    const [begin] = await receiver.waitFor((x) => x.event_type === 1 && x.stream_id === 'dup');
+    // Events 1 and 0 name the node as it advertises itself; only A sent any.
+    expect(begin!.node).toBe('node-a.example');
+    const [file] = await receiver.waitFor((x) => x.event_type === 100 && x.stream_id === 'dup');
+    expect(Number(file!.duration)).toBeGreaterThan(4);
+    expect(receiver.bodies.filter((x) => x.stream_id === 'dup' && x.event_type === 1)).toHaveLength(1);
+    // Once A's push ended, B may take the stream.
+    const later = publish(b.rtmpUrl('dup'), { seconds: 2 });
+    expect(await later.exited).toBe(0);
+  }, 60_000);
+
+  it('a template and rule made on A record a push on B by them; a task made on A records on B', async () => {
+    const onA = liveClient(a.recorder.httpPort, KEY, agent);
+    const { TemplateId } = await onA.CreateLiveRecordTemplate({
+      TemplateName: 'flv_only',
+      FlvParam: { Enable: 1, RecordInterval: 1800, StorageTime: 0 },
+    });
+    await onA.CreateLiveRecordRule({
+      DomainName: DOMAIN,
+      AppName: 'live',
+      StreamName: 'ruled',
+      TemplateId: TemplateId!,
+    });
+    // B records nothing by default (record.auto false): only A's rule makes it record this stream.
+    await eventually(() => b.recorder.templates.rules.length === 1, 5000, 'the rule on B');
+    expect(await publish(b.rtmpUrl('ruled'), { seconds: 3 }).exited).toBe(0);
+    const [ruled] = await receiver.waitFor((x) => x.event_type === 100 && x.stream_id === 'ruled');
+    expect(ruled!.file_format).toBe('flv');
+
+    const task = await onA.CreateRecordTask({
+      StreamName: 'tasked',
+      AppName: 'live',
+      DomainName: DOMAIN,
+      EndTime: Math.floor(Date.now() / 1000) + 600,
+    });
+    await eventually(() => b.recorder.tasks.get(task.TaskId!) !== undefined, 5000, 'the task on B');
+    expect(await publish(b.rtmpUrl('tasked'), { seconds: 3 }).exited).toBe(0);
+    // B records nothing of its own: this file is the task's.
+    const [tasked] = await receiver.waitFor((x) => x.event_type === 100 && x.stream_id === 'tasked');
+    expect(tasked!.file_format).toBe('mp4');
+  }, 60_000);
+
+  it('while Redis is down: /readyz says so, a new publish is refused with the reason; after, it works again', async () => {
+    expect((await readyz(a)).redis).toBeUndefined();
+    await redis.stop();
+    await eventually(async () => (await readyz(a)).redis !== undefined, 10_000, 'readyz to report Redis');
+    expect(await readyz(a)).toMatchObject({ status: 'ready', redis: { ok: false } });
+    const refused = publish(a.rtmpUrl('while-down'), { seconds: 2 });
+    expect(await refused.exited).not.toBe(0);
+    expect(a.recorder.manager.sessionOf('live', 'while-down')).toBeUndefined();
+    await redis.restart();
+    await eventually(async () => (await readyz(a)).redis === undefined, 15_000, 'Redis back in readyz');
+    expect(await publish(a.rtmpUrl('after-down'), { seconds: 2 }).exited).toBe(0);
+    await receiver.waitFor((x) => x.event_type === 100 && x.stream_id === 'after-down');
+  }, 60_000);
+});
