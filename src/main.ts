@@ -10,7 +10,7 @@ import { resolveFfmpegPath, resolveFfprobePath } from './ffmpeg/locate.js';
 import { RtmpIngest, type AdmitDecision, type PublishRequest } from './ingest/index.js';
 import { createMixing, type Mixing, type MixService } from './mix/index.js';
 import { registerMediaActions } from './api/media-actions.js';
-import { MediaIndex } from './media/media-index.js';
+import type { MediaCatalog } from './media/media-index.js';
 import { FileFinisher, type FinishedFile } from './recording/file-finisher.js';
 import {
   recoverAll,
@@ -68,8 +68,8 @@ export class Recorder {
   readonly metrics: RecorderMetrics;
   /** Tencent API v3 actions served on `POST /`; modules register theirs before or after start. */
   readonly tencentActions = new TencentActionRegistry();
-  /** Every stored media, by the FileId of its event 100 (dataDir/.index/media.sqlite): SearchMedia and co. */
-  readonly mediaIndex: MediaIndex;
+  /** Every stored media, by the FileId of its event 100 (dataDir/.index/media.sqlite, or Redis): SearchMedia and co. */
+  readonly mediaIndex: MediaCatalog;
   /** Tencent recording templates and rules (dataDir/.state/templates.json). */
   readonly templates: TemplateBook;
   /** On-demand recording tasks (dataDir/.state/tasks.json). */
@@ -166,7 +166,7 @@ export class Recorder {
     this.uploads.on('stored', () => {
       this.#storageError = undefined;
     });
-    this.mediaIndex = MediaIndex.open(join(dataDir, '.index', 'media.sqlite'));
+    this.mediaIndex = shared.openMediaIndex();
     const finisher = new FileFinisher({
       ffmpegPath,
       ffprobePath: resolveFfprobePath(ffmpegPath),
@@ -399,7 +399,7 @@ export class Recorder {
       await this.outbox.close();
       await this.http.close();
       await this.store.close();
-      this.mediaIndex.close();
+      await this.mediaIndex.close();
       await this.shared.close();
       await this.#lock.release();
       this.logger.info('recorder stopped');

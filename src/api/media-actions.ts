@@ -8,10 +8,10 @@ import {
 import { mediaKeys } from '../recording/media.js';
 import { AppError } from '../shared/errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { MediaEntry, MediaIndex } from '../media/media-index.js';
+import type { MediaCatalog, MediaEntry } from '../media/media-index.js';
 
 export interface MediaActionsOptions {
-  index: MediaIndex;
+  index: MediaCatalog;
   store: ObjectStore;
 }
 
@@ -92,7 +92,7 @@ export async function searchMedia(options: MediaActionsOptions, params: TencentP
   const after = p.CreateTime?.After ?? p.StartTime;
   const before = p.CreateTime?.Before ?? p.EndTime;
   const streamIds = [...(p.StreamIds ?? []), ...(p.StreamId ? [p.StreamId] : [])];
-  const { totalCount, entries } = options.index.search({
+  const { totalCount, entries } = await options.index.search({
     ...(p.FileIds?.length ? { fileIds: p.FileIds } : {}),
     ...(p.Names?.length ? { names: p.Names } : {}),
     ...(p.NamePrefixes?.length ? { namePrefixes: p.NamePrefixes } : {}),
@@ -117,7 +117,7 @@ export async function describeMediaInfos(
 ): Promise<object> {
   const p = parseTencentParams(describeSchema, params);
   const ids = [...new Set(p.FileIds)];
-  const found = new Map(options.index.get(ids).map((e) => [e.fileId, e]));
+  const found = new Map((await options.index.get(ids)).map((e) => [e.fileId, e]));
   return {
     MediaInfoSet: await Promise.all(
       ids.flatMap((id) => {
@@ -132,7 +132,7 @@ export async function describeMediaInfos(
 /** DeleteMedia: every object of the media (an HLS playlist's segments too), then its index row. */
 export async function deleteMedia(options: MediaActionsOptions, params: TencentParams): Promise<object> {
   const p = parseTencentParams(deleteSchema, params);
-  const [entry] = options.index.get([p.FileId]);
+  const [entry] = await options.index.get([p.FileId]);
   if (!entry)
     throw new TencentApiError('ResourceNotFound.FileNotExist', `the file ${p.FileId} does not exist`);
   let keys: string[];
@@ -150,7 +150,7 @@ export async function deleteMedia(options: MediaActionsOptions, params: TencentP
       throw tencentStorageError(err);
     }
   }
-  options.index.remove(entry.fileId);
+  await options.index.remove(entry.fileId);
   return {};
 }
 

@@ -11,7 +11,7 @@ export interface MediaRoutesOptions {
   /** Bearer token for these routes; unset: loopback clients only. */
   adminToken: string | undefined;
   /** The media index, whose ExpireTime follows a change here. */
-  index?: { setExpiry(key: string, expireTimeMs: number | null): boolean };
+  index?: { setExpiry(key: string, expireTimeMs: number | null): Promise<boolean> };
 }
 
 const keySchema = z.string().regex(/^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/, { error: 'must be app/file' });
@@ -69,7 +69,7 @@ export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOp
       body.key,
       body.expiresAt ? new Date(body.expiresAt) : undefined,
     );
-    options.index?.setExpiry(body.key, result.expiresAt?.getTime() ?? null);
+    await options.index?.setExpiry(body.key, result.expiresAt?.getTime() ?? null);
     return { key: body.key, keys: result.keys, expiresAt: result.expiresAt?.toISOString() ?? null };
   });
 }

@@ -1,10 +1,12 @@
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
+import { MediaIndex, type MediaCatalog } from '../media/media-index.js';
 import { FileDocumentStore, type DocumentStore } from '../shared/document-store.js';
 import type { Logger } from '../shared/logger.js';
 import { RedisChangeFeed, RedisDocumentStore } from './redis-documents.js';
 import { RedisLink } from './redis-link.js';
+import { RedisMediaIndex } from './redis-media-index.js';
 import { LocalStreamClaims, RedisStreamClaims, type StreamClaims } from './stream-claims.js';
 
 export { claimedAdmission } from './stream-claims.js';
@@ -23,6 +25,8 @@ export interface SharedState {
   /** How others reach this node (host or host:port); its host is the `node` of events 1 and 0. */
   readonly advertise: string;
   document(name: BookName): DocumentStore;
+  /** The media index: dataDir/.index/media.sqlite, or the cluster's Redis. */
+  openMediaIndex(): MediaCatalog;
   readonly claims: StreamClaims;
   /** Why the cluster's Redis cannot be used now (for /readyz); undefined while it can, or on one node. */
   problem(): string | undefined;
@@ -55,6 +59,7 @@ function singleNode(config: Config, dataDir: string): SharedState {
     nodeId: config.cluster.nodeId,
     advertise,
     document: (name) => new FileDocumentStore(join(dataDir, '.state', `${name}.json`)),
+    openMediaIndex: () => MediaIndex.open(join(dataDir, '.index', 'media.sqlite')),
     claims: new LocalStreamClaims({ node: config.cluster.nodeId, advertise }),
     problem: () => undefined,
     close: async () => undefined,
@@ -98,6 +103,7 @@ export async function openSharedState(config: Config, dataDir: string, logger: L
     nodeId: cluster.nodeId,
     advertise,
     document: (name) => new RedisDocumentStore(feed, name, cluster.keyPrefix),
+    openMediaIndex: () => new RedisMediaIndex(link.client, cluster.keyPrefix),
     claims,
     problem: () => link.problem,
     async close() {

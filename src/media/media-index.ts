@@ -66,6 +66,24 @@ export interface MediaIndexSink {
   add(entry: MediaEntry): Promise<void>;
 }
 
+/**
+ * The media index, as SearchMedia, DescribeMediaInfos, DeleteMedia and retention use it: one SQLite file on one
+ * node, or Redis shared by a cluster. Both implement this, and one conformance suite runs against both.
+ */
+export interface MediaCatalog extends MediaIndexSink {
+  /** Adds or replaces many (imports, benchmarks). */
+  addMany(entries: readonly MediaEntry[]): Promise<void>;
+  /** The entries of these ids that exist, in no particular order. */
+  get(fileIds: readonly string[]): Promise<MediaEntry[]>;
+  /** Moves the expiry of the media stored under key (null: never); false when no media has that key. */
+  setExpiry(key: string, expireTimeMs: number | null): Promise<boolean>;
+  /** Removes one media; false when there was none. */
+  remove(fileId: string): Promise<boolean>;
+  /** Entries matching the query, by create time then file id, with the (capped) count of all matches. */
+  search(query: MediaQuery): Promise<MediaSearchResult>;
+  close(): Promise<void>;
+}
+
 // Above every character a name may hold, so [prefix, prefix + MAX_CHAR] spans exactly the names that start with it
 // (U+10FFFF is a noncharacter; a name containing it right after the prefix is the one thing the range would miss).
 const MAX_CHAR = '\u{10FFFF}';
@@ -133,7 +151,7 @@ type SqlValue = string | number | null;
  * The media index: one SQLite file (WebAssembly SQLite, so no native addon to build), one row per media.
  * Calls are synchronous under the hood; one index per file, owned by one process.
  */
-export class MediaIndex implements MediaIndexSink {
+export class MediaIndex implements MediaCatalog {
   readonly #db: SqliteDatabase;
   #closed = false;
 
@@ -167,7 +185,7 @@ export class MediaIndex implements MediaIndexSink {
   }
 
   /** Adds many in one transaction (imports, benchmarks). */
-  addMany(entries: Iterable<MediaEntry>): void {
+  async addMany(entries: Iterable<MediaEntry>): Promise<void> {
     this.#db.exec('BEGIN');
     try {
       for (const entry of entries) this.#insert(entry);
@@ -206,7 +224,7 @@ export class MediaIndex implements MediaIndexSink {
   }
 
   /** The entries of these ids that exist, in no particular order. */
-  get(fileIds: readonly string[]): MediaEntry[] {
+  async get(fileIds: readonly string[]): Promise<MediaEntry[]> {
     if (fileIds.length === 0) return [];
     const rows = this.#db.all(`SELECT * FROM media WHERE file_id IN (${fileIds.map(() => '?').join(', ')})`, [
       ...fileIds,
@@ -215,17 +233,17 @@ export class MediaIndex implements MediaIndexSink {
   }
 
   /** Moves the expiry of the media stored under key (null: never); false when no media has that key. */
-  setExpiry(key: string, expireTimeMs: number | null): boolean {
+  async setExpiry(key: string, expireTimeMs: number | null): Promise<boolean> {
     return this.#db.run('UPDATE media SET expire_time = ? WHERE key = ?', [expireTimeMs, key]).changes > 0;
   }
 
   /** Removes one media's row; false when there was none. */
-  remove(fileId: string): boolean {
+  async remove(fileId: string): Promise<boolean> {
     return this.#db.run('DELETE FROM media WHERE file_id = ?', fileId).changes > 0;
   }
 
   /** Entries matching the query, by create time then file id, with the (capped) count of all matches. */
-  search(query: MediaQuery): MediaSearchResult {
+  async search(query: MediaQuery): Promise<MediaSearchResult> {
     const where: string[] = [];
     const values: SqlValue[] = [];
     const anyOf = (column: string, list: readonly string[] | undefined) => {
@@ -275,7 +293,7 @@ export class MediaIndex implements MediaIndexSink {
   }
 
   /** Closes the file; idempotent. */
-  close(): void {
+  async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#db.close();

@@ -1,4 +1,5 @@
 import { Agent } from 'node:http';
+import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { startMinio, type TestMinio } from '../helpers/minio.js';
@@ -43,6 +44,13 @@ async function node(
   nodes.push(rec);
   return rec;
 }
+
+const vodClient = (rec: TestRecorder) =>
+  new vod.v20180717.Client({
+    credential: KEY,
+    region: 'ap-guangzhou',
+    profile: { httpProfile: { endpoint: `127.0.0.1:${rec.recorder.httpPort}`, protocol: 'http://', agent } },
+  });
 
 const readyz = async (rec: TestRecorder) =>
   (await (await fetch(`http://127.0.0.1:${rec.recorder.httpPort}/readyz`)).json()) as Record<string, unknown>;
@@ -121,6 +129,44 @@ describe('two nodes on one Redis', () => {
     // B records nothing of its own: this file is the task's.
     const [tasked] = await receiver.waitFor((x) => x.event_type === 100 && x.stream_id === 'tasked');
     expect(tasked!.file_format).toBe('mp4');
+  }, 60_000);
+
+  it('SearchMedia, DescribeMediaInfos and DeleteMedia on a third node see and act on what A and B recorded', async () => {
+    const c = await node('node-c');
+    // B records nothing of its own: a task made on C records media_b there.
+    const task = await liveClient(c.recorder.httpPort, KEY, agent).CreateRecordTask({
+      StreamName: 'media_b',
+      AppName: 'live',
+      DomainName: DOMAIN,
+      EndTime: Math.floor(Date.now() / 1000) + 600,
+    });
+    await eventually(() => b.recorder.tasks.get(task.TaskId!) !== undefined, 5000, 'the task on B');
+    await Promise.all([
+      publish(a.rtmpUrl('media_a'), { seconds: 3 }).exited,
+      publish(b.rtmpUrl('media_b'), { seconds: 3 }).exited,
+    ]);
+    const files = await receiver.waitFor(
+      (x) => x.event_type === 100 && String(x.stream_id).startsWith('media_'),
+      2,
+    );
+    const fromB = files.find((x) => x.stream_id === 'media_b')!;
+    const fromA = files.find((x) => x.stream_id === 'media_a')!;
+    const onC = vodClient(c);
+    const found = await onC.SearchMedia({
+      NamePrefixes: ['media_'],
+      Sort: { Field: 'CreateTime', Order: 'Asc' },
+    });
+    expect(found.TotalCount).toBe(2);
+    expect(found.MediaInfoSet!.map((m) => m.FileId).sort()).toEqual(
+      [String(fromA.file_id), String(fromB.file_id)].sort(),
+    );
+    const described = await onC.DescribeMediaInfos({ FileIds: [String(fromB.file_id), 'nope'] });
+    expect(described.MediaInfoSet!.map((m) => m.BasicInfo?.Name)).toEqual([
+      String(fromB.file_id) && expect.stringMatching(/^media_b_/),
+    ]);
+    expect(described.NotExistFileIdSet).toEqual(['nope']);
+    await onC.DeleteMedia({ FileId: String(fromA.file_id) });
+    expect((await vodClient(a).SearchMedia({ NamePrefixes: ['media_a'] })).TotalCount).toBe(0);
   }, 60_000);
 
   it('while Redis is down: /readyz says so, a new publish is refused with the reason; after, it works again', async () => {

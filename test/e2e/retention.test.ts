@@ -56,18 +56,24 @@ describe('retention on local disk (record.storageDays)', () => {
     const segments = before.json.keys.filter((k) => k.endsWith('.ts'));
     expect(segments.length).toBeGreaterThan(1);
 
-    const indexed = () =>
-      rec.recorder.mediaIndex
-        .search({ namePrefixes: ['keep'], order: 'asc', offset: 0, limit: 10, countCap: 5000 })
-        .entries.find((e) => e.key === playlist);
-    expect(indexed()?.expireTimeMs).toBeGreaterThan(Date.now());
+    const indexed = async () =>
+      (
+        await rec.recorder.mediaIndex.search({
+          namePrefixes: ['keep'],
+          order: 'asc',
+          offset: 0,
+          limit: 10,
+          countCap: 5000,
+        })
+      ).entries.find((e) => e.key === playlist);
+    expect((await indexed())?.expireTimeMs).toBeGreaterThan(Date.now());
 
     const pinned = await api(rec, 'PUT', { key: playlist, expiresAt: null });
     expect(pinned.status).toBe(200);
     expect(pinned.json.expiresAt).toBeNull();
     expect(pinned.json.keys).toEqual(before.json.keys);
     // SearchMedia's ExpireTime follows.
-    expect(indexed()?.expireTimeMs).toBeNull();
+    expect((await indexed())?.expireTimeMs).toBeNull();
 
     const mp4 = `live/${named('.mp4')}`;
     const later = new Date(Date.now() + 10 * DAY_MS).toISOString();
