@@ -5,29 +5,44 @@
 // SearchMedia action runs (parameter validation, index query, capped TotalCount, MediaInfo with MediaUrl from a
 // LocalStore). Query kinds, shuffled: a small stream's id (20 matches), a big stream's id (8,000), a broad
 // prefix `room1` (matches ~10% of the streams) and a prefix with no match; each with Limit 10 and 100.
-// Prints the median and p95 per kind and overall. Runs TypeScript sources through tsx: no build needed.
+// Prints the median and p95 per kind and overall. `--backend redis` runs the same on the cluster's index in a
+// Redis of its own (scripts/redis.sh). Runs TypeScript sources through tsx: no build needed.
 //
-//   npm run bench:media-index -- [--rows 100000] [--rounds 50]
+//   npm run bench:media-index -- [--rows 100000] [--rounds 50] [--backend sqlite|redis]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { searchMedia } from '../src/api/media-actions.ts';
+import { RedisLink } from '../src/cluster/redis-link.ts';
+import { RedisMediaIndex } from '../src/cluster/redis-media-index.ts';
 import { MediaIndex } from '../src/media/media-index.ts';
+import { silentLogger } from '../src/shared/logger.ts';
 import { LocalStore } from '../src/storage/local-store.ts';
+import { startRedis } from '../test/helpers/redis.ts';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
   const at = args.indexOf(`--${name}`);
   return at >= 0 ? Number(args[at + 1]) : fallback;
 };
+const backendAt = args.indexOf('--backend');
+const BACKEND = backendAt >= 0 ? args[backendAt + 1] : 'sqlite';
+if (BACKEND !== 'sqlite' && BACKEND !== 'redis') {
+  console.error('bench-media-index: --backend must be sqlite or redis');
+  process.exit(2);
+}
 const ROWS = arg('rows', 100_000);
 const ROUNDS = arg('rounds', 50);
 const BIG_STREAMS = 10;
 const BIG_SHARE = 0.8;
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-media-index-'));
-const index = MediaIndex.open(join(dir, '.index', 'media.sqlite'));
+const redis = BACKEND === 'redis' ? await startRedis() : undefined;
+const link = redis ? await RedisLink.connect({ url: redis.url, logger: silentLogger() }) : undefined;
+const index = link
+  ? new RedisMediaIndex(link.client, 'bench:')
+  : MediaIndex.open(join(dir, '.index', 'media.sqlite'));
 const store = new LocalStore({ dataDir: dir, publicBaseUrl: () => 'http://127.0.0.1:8080' });
 const pad = (n) => String(n).padStart(2, '0');
 
@@ -74,10 +89,10 @@ function* recordings() {
 }
 
 let t = performance.now();
-index.addMany(recordings());
+await index.addMany([...recordings()]);
 const fillMs = performance.now() - t;
 
-// One durable add at a time, as announce does it (each its own fsynced transaction).
+// One add at a time, as announce does it (SQLite: each its own fsynced transaction; Redis: one MULTI).
 const singles = [];
 for (let i = 0; i < 50; i++) {
   const entry = { ...recordings().next().value, fileId: `single-${i}`, name: `single${i}_x` };
@@ -124,7 +139,9 @@ const quantile = (list, q) => {
 };
 const fmt = (ms) => ms.toFixed(2);
 const all = [...times.values()].flat();
-console.log(`rows: ${ROWS}; filled in ${(fillMs / 1000).toFixed(1)} s (one transaction)`);
+console.log(
+  `backend: ${BACKEND}; rows: ${ROWS}; filled in ${(fillMs / 1000).toFixed(1)} s (${BACKEND === 'redis' ? 'transactions of 1,000' : 'one transaction'})`,
+);
 console.log(
   `single durable add: median ${fmt(quantile(singles, 0.5))} ms, p95 ${fmt(quantile(singles, 0.95))} ms`,
 );
@@ -137,5 +154,7 @@ for (const [key, list] of times) {
 }
 console.log(`| **all** | | **${fmt(quantile(all, 0.5))}** | **${fmt(quantile(all, 0.95))}** |`);
 
-index.close();
+await index.close();
+await link?.close();
+await redis?.destroy();
 rmSync(dir, { recursive: true, force: true });
