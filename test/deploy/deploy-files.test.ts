@@ -207,21 +207,100 @@ const KNOWN = new Set(envKeys());
 /** Values for the compose variables, to prove both services take the same ones. */
 const CUSTOM_VARS = { MINIO_ROOT_USER: 'someone-else', MINIO_ROOT_PASSWORD: 'another-password-1' };
 
+/** The compose file as Compose reads it: anchors and merge keys (`<<: *recorder`) applied. */
+function parseCompose(text: string): { services?: Record<string, Service> } | null {
+  return parseYaml(text, { merge: true }) as { services?: Record<string, Service> } | null;
+}
+
+/** The services built from this repository's Dockerfile: every recorder, single or a cluster's node. */
+function recorderServices(services: Record<string, Service>): string[] {
+  return Object.keys(services).filter((name) => {
+    const build = services[name]?.build as string | { context?: string } | undefined;
+    return build === '.' || (typeof build === 'object' && build?.context === '.');
+  });
+}
+
 /** Everything wrong with the two files, one line per problem; empty when they are consistent. */
-function deploymentProblems(dockerfileText: string, composeText: string): string[] {
+function allProblems(dockerfileText: string, composeText: string): string[] {
+  const services = parseCompose(composeText)?.services ?? {};
+  const names = recorderServices(services);
+  const problems = new Set(names.length ? [] : ['compose: no recorder service (build: .)']);
+  for (const name of names.length ? names : ['recorder']) {
+    for (const problem of deploymentProblems(dockerfileText, composeText, name)) problems.add(problem);
+  }
+  for (const problem of clusterProblems(services, names)) problems.add(problem);
+  return [...problems];
+}
+
+/** What a cluster's nodes need: one Redis service they wait for, distinct node ids, host ports apart. */
+function clusterProblems(services: Record<string, Service>, recorders: readonly string[]): string[] {
+  const problems: string[] = [];
+  const nodeIds = new Map<string, string>();
+  for (const name of recorders) {
+    const service = services[name];
+    let config: Config;
+    try {
+      config = parseConfig(configFromEnv(environment(service, {}), {}));
+    } catch {
+      continue; // reported by deploymentProblems
+    }
+    const url = config.cluster.redis;
+    if (!url) continue;
+    const host = new URL(url).hostname;
+    const redisName = Object.keys(services).find((n) => hostnames(n, services[n]).includes(host));
+    const redis = redisName ? services[redisName] : undefined;
+    if (!redis || !String(redis.image ?? '').startsWith('redis:')) {
+      problems.push(`compose: ${name} cluster.redis host ${host} is not a redis service`);
+      continue;
+    }
+    const dependsOn = (service?.depends_on ?? {}) as Record<string, { condition?: string }>;
+    if (dependsOn[redisName!]?.condition !== 'service_healthy') {
+      problems.push(`compose: ${name} does not wait for ${redisName} to be healthy`);
+    }
+    const password = new URL(url).password;
+    const redisCommand = interpolate(commandWords(redis).join(' '), {});
+    if (password && !redisCommand.includes(`--requirepass ${decodeURIComponent(password)}`)) {
+      problems.push(`compose: ${name} cluster.redis password is not ${redisName}'s requirepass`);
+    }
+    if (!commandWords(redis).includes('--appendonly')) {
+      problems.push(`compose: ${redisName} keeps no AOF (--appendonly yes)`);
+    }
+    if (!JSON.stringify(redis.healthcheck ?? null).includes('ping')) {
+      problems.push(`compose: ${redisName} healthcheck does not ping it`);
+    }
+    if (!config.cluster.advertise) problems.push(`compose: ${name} sets no cluster.advertise`);
+    const other = nodeIds.get(config.cluster.nodeId);
+    if (other) problems.push(`compose: ${name} and ${other} share the node id ${config.cluster.nodeId}`);
+    nodeIds.set(config.cluster.nodeId, name);
+  }
+  // Services that run together must not publish the same host port.
+  const hostPorts = new Map<string, string>();
+  for (const [name, service] of Object.entries(services)) {
+    for (const port of (service.ports ?? []) as unknown[]) {
+      const host = String(port).split(':').slice(0, -1).join(':');
+      if (!host) continue;
+      const taken = hostPorts.get(host);
+      if (taken) problems.push(`compose: ${name} and ${taken} both publish host port ${host}`);
+      hostPorts.set(host, name);
+    }
+  }
+  return problems;
+}
+
+/** Everything wrong with the two files for one recorder service. */
+function deploymentProblems(dockerfileText: string, composeText: string, name: string): string[] {
   const problems: string[] = [];
   const image = dockerfile(dockerfileText);
-  const compose = parseYaml(composeText) as { services?: Record<string, Service> } | null;
-  const services = compose?.services ?? {};
+  const services = parseCompose(composeText)?.services ?? {};
   const minio = services.minio;
-  const recorder = services.recorder;
+  const recorder = services[name];
 
   // Names: every RECORDER_* mention (ENV, environment, comments) is a real variable.
   const composeEnvNames = Object.keys(environment(recorder, {}));
   if (!image.envNames.some((name) => name.startsWith('RECORDER_')))
     problems.push('Dockerfile: no RECORDER_* ENV');
   if (!composeEnvNames.some((name) => name.startsWith('RECORDER_'))) {
-    problems.push('compose: recorder has no RECORDER_* environment');
+    problems.push(`compose: ${name} has no RECORDER_* environment`);
   }
   for (const [file, text, names] of [
     ['Dockerfile', dockerfileText, image.envNames],
@@ -238,10 +317,10 @@ function deploymentProblems(dockerfileText: string, composeText: string): string
   try {
     config = parseConfig(configFromEnv({ ...image.env, ...environment(recorder, {}) }, {}));
   } catch (err) {
-    problems.push(`compose: the recorder's environment is no valid config: ${errorMessage(err)}`);
+    problems.push(`compose: ${name}'s environment is no valid config: ${errorMessage(err)}`);
   }
   if (config && config.storage.type !== 'minio') {
-    problems.push(`compose: recorder storage.type is ${config.storage.type}, not minio`);
+    problems.push(`compose: ${name} storage.type is ${config.storage.type}, not minio`);
   }
 
   // Storage points at the minio service with its root credentials, whatever the compose variables are.
@@ -251,19 +330,19 @@ function deploymentProblems(dockerfileText: string, composeText: string): string
     const root = environment(minio, vars);
     const given = Object.keys(vars).length ? ` with ${JSON.stringify(vars)}` : '';
     if (!env.RECORDER_STORAGE__ACCESSKEY || env.RECORDER_STORAGE__ACCESSKEY !== root.MINIO_ROOT_USER) {
-      problems.push(`compose: recorder accessKey is not minio's MINIO_ROOT_USER${given}`);
+      problems.push(`compose: ${name} accessKey is not minio's MINIO_ROOT_USER${given}`);
     }
     if (!env.RECORDER_STORAGE__SECRETKEY || env.RECORDER_STORAGE__SECRETKEY !== root.MINIO_ROOT_PASSWORD) {
-      problems.push(`compose: recorder secretKey is not minio's MINIO_ROOT_PASSWORD${given}`);
+      problems.push(`compose: ${name} secretKey is not minio's MINIO_ROOT_PASSWORD${given}`);
     }
   }
   if (config?.storage.type === 'minio') {
     if (!hostnames('minio', minio).includes(config.storage.endPoint)) {
-      problems.push(`compose: recorder storage endPoint ${config.storage.endPoint} is not the minio service`);
+      problems.push(`compose: ${name} storage endPoint ${config.storage.endPoint} is not the minio service`);
     }
     if ((config.storage.port ?? (config.storage.useSSL ? 443 : 80)) !== minioApiPort(minio)) {
       problems.push(
-        `compose: recorder storage port ${config.storage.port} is not minio's ${minioApiPort(minio)}`,
+        `compose: ${name} storage port ${config.storage.port} is not minio's ${minioApiPort(minio)}`,
       );
     }
   }
@@ -273,10 +352,10 @@ function deploymentProblems(dockerfileText: string, composeText: string): string
   }
   const dependsOn = (recorder?.depends_on ?? {}) as Record<string, { condition?: string }>;
   if (dependsOn.minio?.condition !== 'service_healthy') {
-    problems.push('compose: recorder does not wait for minio to be healthy');
+    problems.push(`compose: ${name} does not wait for minio to be healthy`);
   }
   if (recorder?.build !== '.' && (recorder?.build as { context?: string } | undefined)?.context !== '.') {
-    problems.push('compose: recorder is not built from this Dockerfile (build: .)');
+    problems.push(`compose: ${name} is not built from this Dockerfile (build: .)`);
   }
 
   // Ports: the image exposes the default listen ports and compose publishes those container ports.
@@ -289,11 +368,11 @@ function deploymentProblems(dockerfileText: string, composeText: string): string
   const published = containerPorts(recorder).sort((a, b) => a - b);
   if (JSON.stringify(published) !== JSON.stringify(ports)) {
     problems.push(
-      `compose: recorder publishes container ports ${published.join(' ')}, not ${ports.join(' ')}`,
+      `compose: ${name} publishes container ports ${published.join(' ')}, not ${ports.join(' ')}`,
     );
   }
   if (config && (config.rtmp.port !== DEFAULTS.rtmp.port || config.http.port !== DEFAULTS.http.port)) {
-    problems.push('compose: recorder environment moves a listen port away from the published one');
+    problems.push(`compose: ${name} environment moves a listen port away from the published one`);
   }
 
   // Health check: curl on the loopback HTTP port's /healthz, and curl is installed.
@@ -331,7 +410,7 @@ function deploymentProblems(dockerfileText: string, composeText: string): string
       );
     }
     if (!volumeTargets(recorder).includes(config.dataDir)) {
-      problems.push(`compose: no volume on the recorder's dataDir ${config.dataDir}`);
+      problems.push(`compose: no volume on the ${name} service's dataDir ${config.dataDir}`);
     }
     const dataDir = config.dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     if (
@@ -352,7 +431,7 @@ function deploymentProblems(dockerfileText: string, composeText: string): string
 
 describe('deployment files', () => {
   it('the Dockerfile and docker-compose.yml agree with the config schema and each other', () => {
-    expect(deploymentProblems(DOCKERFILE, COMPOSE)).toEqual([]);
+    expect(allProblems(DOCKERFILE, COMPOSE)).toEqual([]);
   });
 
   it('the parsers read what the files say', () => {
@@ -361,7 +440,7 @@ describe('deployment files', () => {
     expect(image.env).toMatchObject({ RECORDER_FFMPEGPATH: '/usr/bin/ffmpeg', RECORDER_DATADIR: '/data' });
     expect(image.exposed.sort()).toEqual([1935, 8080]);
     expect(image.user).toBe('node');
-    const services = (parseYaml(COMPOSE) as { services: Record<string, Service> }).services;
+    const services = parseCompose(COMPOSE)!.services!;
     expect(environment(services.recorder, {})).toMatchObject({
       RECORDER_STORAGE__TYPE: 'minio',
       RECORDER_STORAGE__ENDPOINT: 'minio',
@@ -430,6 +509,44 @@ describe('deployment files', () => {
       '      RECORDER_HTTP__PORT: 9090\n      RECORDER_STORAGE__TYPE: minio',
       'moves a listen port',
     ],
+    [
+      'compose',
+      'RECORDER_CLUSTER__NODEID: recorder-b',
+      'RECORDER_CLUSTER__NODEID: recorder-a',
+      'recorder-b and recorder-a share the node id recorder-a',
+    ],
+    ['compose', "- '1937:1935'", "- '1936:1935'", 'recorder-b and recorder-a both publish host port 1936'],
+    [
+      'compose',
+      'RECORDER_CLUSTER__REDIS: redis://:${REDIS_PASSWORD:-recorder-redis}@redis:6379\n      RECORDER_CLUSTER__NODEID: recorder-a',
+      'RECORDER_CLUSTER__REDIS: redis://:${REDIS_PASSWORD:-recorder-redis}@cache:6379\n      RECORDER_CLUSTER__NODEID: recorder-a',
+      'recorder-a cluster.redis host cache is not a redis service',
+    ],
+    [
+      'compose',
+      'RECORDER_CLUSTER__REDIS: redis://:${REDIS_PASSWORD:-recorder-redis}@redis:6379\n      RECORDER_CLUSTER__NODEID: recorder-b',
+      'RECORDER_CLUSTER__REDIS: redis://:wrong@redis:6379\n      RECORDER_CLUSTER__NODEID: recorder-b',
+      "recorder-b cluster.redis password is not redis's requirepass",
+    ],
+    ['compose', '--appendonly yes ', '', 'redis keeps no AOF'],
+    [
+      'compose',
+      "      redis:\n        condition: service_healthy\n    ports:\n      - '1937",
+      "      redis:\n        condition: service_started\n    ports:\n      - '1937",
+      'recorder-b does not wait for redis to be healthy',
+    ],
+    [
+      'compose',
+      '      RECORDER_CLUSTER__ADVERTISE: recorder-b:1935\n',
+      '',
+      'recorder-b sets no cluster.advertise',
+    ],
+    [
+      'compose',
+      'RECORDER_CLUSTER__NODEID: recorder-b',
+      'RECORDER_CLUSTER__NODEID: recorder-b\n      RECORDER_STORAGE__TYPE: local',
+      "recorder-b's environment is no valid config: invalid config:\n  storage.type",
+    ],
     ['Dockerfile', 'EXPOSE 1935 8080', 'EXPOSE 1935 8081', 'EXPOSE 1935 8081 is not'],
     ['Dockerfile', 'EXPOSE 1935 8080', 'EXPOSE 8080', 'EXPOSE 8080 is not'],
     ['Dockerfile', '127.0.0.1:8080/healthz', '127.0.0.1:8081/healthz', 'HEALTHCHECK port 8081'],
@@ -457,8 +574,7 @@ describe('deployment files', () => {
     if (typeof from === 'string') expect(text).toContain(from);
     else expect(text).toMatch(from);
     const edited = text.replace(from, to);
-    const problems =
-      file === 'Dockerfile' ? deploymentProblems(edited, COMPOSE) : deploymentProblems(DOCKERFILE, edited);
+    const problems = file === 'Dockerfile' ? allProblems(edited, COMPOSE) : allProblems(DOCKERFILE, edited);
     expect(problems.join('\n')).toContain(problem);
   });
 });
