@@ -545,7 +545,7 @@ describe('deployment files', () => {
       'compose',
       'RECORDER_CLUSTER__NODEID: recorder-b',
       'RECORDER_CLUSTER__NODEID: recorder-b\n      RECORDER_STORAGE__TYPE: local',
-      "recorder-b's environment is no valid config: invalid config:\n  storage.type",
+      'must be minio when cluster.redis is set',
     ],
     ['Dockerfile', 'EXPOSE 1935 8080', 'EXPOSE 1935 8081', 'EXPOSE 1935 8081 is not'],
     ['Dockerfile', 'EXPOSE 1935 8080', 'EXPOSE 8080', 'EXPOSE 8080 is not'],
