@@ -134,12 +134,22 @@ export class Recorder {
     });
     const ffmpegPath = resolveFfmpegPath(config.ffmpegPath);
     this.logger.info({ ffmpegPath, ...ffmpegCapabilities }, 'ffmpeg capabilities');
+    const outboxOptions = outboxOptionsFromConfig(
+      config.callback,
+      join(dataDir, '.outbox'),
+      this.logger.child({ component: 'callback' }),
+    );
+    // In a cluster the outbox is the node's journal: it hands each callback to the cluster's queue, retrying
+    // every second while Redis is away, and the queue delivers it.
     this.outbox = new CallbackOutbox(
-      outboxOptionsFromConfig(
-        config.callback,
-        join(dataDir, '.outbox'),
-        this.logger.child({ component: 'callback' }),
-      ),
+      shared.callbacks
+        ? {
+            ...outboxOptions,
+            send: shared.callbacks.handOff,
+            intervalMs: 1000,
+            maxAttempts: Number.MAX_SAFE_INTEGER,
+          }
+        : outboxOptions,
     );
     this.store = createStore(config.storage, {
       dataDir,
@@ -161,8 +171,9 @@ export class Recorder {
       this.#storageError = errorMessage(err);
       this.metrics.uploadFailed(errorCode(err));
     });
-    this.outbox.on('delivered', (_record, ms) => this.metrics.callbackAttempted('delivered', ms));
-    this.outbox.on('failed', (_record, _reason, ms) => this.metrics.callbackAttempted('failed', ms));
+    const delivery = shared.callbacks ?? this.outbox;
+    delivery.on('delivered', (_record, ms) => this.metrics.callbackAttempted('delivered', ms));
+    delivery.on('failed', (_record, _reason, ms) => this.metrics.callbackAttempted('failed', ms));
     this.uploads.on('stored', () => {
       this.#storageError = undefined;
     });
@@ -282,7 +293,7 @@ export class Recorder {
       index: this.mediaIndex,
     });
     registerMetricsRoute(this.http.app, this.metrics);
-    registerCallbackRoutes(this.http.app, { outbox: this.outbox });
+    registerCallbackRoutes(this.http.app, { outbox: shared.callbacks ?? this.outbox });
     registerTencentApi(this.http.app, { credentials: config.api.credentials, actions: this.tencentActions });
     registerMediaActions(this.tencentActions, { index: this.mediaIndex, store: this.store });
     registerTemplateActions(this.tencentActions, { book: this.templates, timeZone: config.record.timeZone });
@@ -356,6 +367,7 @@ export class Recorder {
       }, SWEEP_INTERVAL_MS);
       recorder.#sweeper.unref();
       await recorder.outbox.start();
+      recorder.shared.callbacks?.start();
       // Listed before the ingest opens, so no push or recording of this process is taken for a crashed one.
       await recorder.#notifier.endCrashedPushes(lock.takenOver?.lastAliveMs);
       const unfinished = await unfinishedRecordings(resolve(config.dataDir));

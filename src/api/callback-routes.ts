@@ -11,7 +11,7 @@ const redeliverParams = z.object({
 
 export interface CallbackRoutesOptions {
   outbox: {
-    dead(): OutboxRecord[];
+    dead(): OutboxRecord[] | Promise<OutboxRecord[]>;
     redeliver(id: string): Promise<boolean>;
   };
 }
@@ -33,7 +33,7 @@ function deadView(record: OutboxRecord) {
 export function registerCallbackRoutes(app: FastifyInstance, options: CallbackRoutesOptions): void {
   const { outbox } = options;
 
-  app.get('/api/callbacks/dead', async () => ({ dead: outbox.dead().map(deadView) }));
+  app.get('/api/callbacks/dead', async () => ({ dead: (await outbox.dead()).map(deadView) }));
 
   app.post('/api/callbacks/dead/:id/redeliver', async (request) => {
     const { id } = parseTencentParams(redeliverParams, request.params as TencentParams);

@@ -8,7 +8,7 @@ import { AppError, CallbackRejectedError, errorMessage, InvalidStateError } from
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import { nextAttemptDelay, type RetryPolicy } from '../shared/backoff.js';
-import { signed } from './sign.js';
+import { postCallback, type PostOutcome } from './post.js';
 
 /** One callback to deliver, as stored in `pending/<id>.json` or `dead/<id>.json`. */
 export interface OutboxRecord {
@@ -34,6 +34,11 @@ export interface OutboxOptions {
   now?: () => number;
   /** Attempts in flight at once; default 16. */
   concurrency?: number;
+  /**
+   * What an attempt does, in place of the POST: in a cluster, handing the record to the shared queue (its
+   * delivery is then the queue's). A failure is retried as a failed POST is.
+   */
+  send?: (record: OutboxRecord, signal: AbortSignal) => Promise<PostOutcome>;
 }
 
 // A type alias: TypedEmitter's constraint needs an index signature, which an interface lacks.
@@ -46,10 +51,7 @@ export type OutboxEvents = {
   dead: [OutboxRecord];
 };
 
-/** Header that carries the record id, the same on every attempt, so receivers can dedupe. */
-export const EVENT_ID_HEADER = 'X-Recorder-Event-Id';
-/** Body field that carries the record id; not one of Tencent's fields. */
-export const EVENT_ID_FIELD = 'event_id';
+export { EVENT_ID_FIELD, EVENT_ID_HEADER } from './post.js';
 
 const recordSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
@@ -66,7 +68,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A durable callback queue: each callback is on disk before its first attempt and until it is delivered. */
 export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
-  readonly #opts: Required<Omit<OutboxOptions, 'logger'>>;
+  readonly #opts: Required<Omit<OutboxOptions, 'logger' | 'send'>> & Pick<OutboxOptions, 'send'>;
   readonly #log: Logger;
   readonly #policy: RetryPolicy;
   readonly #pendingDir: string;
@@ -296,34 +298,17 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
     if (retry) this.#schedule(record);
   }
 
-  async #post(
-    record: OutboxRecord,
-  ): Promise<{ ok: true; status: number } | { ok: false; error: CallbackRejectedError } | 'aborted'> {
-    const payload = signed({ ...record.body, [EVENT_ID_FIELD]: record.id }, this.#opts.key, this.#opts.now());
-    const timeout = AbortSignal.timeout(this.#opts.timeoutMs);
-    try {
-      const res = await fetch(record.url, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', [EVENT_ID_HEADER]: record.id },
-        body: JSON.stringify(payload),
-        signal: AbortSignal.any([timeout, this.#closeController.signal]),
-        // A redirect is not a 200, and following one would turn the POST into a GET.
-        redirect: 'manual',
-      });
-      // The answer's body is ignored; cancel it so the connection is freed.
-      await res.body?.cancel().catch(() => undefined);
-      if (res.status === 200) return { ok: true, status: res.status };
-      return { ok: false, error: new CallbackRejectedError(`HTTP ${res.status}`, res.status) };
-    } catch (err) {
-      if (timeout.aborted) {
-        return {
-          ok: false,
-          error: new CallbackRejectedError(`no answer within ${this.#opts.timeoutMs} ms`, null),
-        };
-      }
-      if (this.#closeController.signal.aborted) return 'aborted';
-      return { ok: false, error: new CallbackRejectedError(networkErrorMessage(err), null) };
-    }
+  #post(record: OutboxRecord): Promise<PostOutcome> {
+    if (this.#opts.send) return this.#opts.send(record, this.#closeController.signal);
+    return postCallback({
+      url: record.url,
+      body: record.body,
+      eventId: record.id,
+      key: this.#opts.key,
+      timeoutMs: this.#opts.timeoutMs,
+      nowMs: this.#opts.now(),
+      signal: this.#closeController.signal,
+    });
   }
 
   async #delivered(record: OutboxRecord, attempt: number, status: number, attemptMs: number): Promise<void> {
@@ -398,12 +383,6 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
 
 function sortedCopies(records: Map<string, OutboxRecord>): OutboxRecord[] {
   return [...records.values()].sort((a, b) => a.createdAt - b.createdAt).map((r) => structuredClone(r));
-}
-
-/** fetch() says only "fetch failed"; the reason (ECONNREFUSED, ...) is in its cause. */
-function networkErrorMessage(err: unknown): string {
-  const cause = err instanceof Error ? err.cause : undefined;
-  return cause === undefined ? errorMessage(err) : `${errorMessage(err)}: ${errorMessage(cause)}`;
 }
 
 /** Writes `<dir>/<id>.json` so that a crash leaves either the old or the new file, whole. */

@@ -7,9 +7,11 @@ import type { Logger } from '../shared/logger.js';
 import { RedisChangeFeed, RedisDocumentStore } from './redis-documents.js';
 import { RedisLink } from './redis-link.js';
 import { RedisMediaIndex } from './redis-media-index.js';
+import { ClusterCallbacks } from './redis-callbacks.js';
 import { LocalStreamClaims, RedisStreamClaims, type StreamClaims } from './stream-claims.js';
 
 export { claimedAdmission } from './stream-claims.js';
+export type { ClusterCallbacks } from './redis-callbacks.js';
 export type { StreamClaims, StreamHolder } from './stream-claims.js';
 
 /** The books whose state one node keeps in dataDir/.state and a cluster keeps in Redis. */
@@ -28,6 +30,11 @@ export interface SharedState {
   /** The media index: dataDir/.index/media.sqlite, or the cluster's Redis. */
   openMediaIndex(): MediaCatalog;
   readonly claims: StreamClaims;
+  /**
+   * The cluster's callback queue: each node hands its callbacks in from its own outbox, and every node
+   * delivers from it. Undefined on one node, whose outbox delivers its own.
+   */
+  readonly callbacks: ClusterCallbacks | undefined;
   /** Why the cluster's Redis cannot be used now (for /readyz); undefined while it can, or on one node. */
   problem(): string | undefined;
   close(): Promise<void>;
@@ -61,6 +68,7 @@ function singleNode(config: Config, dataDir: string): SharedState {
     document: (name) => new FileDocumentStore(join(dataDir, '.state', `${name}.json`)),
     openMediaIndex: () => MediaIndex.open(join(dataDir, '.index', 'media.sqlite')),
     claims: new LocalStreamClaims({ node: config.cluster.nodeId, advertise }),
+    callbacks: undefined,
     problem: () => undefined,
     close: async () => undefined,
   };
@@ -94,6 +102,16 @@ export async function openSharedState(config: Config, dataDir: string, logger: L
     heartbeatMs: cluster.heartbeatSeconds * 1000,
     logger,
   });
+  const callbacks = new ClusterCallbacks(link, {
+    nodeId: cluster.nodeId,
+    keyPrefix: cluster.keyPrefix,
+    key: config.callback.key,
+    intervalMs: config.callback.retryIntervalSeconds * 1000,
+    maxAttempts: config.callback.maxAttempts,
+    timeoutMs: config.callback.timeoutSeconds * 1000,
+    leaseMs: cluster.leaseSeconds * 1000,
+    logger,
+  });
   logger.info(
     { node: cluster.nodeId, advertise, keyPrefix: cluster.keyPrefix },
     'cluster mode: state on Redis',
@@ -105,8 +123,10 @@ export async function openSharedState(config: Config, dataDir: string, logger: L
     document: (name) => new RedisDocumentStore(feed, name, cluster.keyPrefix),
     openMediaIndex: () => new RedisMediaIndex(link.client, cluster.keyPrefix),
     claims,
+    callbacks,
     problem: () => link.problem,
     async close() {
+      await callbacks.close();
       await claims.close();
       await feed.close();
       await link.close();
