@@ -551,7 +551,8 @@ describe('mixed recording: preset layouts (MixStreamTemplateId)', () => {
       EndTime: Math.floor(Date.now() / 1000) + 600,
       StreamType: 1,
     });
-    const seconds = EXPECTED.length * 5 + 6;
+    // The last preset is held 3 s longer, so its sample stays well inside the file when the mix runs late.
+    const seconds = EXPECTED.length * 5 + 9;
     const pushes = files.map((file, i) => pushLooped(file, rec.rtmpUrl(`p${i}`), seconds));
     await sleep(1500);
     for (const [templateId, points, canvas] of EXPECTED) {
@@ -573,6 +574,7 @@ describe('mixed recording: preset layouts (MixStreamTemplateId)', () => {
       switches.push({ templateId, at: Date.now() });
       await sleep(5000);
     }
+    await sleep(3000);
     await client.CancelCommonMixStream({ MixStreamSessionId: 'presets' });
     for (const p of pushes) p.child.kill('SIGINT');
     await Promise.all(pushes.map((p) => p.exited));
