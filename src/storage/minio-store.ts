@@ -172,11 +172,12 @@ export class MinioStore implements ObjectStore {
     try {
       const exists = await this.client.bucketExists(this.bucket);
       if (!exists) {
-        await this.client.makeBucket(
-          this.bucket,
-          this.#c.region,
-          this.#c.objectLock ? { ObjectLocking: true } : {},
-        );
+        await this.client
+          .makeBucket(this.bucket, this.#c.region, this.#c.objectLock ? { ObjectLocking: true } : {})
+          .catch((err: unknown) => {
+            // Another node of a cluster created it a moment before: it is ours, and ready.
+            if ((err as { code?: string }).code !== 'BucketAlreadyOwnedByYou') throw err;
+          });
       } else if (this.#c.objectLock) {
         const lock = await (
           this.client.getObjectLockConfig(this.bucket) as unknown as Promise<ObjectLockInfo>

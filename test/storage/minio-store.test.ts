@@ -103,6 +103,14 @@ describe('MinIO store', () => {
     expect(await rawClient(plain).bucketExists(fresh.bucket)).toBe(true);
   });
 
+  it('nodes that start at once all prepare the same missing bucket (a cluster), none fails', async () => {
+    const c = config(plain);
+    const stores = Array.from({ length: 6 }, () => new MinioStore(c));
+    const results = await Promise.allSettled(stores.map((store) => store.init()));
+    expect(results.map((r) => r.status)).toEqual(Array(6).fill('fulfilled'));
+    expect(await rawClient(plain).bucketExists(c.bucket)).toBe(true);
+  });
+
   it('puts under the configured prefix and builds public URLs from publicBaseUrl', async () => {
     const c = config(plain, { prefix: 'recordings/', publicBaseUrl: 'https://cdn.example.com/media' });
     const store = new MinioStore(c);
