@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DocumentStore } from '../shared/document-store.js';
-import { AppError, errorMessage } from '../shared/errors.js';
-import { jsonBookText, parseJsonBook, readJsonBook } from '../shared/json-book.js';
+import { errorMessage } from '../shared/errors.js';
+import { parseJsonBook, readJsonBook, updateJsonBook } from '../shared/json-book.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import type { CreateCommonMixStreamRequest } from './layout.js';
 
@@ -130,20 +130,16 @@ export class MixSessionBook implements MixSessionStore {
     const run = this.#writing
       .catch(() => undefined)
       .then(async () => {
-        let text: string;
-        try {
-          text = await this.#store.update((current) => {
-            const sessions = byId(parseJsonBook(current, this.#shape));
+        const stored = await updateJsonBook(
+          this.#store,
+          { ...this.#shape, errorCode: 'MIX_STORE_FAILED' },
+          (records) => {
+            const sessions = byId(records);
             change(sessions);
-            return jsonBookText(
-              'sessions',
-              [...sessions.values()].sort((a, b) => a.createdAt - b.createdAt),
-            );
-          });
-        } catch (err) {
-          throw new AppError('MIX_STORE_FAILED', `cannot write ${this.#store.where}`, { cause: err });
-        }
-        this.#sessions = byId(parseJsonBook(text, this.#shape));
+            return [...sessions.values()].sort((a, b) => a.createdAt - b.createdAt);
+          },
+        );
+        this.#sessions = byId(stored);
       });
     this.#writing = run;
     return run;

@@ -59,3 +59,23 @@ export async function readJsonBook<T>(
     return [];
   }
 }
+
+/**
+ * Applies `change` to the records of the stored book (another node may have changed it since this one read it)
+ * and stores what it returns; resolves with the records as stored. An AppError thrown by `change` (a refusal)
+ * passes as it is; a store that cannot be written throws an AppError with `errorCode`.
+ */
+export async function updateJsonBook<T>(
+  store: DocumentStore,
+  shape: JsonBookShape<T> & { errorCode: string },
+  change: (records: T[]) => readonly T[],
+): Promise<T[]> {
+  let text: string;
+  try {
+    text = await store.update((current) => jsonBookText(shape.key, change(parseJsonBook(current, shape))));
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError(shape.errorCode, `cannot write ${store.where}`, { cause: err });
+  }
+  return parseJsonBook(text, shape);
+}

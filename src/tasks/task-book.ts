@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { assertSafeComponent } from '../naming/names.js';
 import type { DocumentStore } from '../shared/document-store.js';
-import { jsonBookText, parseJsonBook, readJsonBook } from '../shared/json-book.js';
+import { readJsonBook, updateJsonBook } from '../shared/json-book.js';
 import { AppError, errorMessage } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
@@ -418,13 +418,7 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
 
   /** The stored tasks; an unreadable book is set aside for an operator and read as empty. */
   async #readStored(): Promise<Map<string, RecordTask>> {
-    const tasks = await readJsonBook(this.#store, { ...this.#shape, errorCode: 'TASK_STORE_FAILED' });
-    return new Map(tasks.map((task) => [task.taskId, task]));
-  }
-
-  /** The tasks of a stored book; throws when it is not one; drops (and logs) a record that is not a task. */
-  #parse(text: string | undefined): Map<string, RecordTask> {
-    return new Map(parseJsonBook(text, this.#shape).map((task) => [task.taskId, task]));
+    return byId(await readJsonBook(this.#store, { ...this.#shape, errorCode: 'TASK_STORE_FAILED' }));
   }
 
   get #shape() {
@@ -439,19 +433,17 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
     const run = this.#writing
       .catch(() => undefined)
       .then(async () => {
-        let text: string;
-        try {
-          text = await this.#store.update((current) => {
-            const tasks = this.#parse(current);
+        const stored = await updateJsonBook(
+          this.#store,
+          { ...this.#shape, errorCode: 'TASK_STORE_FAILED' },
+          (records) => {
+            const tasks = byId(records);
             change(tasks);
             this.#prune(tasks, this.#now());
-            return jsonBookText('tasks', byAge(tasks));
-          });
-        } catch (err) {
-          if (err instanceof AppError) throw err;
-          throw new AppError('TASK_STORE_FAILED', `cannot write ${this.#store.where}`, { cause: err });
-        }
-        this.#adopt(this.#parse(text));
+            return byAge(tasks);
+          },
+        );
+        this.#adopt(byId(stored));
       });
     this.#writing = run;
     return run;
@@ -520,6 +512,10 @@ export class TaskBook extends TypedEmitter<TaskBookEvents> {
       if (task.deletedAt !== undefined || endedAt + this.#retainEndedMs <= nowMs) tasks.delete(taskId);
     }
   }
+}
+
+function byId(tasks: readonly RecordTask[]): Map<string, RecordTask> {
+  return new Map(tasks.map((task) => [task.taskId, task]));
 }
 
 /** Tasks oldest first. */
