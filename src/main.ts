@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { createHttpServer, type HttpServer } from './api/server.js';
 import { registerCallbackRoutes } from './api/callback-routes.js';
+import { registerClusterRoutes } from './api/cluster-routes.js';
 import { RecorderMetrics, registerMetricsRoute } from './api/metrics.js';
 import { CallbackOutbox, outboxOptionsFromConfig } from './callback/index.js';
 import type { Config } from './config/schema.js';
@@ -22,7 +23,13 @@ import { RecordingManager } from './recording/recording-manager.js';
 import { DiskGuard } from './recording/disk-guard.js';
 import { PushJournal } from './recording/push-journal.js';
 import { StreamNotifier } from './recording/stream-notifier.js';
-import { advertisedHost, claimedAdmission, openSharedState, type SharedState } from './cluster/index.js';
+import {
+  advertisedHost,
+  claimedAdmission,
+  openSharedState,
+  WorkTracker,
+  type SharedState,
+} from './cluster/index.js';
 import type { SessionTimings } from './recording/recording-session.js';
 import { lockDir, type HeldLock } from './shared/dir-lock.js';
 import { errorMessage } from './shared/errors.js';
@@ -167,6 +174,8 @@ export class Recorder {
         if (job.announce) await finisher.announce(job.announce as AnnounceSpec);
       },
     });
+    const work = new WorkTracker(shared.work);
+    work.uploads(this.uploads);
     this.uploads.on('failed', (_job, err) => {
       this.#storageError = errorMessage(err);
       this.metrics.uploadFailed(errorCode(err));
@@ -229,6 +238,7 @@ export class Recorder {
       kick: (connectionId, reason) => this.ingest.kick(connectionId, reason),
       onSession: (session) => {
         notifier.watch(session);
+        work.session(session);
         session.on('restart', () => {
           this.metrics.ffmpegRestarted();
           // ffmpeg may have died of ENOSPC between polls: measure now, before the restart lands on a full disk.
@@ -252,6 +262,9 @@ export class Recorder {
       capabilities: ffmpegCapabilities,
       domain: config.callback.domain,
       admit,
+      nodeId: shared.nodeId,
+      mixClaims: shared.mixClaims,
+      streamClaims: shared.claims,
       logger: this.logger,
       onRestart: () => this.metrics.mixRestarted(),
     });
@@ -294,6 +307,7 @@ export class Recorder {
     });
     registerMetricsRoute(this.http.app, this.metrics);
     registerCallbackRoutes(this.http.app, { outbox: shared.callbacks ?? this.outbox });
+    registerClusterRoutes(this.http.app, shared);
     registerTencentApi(this.http.app, { credentials: config.api.credentials, actions: this.tencentActions });
     registerMediaActions(this.tencentActions, { index: this.mediaIndex, store: this.store });
     registerTemplateActions(this.tencentActions, { book: this.templates, timeZone: config.record.timeZone });

@@ -9,10 +9,13 @@ import { RedisLink } from './redis-link.js';
 import { RedisMediaIndex } from './redis-media-index.js';
 import { ClusterCallbacks } from './redis-callbacks.js';
 import { LocalStreamClaims, RedisStreamClaims, type StreamClaims } from './stream-claims.js';
+import { LocalWorkRegistry, RedisWorkRegistry, type WorkRegistry } from './work-registry.js';
 
 export { claimedAdmission } from './stream-claims.js';
 export type { ClusterCallbacks } from './redis-callbacks.js';
 export type { StreamClaims, StreamHolder } from './stream-claims.js';
+export type { NodeWork, WorkItem, WorkRegistry } from './work-registry.js';
+export { WorkTracker } from './work-tracking.js';
 
 /** The books whose state one node keeps in dataDir/.state and a cluster keeps in Redis. */
 export type BookName = 'templates' | 'tasks' | 'mixes';
@@ -30,6 +33,10 @@ export interface SharedState {
   /** The media index: dataDir/.index/media.sqlite, or the cluster's Redis. */
   openMediaIndex(): MediaCatalog;
   readonly claims: StreamClaims;
+  /** Which node runs each kept mix session (one at a time, across the cluster). */
+  readonly mixClaims: StreamClaims;
+  /** Each node's open recordings and upload jobs, and whether the node lives. */
+  readonly work: WorkRegistry;
   /**
    * The cluster's callback queue: each node hands its callbacks in from its own outbox, and every node
    * delivers from it. Undefined on one node, whose outbox delivers its own.
@@ -68,6 +75,8 @@ function singleNode(config: Config, dataDir: string): SharedState {
     document: (name) => new FileDocumentStore(join(dataDir, '.state', `${name}.json`)),
     openMediaIndex: () => MediaIndex.open(join(dataDir, '.index', 'media.sqlite')),
     claims: new LocalStreamClaims({ node: config.cluster.nodeId, advertise }),
+    mixClaims: new LocalStreamClaims({ node: config.cluster.nodeId, advertise }),
+    work: new LocalWorkRegistry({ node: config.cluster.nodeId, advertise }),
     callbacks: undefined,
     problem: () => undefined,
     close: async () => undefined,
@@ -94,14 +103,17 @@ export async function openSharedState(config: Config, dataDir: string, logger: L
     throw err;
   }
   const advertise = cluster.advertise ?? nodeAddress(config.rtmp.host);
-  const claims = new RedisStreamClaims(link, {
+  const claimOptions = {
     node: cluster.nodeId,
     advertise,
     keyPrefix: cluster.keyPrefix,
     leaseMs: cluster.leaseSeconds * 1000,
     heartbeatMs: cluster.heartbeatSeconds * 1000,
     logger,
-  });
+  };
+  const claims = new RedisStreamClaims(link, claimOptions);
+  const mixClaims = new RedisStreamClaims(link, { ...claimOptions, kind: 'mix' });
+  const work = new RedisWorkRegistry(link, claimOptions);
   const callbacks = new ClusterCallbacks(link, {
     nodeId: cluster.nodeId,
     keyPrefix: cluster.keyPrefix,
@@ -123,10 +135,14 @@ export async function openSharedState(config: Config, dataDir: string, logger: L
     document: (name) => new RedisDocumentStore(feed, name, cluster.keyPrefix),
     openMediaIndex: () => new RedisMediaIndex(link.client, cluster.keyPrefix),
     claims,
+    mixClaims,
+    work,
     callbacks,
     problem: () => link.problem,
     async close() {
       await callbacks.close();
+      await work.close();
+      await mixClaims.close();
       await claims.close();
       await feed.close();
       await link.close();

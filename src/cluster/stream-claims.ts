@@ -28,6 +28,8 @@ export interface StreamClaims extends TypedEmitter<StreamClaimsEvents> {
   readonly local: boolean;
   claim(key: string): Promise<ClaimResult>;
   release(key: string): Promise<void>;
+  /** Who holds the key, if anyone. */
+  holderOf(key: string): Promise<StreamHolder | undefined>;
   /** Every stream claimed in the cluster, and by whom. */
   holders(): Promise<Map<string, StreamHolder>>;
   close(): Promise<void>;
@@ -51,6 +53,11 @@ export class LocalStreamClaims extends TypedEmitter<StreamClaimsEvents> implemen
   async release(key: string): Promise<void> {
     const held = this.#held.get(key);
     if (held && --held.count <= 0) this.#held.delete(key);
+  }
+
+  async holderOf(key: string): Promise<StreamHolder | undefined> {
+    const held = this.#held.get(key);
+    return held ? { ...this.self, since: held.since } : undefined;
   }
 
   async holders(): Promise<Map<string, StreamHolder>> {
@@ -100,6 +107,8 @@ return 0
 `;
 
 export interface RedisStreamClaimsOptions {
+  /** What is claimed, a part of each key: `stream` (a push) or `mix` (a mix session's runner). */
+  kind?: string;
   node: string;
   advertise: string;
   keyPrefix: string;
@@ -145,7 +154,7 @@ export class RedisStreamClaims extends TypedEmitter<StreamClaimsEvents> implemen
   }
 
   #key(key: string): string {
-    return `${this.#o.keyPrefix}stream:${key}`;
+    return `${this.#o.keyPrefix}${this.#o.kind ?? 'stream'}:${key}`;
   }
 
   async claim(key: string): Promise<ClaimResult> {
@@ -176,6 +185,11 @@ export class RedisStreamClaims extends TypedEmitter<StreamClaimsEvents> implemen
       // Its lease lapses by itself.
       this.#log.warn({ stream: key, err: errorMessage(err) }, 'stream claim not released');
     }
+  }
+
+  async holderOf(key: string): Promise<StreamHolder | undefined> {
+    const value = await this.#link.client.get(this.#key(key));
+    return value ? parseHolder(value) : undefined;
   }
 
   async holders(): Promise<Map<string, StreamHolder>> {

@@ -1,3 +1,4 @@
+import type { StreamClaims } from '../cluster/index.js';
 import type { MixConfig } from '../config/schema.js';
 import type { FfmpegCapabilities } from '../ffmpeg/capabilities.js';
 import type { AdmitDecision, PublishRequest } from '../ingest/index.js';
@@ -28,6 +29,10 @@ export function createMixing(options: {
   domain: string | undefined;
   /** The door of every publish (events 1 and 0, then the recording). */
   admit: (request: PublishRequest) => AdmitDecision;
+  /** This node, the claims on mix sessions, and the claims on pushes (where each input publishes). */
+  nodeId: string;
+  mixClaims: StreamClaims;
+  streamClaims: StreamClaims;
   logger: Logger;
   onRestart: () => void;
 }): Mixing {
@@ -41,6 +46,9 @@ export function createMixing(options: {
     defaultApp: options.config.app,
     domain: options.domain,
     admit: options.admit,
+    claims: options.mixClaims,
+    publisherOf: async (key) => (await options.streamClaims.holderOf(key))?.node,
+    nodeId: options.nodeId,
     logger: options.logger,
   });
   service.on('restart', options.onRestart);

@@ -24,6 +24,8 @@ export interface MixSessionStore {
   put(sessionId: string, request: CreateCommonMixStreamRequest, nowMs: number): Promise<MixSessionRecord>;
   /** Forgets a cancelled session; false when there was none. */
   remove(sessionId: string): Promise<boolean>;
+  /** Told once another node's change has been read (list and get return it then). */
+  watch(onChange: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export class MixSessionBook implements MixSessionStore {
   #sessions: Sessions = new Map();
   #writing: Promise<unknown> = Promise.resolve();
   #unwatch: (() => void) | undefined;
+  readonly #watchers = new Set<() => void>();
 
   constructor(store: DocumentStore, logger: Logger = silentLogger()) {
     this.#store = store;
@@ -70,6 +73,7 @@ export class MixSessionBook implements MixSessionStore {
         .catch(() => undefined)
         .then(async () => {
           this.#sessions = byId(parseJsonBook(await this.#store.read(), this.#shape));
+          for (const watcher of this.#watchers) watcher();
         })
         .catch((err: unknown) =>
           this.#log.error({ err: errorMessage(err) }, 'reading the changed mix book failed'),
@@ -111,7 +115,13 @@ export class MixSessionBook implements MixSessionStore {
     return removed;
   }
 
+  watch(onChange: () => void): () => void {
+    this.#watchers.add(onChange);
+    return () => this.#watchers.delete(onChange);
+  }
+
   async close(): Promise<void> {
+    this.#watchers.clear();
     this.#unwatch?.();
     await this.#writing.catch(() => undefined);
   }

@@ -1,4 +1,5 @@
 import type { FfmpegCapabilities } from '../ffmpeg/capabilities.js';
+import type { StreamClaims } from '../cluster/index.js';
 import type { AdmitDecision, PublishRequest } from '../ingest/index.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -6,6 +7,7 @@ import { TypedEmitter } from '../shared/typed-emitter.js';
 import { isRefusal, layoutMix, type CreateCommonMixStreamRequest, type MixLayout } from './layout.js';
 import type { MixSessionStore } from './mix-book.js';
 import { Mixer } from './mixer.js';
+import { mixPlacement } from './placement.js';
 import type { StreamHub } from './stream-hub.js';
 
 /** Why a mix request was refused: Tencent's mix error code, or an operation the recorder does not offer. */
@@ -31,6 +33,14 @@ export interface MixServiceOptions {
   /** The push domain the output counts as published on (callback.domain); else its layer-1 input's host. */
   domain: string | undefined;
   admit: (request: PublishRequest) => AdmitDecision;
+  /** Which node runs each session: one at a time across a cluster (on one node, always this one). */
+  claims: StreamClaims;
+  /** Which node an input (`app/stream`) publishes on, if any. */
+  publisherOf: (key: string) => Promise<string | undefined>;
+  /** This node's id, as `publisherOf` names nodes. */
+  nodeId: string;
+  /** How often a cluster node looks again at where each kept session should run. */
+  placeEveryMs?: number;
   logger: Logger;
   now?: () => number;
   stallMs?: number;
@@ -67,6 +77,12 @@ export class MixService extends TypedEmitter<MixServiceEvents> {
   readonly #auto = new Set<string>();
   /** Requests of one session run one after another. */
   readonly #queues = new Map<string, Promise<unknown>>();
+  /** The kept request (its updatedAt) each mixer here runs. */
+  readonly #applied = new Map<string, number>();
+  #unwatch: (() => void) | undefined;
+  #unwatchHub: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
 
   constructor(options: MixServiceOptions) {
     super();
@@ -75,21 +91,22 @@ export class MixService extends TypedEmitter<MixServiceEvents> {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Runs the kept sessions again (after a restart); a session that no longer lays out is logged and kept. */
+  /**
+   * Runs the kept sessions again (after a restart), each where it should run: on one node all of them; in a
+   * cluster each on the node that claims it, then looked at again at each change of the book and every
+   * `placeEveryMs`. A session that no longer lays out is logged and kept.
+   */
   async open(): Promise<void> {
     await this.#o.store.open();
-    for (const record of this.#o.store.list()) {
-      const layout = this.#layout(record.request);
-      if (isRefusal(layout)) {
-        this.#log.error(
-          { mixSessionId: record.sessionId, reason: layout.message },
-          'kept mix session not resumed',
-        );
-        continue;
-      }
-      this.#log.info({ mixSessionId: record.sessionId }, 'mix session resumed');
-      await this.#startMixer(layout);
+    this.#unwatch = this.#o.store.watch(() => void this.#placeAll());
+    this.#o.claims.on('lost', this.#onLost);
+    if (!this.#o.claims.local) {
+      this.#timer = setInterval(() => void this.#placeAll(), this.#o.placeEveryMs ?? 2000);
+      this.#timer.unref();
+      // An input that starts or stops here may move its session here, or away.
+      this.#unwatchHub = this.#o.hub.watch((request) => void this.#placeAll(request));
     }
+    await this.#placeAll();
   }
 
   get sessions(): readonly string[] {
@@ -117,16 +134,18 @@ export class MixService extends TypedEmitter<MixServiceEvents> {
       const layout = this.#layout(request, options.auto);
       if (isRefusal(layout)) throw new MixRequestError('mix', layout.code, layout.message);
       const running = this.#mixers.get(layout.sessionId);
-      if (running && running.layout.output.name !== layout.output.name) {
+      const kept = this.#o.store.get(layout.sessionId);
+      const output = running?.layout.output.name ?? kept?.request.OutputParams.OutputStreamName;
+      if (output !== undefined && output !== layout.output.name) {
         throw new MixRequestError(
           'mix',
           -508,
-          `session ${layout.sessionId} outputs ${running.layout.output.name}, not ${layout.output.name}`,
+          `session ${layout.sessionId} outputs ${output}, not ${layout.output.name}`,
         );
       }
       const key = this.#outputKey(layout);
-      for (const [id, other] of this.#mixers) {
-        if (id !== layout.sessionId && this.#outputKey(other.layout) === key) {
+      for (const [id, other] of this.#otherLayouts(layout.sessionId)) {
+        if (this.#outputKey(other) === key) {
           throw new MixRequestError(
             'mix',
             -300,
@@ -135,34 +154,171 @@ export class MixService extends TypedEmitter<MixServiceEvents> {
         }
       }
       if (options.auto) this.#auto.add(layout.sessionId);
-      else await this.#o.store.put(layout.sessionId, request, this.#now());
+      else {
+        const record = await this.#o.store.put(layout.sessionId, request, this.#now());
+        this.#applied.set(layout.sessionId, record.updatedAt);
+      }
       if (running) {
         this.#log.info({ mixSessionId: layout.sessionId }, 'mix layout changed');
         await running.update(layout);
-      } else {
+      } else if (options.auto) {
+        const claimed = await this.#o.claims.claim(layout.sessionId);
+        if (!claimed.ok) {
+          this.#auto.delete(layout.sessionId);
+          throw new MixRequestError(
+            'mix',
+            -300,
+            `room mix ${layout.sessionId} runs on node ${claimed.holder.node}`,
+          );
+        }
         await this.#startMixer(layout);
+      } else {
+        await this.#place(layout.sessionId);
       }
     });
   }
 
-  /** Ends a mix and its output; throws MixRequestError (-31001) for an unknown session. */
+  /**
+   * Ends a mix and its output; throws MixRequestError (-31001) for an unknown session. A kept session that runs
+   * on another node ends there, once that node reads the book without it.
+   */
   cancel(sessionId: string): Promise<void> {
     return this.#serial(sessionId, async () => {
       const mixer = this.#mixers.get(sessionId);
-      if (!mixer) throw new MixRequestError('mix', -31001, `no mix session ${JSON.stringify(sessionId)}`);
-      this.#mixers.delete(sessionId);
-      if (!this.#auto.delete(sessionId)) await this.#o.store.remove(sessionId);
-      await mixer.stop();
-      this.#log.info({ mixSessionId: sessionId }, 'mix cancelled');
+      const auto = this.#auto.delete(sessionId);
+      const kept = !auto && (await this.#o.store.remove(sessionId));
+      if (!mixer && !kept) {
+        throw new MixRequestError('mix', -31001, `no mix session ${JSON.stringify(sessionId)}`);
+      }
+      if (mixer) await this.#stopMixer(sessionId);
+      this.#log.info({ mixSessionId: sessionId, ranHere: mixer !== undefined }, 'mix cancelled');
     });
   }
 
-  /** Stops every mixer; the sessions stay kept, to run again at the next start. */
+  /** Stops every mixer; the sessions stay kept, to run again at the next start (here or on another node). */
   async close(): Promise<void> {
-    const mixers = [...this.#mixers.values()];
-    this.#mixers.clear();
-    await Promise.all(mixers.map((m) => m.stop()));
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#unwatch?.();
+    this.#unwatchHub?.();
+    this.#o.claims.off('lost', this.#onLost);
+    await Promise.all([...this.#mixers.keys()].map((id) => this.#stopMixer(id)));
     await this.#o.store.close();
+  }
+
+  /** Looks at every kept session and every mixer running here; or only those taking `input` as an input. */
+  async #placeAll(input?: PublishRequest): Promise<void> {
+    const takes = (request: CreateCommonMixStreamRequest) =>
+      (request.InputStreamList ?? []).some((i) => {
+        const { app, stream } = this.#resolve(i.InputStreamName);
+        return app === input!.app && stream === input!.stream;
+      });
+    const ids = new Set([
+      ...this.#o.store
+        .list()
+        .filter((r) => !input || takes(r.request))
+        .map((r) => r.sessionId),
+      ...(input ? [] : this.#mixers.keys()),
+    ]);
+    await Promise.all(
+      [...ids]
+        .filter((id) => !this.#auto.has(id))
+        .map((id) =>
+          this.#serial(id, () => this.#place(id)).catch((err: unknown) =>
+            this.#log.warn({ mixSessionId: id, err: errorMessage(err) }, 'mix session not placed'),
+          ),
+        ),
+    );
+  }
+
+  /**
+   * Starts, changes, hands over or stops one kept session here, by the book and by where its inputs publish
+   * (mixPlacement). Runs inside the session's #serial.
+   */
+  async #place(sessionId: string): Promise<void> {
+    if (this.#closed) return;
+    const record = this.#o.store.get(sessionId);
+    const mixer = this.#mixers.get(sessionId);
+    if (!record) {
+      // Cancelled on another node.
+      if (mixer) {
+        await this.#stopMixer(sessionId);
+        this.#log.info({ mixSessionId: sessionId }, 'mix cancelled on another node: stopped here');
+      }
+      return;
+    }
+    const layout = this.#layout(record.request);
+    if (isRefusal(layout)) {
+      if (this.#applied.get(sessionId) !== record.updatedAt) {
+        this.#applied.set(sessionId, record.updatedAt);
+        this.#log.error({ mixSessionId: sessionId, reason: layout.message }, 'kept mix session not run');
+      }
+      return;
+    }
+    if (mixer && this.#applied.get(sessionId) !== record.updatedAt) {
+      this.#applied.set(sessionId, record.updatedAt);
+      this.#log.info({ mixSessionId: sessionId }, 'mix layout changed on another node');
+      await mixer.update(layout);
+    }
+    let localInputs = 0;
+    let remoteInputs = 0;
+    if (!this.#o.claims.local) {
+      for (const input of layout.inputs) {
+        const { app, stream } = this.#resolve(input.name);
+        if (this.#o.hub.requestOf(app, stream)) localInputs++;
+        else if (((await this.#o.publisherOf(`${app}/${stream}`)) ?? this.#o.nodeId) !== this.#o.nodeId) {
+          remoteInputs++;
+        }
+      }
+    }
+    const holder = mixer || this.#o.claims.local ? undefined : await this.#o.claims.holderOf(sessionId);
+    const decision = mixPlacement({
+      localInputs,
+      remoteInputs,
+      runsHere: mixer !== undefined,
+      heldElsewhere: holder !== undefined && holder.node !== this.#o.nodeId,
+    });
+    if (decision === 'hand-over') {
+      this.#log.info(
+        { mixSessionId: sessionId, remoteInputs },
+        'mix inputs publish on another node: handed over',
+      );
+      await this.#stopMixer(sessionId);
+      return;
+    }
+    if (decision === 'leave' || mixer) return;
+    const claimed = await this.#o.claims.claim(sessionId);
+    if (!claimed.ok) return;
+    this.#applied.set(sessionId, record.updatedAt);
+    this.#log.info({ mixSessionId: sessionId, localInputs }, 'mix session runs on this node');
+    await this.#startMixer(layout);
+  }
+
+  async #stopMixer(sessionId: string): Promise<void> {
+    const mixer = this.#mixers.get(sessionId);
+    this.#mixers.delete(sessionId);
+    this.#applied.delete(sessionId);
+    await mixer?.stop();
+    await this.#o.claims.release(sessionId);
+  }
+
+  /** Another node holds a session this node ran (its claim lapsed while Redis was away): only one may run it. */
+  readonly #onLost = (sessionId: string): void => {
+    if (!this.#mixers.has(sessionId)) return;
+    this.#log.error({ mixSessionId: sessionId }, 'mix session claimed by another node: stopped here');
+    void this.#serial(sessionId, () => this.#stopMixer(sessionId));
+  };
+
+  /** The layouts of every other session: running here, or kept (perhaps running on another node). */
+  #otherLayouts(sessionId: string): Map<string, MixLayout> {
+    const out = new Map<string, MixLayout>();
+    for (const record of this.#o.store.list()) {
+      if (record.sessionId === sessionId) continue;
+      const layout = this.#layout(record.request);
+      if (!isRefusal(layout)) out.set(record.sessionId, layout);
+    }
+    for (const [id, mixer] of this.#mixers) if (id !== sessionId) out.set(id, mixer.layout);
+    return out;
   }
 
   #layout(

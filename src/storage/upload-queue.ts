@@ -59,6 +59,8 @@ export interface UploadQueueOptions {
 // A type alias: TypedEmitter's constraint needs an index signature, which an interface lacks.
 /** Events of an UploadQueue. */
 export type UploadQueueEvents = {
+  /** A job is on disk and waits its turn: a new one, or one a previous run left. */
+  queued: [UploadJob];
   /** One object is stored and confirmed. */
   stored: [UploadJob, StoredObject];
   /** An attempt failed; the job stays on disk and is retried. The error's code tells the cause. */
@@ -188,6 +190,7 @@ export class UploadQueue extends TypedEmitter<UploadQueueEvents> {
   #addToLane(job: UploadJob): void {
     const jobs = this.#lanes.get(job.lane) ?? [];
     jobs.push(job);
+    this.emit('queued', job);
     this.#lanes.set(job.lane, jobs);
   }
 

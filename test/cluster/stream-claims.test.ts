@@ -56,6 +56,13 @@ describe.each(backends)('StreamClaims conformance: $name', ({ make }) => {
     expect((await claims.holders()).has('live/s1')).toBe(false);
   });
 
+  it('names the holder of one key, and none for a key nobody holds', async () => {
+    const claims = await make();
+    await claims.claim('live/held');
+    expect(await claims.holderOf('live/held')).toMatchObject({ node: 'a', advertise: 'a.local:1935' });
+    expect(await claims.holderOf('live/free')).toBeUndefined();
+  });
+
   it('a release of a stream it never claimed changes nothing', async () => {
     const claims = await make();
     await claims.claim('live/kept');

@@ -3,7 +3,10 @@ import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { startMinio, type TestMinio } from '../helpers/minio.js';
-import { liveClient } from '../helpers/mix.js';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { colourFixture, frameAt, liveClient, near, push } from '../helpers/mix.js';
 import { eventually, publish, startRecorder, type TestRecorder } from '../helpers/recorder.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
@@ -167,6 +170,80 @@ describe('two nodes on one Redis', () => {
     await onC.DeleteMedia({ FileId: String(fromA.file_id) });
     expect((await vodClient(a).SearchMedia({ NamePrefixes: ['media_a'] })).TotalCount).toBe(0);
   }, 60_000);
+
+  it('a mix session made on B runs on A, where its inputs publish; cancelled on B, it ends on A', async () => {
+    const [red, blue] = await Promise.all([colourFixture('red', 440), colourFixture('blue', 2500)]);
+    const onB = liveClient(b.recorder.httpPort, KEY, agent);
+    const half = (x: number) => ({ ImageWidth: 320, ImageHeight: 360, LocationX: x, LocationY: 0 });
+    // Made before any input publishes: B takes it first (nothing to mix anywhere), and hands it to A when
+    // A's pushes start.
+    await onB.CreateCommonMixStream({
+      MixStreamSessionId: 'across',
+      InputStreamList: [
+        {
+          InputStreamName: 'across_canvas',
+          LayoutParams: { ImageLayer: 1, InputType: 3, ImageWidth: 640, ImageHeight: 360, Color: '0x808080' },
+        },
+        { InputStreamName: 'across_red', LayoutParams: { ImageLayer: 2, ...half(0) } },
+        { InputStreamName: 'across_blue', LayoutParams: { ImageLayer: 3, ...half(320) } },
+      ],
+      OutputParams: { OutputStreamName: 'across_mix', OutputStreamType: 1 },
+    });
+    const pushes = [push(red, a.rtmpUrl('across_red'), 24), push(blue, a.rtmpUrl('across_blue'), 24)];
+    await eventually(() => a.recorder.mixes.sessions.includes('across'), 15_000, 'the mix to run on A');
+    expect(b.recorder.mixes.sessions).not.toContain('across');
+    await new Promise((r) => setTimeout(r, 8000));
+    await onB.CancelCommonMixStream({ MixStreamSessionId: 'across' });
+    await eventually(() => !a.recorder.mixes.sessions.includes('across'), 10_000, 'the mix to end on A');
+    const cancelledAt = Date.now();
+    const [file] = await receiver.waitFor(
+      (x) => x.event_type === 100 && x.stream_id === 'across_mix' && x.file_format === 'mp4',
+    );
+    // Recorded by A (B records nothing of its own), ended by the cancel while its inputs still published.
+    expect(Number(file!.end_time) * 1000).toBeLessThan(cancelledAt + 1000);
+    expect(Number(file!.duration)).toBeGreaterThan(4);
+    const mp4 = join(await mkdtemp(join(tmpdir(), 'cluster-mix-')), 'mix.mp4');
+    await writeFile(mp4, Buffer.from(await (await fetch(String(file!.video_url))).arrayBuffer()));
+    const frame = await frameAt(mp4, Number(file!.duration) - 2, 640, 360);
+    expect(near(frame.mean(0, 0, 320, 360), [255, 0, 0])).toBe(true);
+    expect(near(frame.mean(320, 0, 320, 360), [0, 0, 255])).toBe(true);
+    for (const p of pushes) p.child.kill('SIGTERM');
+    await Promise.all(pushes.map((p) => p.exited));
+  }, 90_000);
+
+  it("GET /api/cluster on any node lists every node's live recordings and unconfirmed uploads, with their owner", async () => {
+    const cluster = async (rec: TestRecorder) =>
+      (await (await fetch(`http://127.0.0.1:${rec.recorder.httpPort}/api/cluster`)).json()) as {
+        mode: string;
+        node: string;
+        nodes: { node: string; alive: boolean; items: { kind: string; subject: string; state: string }[] }[];
+      };
+    const itemsOf = async (rec: TestRecorder, node: string) =>
+      (await cluster(rec)).nodes.find((n) => n.node === node)?.items ?? [];
+    // MinIO away: A's file waits in its upload queue, and the registry says whose it is.
+    await minio.stop();
+    const pushed = publish(a.rtmpUrl('owned'), { seconds: 4 });
+    await eventually(
+      async () =>
+        (await itemsOf(b, 'node-a')).some((i) => i.kind === 'recording' && i.subject === 'live/owned'),
+      10_000,
+      "A's recording in the registry, read on B",
+    );
+    const view = await cluster(b);
+    expect(view).toMatchObject({ mode: 'cluster', node: 'node-b' });
+    expect(view.nodes.find((n) => n.node === 'node-a')).toMatchObject({ alive: true });
+    expect(await pushed.exited).toBe(0);
+    await eventually(
+      async () =>
+        (await itemsOf(b, 'node-a')).some((i) => i.kind === 'upload' && i.subject.includes('owned')),
+      20_000,
+      "A's upload in the registry",
+    );
+    expect((await itemsOf(b, 'node-a')).filter((i) => i.kind === 'recording')).toEqual([]);
+    await minio.restart();
+    await receiver.waitFor((x) => x.event_type === 100 && x.stream_id === 'owned', 1, 60_000);
+    await eventually(async () => (await itemsOf(b, 'node-a')).length === 0, 10_000, "A's work done");
+  }, 120_000);
 
   it('while Redis is down: /readyz says so, a new publish is refused with the reason; after, it works again', async () => {
     expect((await readyz(a)).redis).toBeUndefined();

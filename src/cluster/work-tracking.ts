@@ -1,0 +1,77 @@
+import type { WorkItem, WorkRegistry } from './work-registry.js';
+
+/** What the registry needs of a recording session (RecordingSession). */
+export interface TrackedSession {
+  readonly id: string;
+  /** `app/stream`. */
+  readonly key: string;
+  on(event: 'state', listener: (from: string, to: string, reason: string) => void): unknown;
+}
+
+/** What the registry needs of an upload job (UploadJob) and its queue (UploadQueue). */
+export interface TrackedJob {
+  id: string;
+  lane: string;
+  attempts: number;
+  lastError?: string | undefined;
+}
+export interface TrackedQueue {
+  on(event: 'queued' | 'done', listener: (job: TrackedJob) => void): unknown;
+  on(event: 'failed', listener: (job: TrackedJob, err: Error) => void): unknown;
+}
+
+/** States a recording leaves the registry in: it is over, every file handed to the uploads. */
+const ENDED = new Set(['completed', 'failed']);
+
+/** The registry item of a recording in a state, or undefined once it is over (pure). */
+export function recordingItem(session: TrackedSession, state: string, now: number): WorkItem | undefined {
+  return ENDED.has(state)
+    ? undefined
+    : { kind: 'recording', id: session.id, subject: session.key, state, since: now };
+}
+
+/** Keeps the registry told of this node's recordings and upload jobs, as their events come. */
+export class WorkTracker {
+  readonly #registry: WorkRegistry;
+  readonly #now: () => number;
+
+  constructor(registry: WorkRegistry, now: () => number = Date.now) {
+    this.#registry = registry;
+    this.#now = now;
+  }
+
+  /** Follows a recording from its creation (state `starting`) to its end. */
+  session(session: TrackedSession): void {
+    const record = (state: string) => {
+      const item = recordingItem(session, state, this.#now());
+      if (item) this.#registry.put(item);
+      else this.#registry.remove('recording', session.id);
+    };
+    record('starting');
+    session.on('state', (_from, to) => record(to));
+  }
+
+  /** Follows every job of an upload queue, from queued to confirmed. */
+  uploads(queue: TrackedQueue): void {
+    queue.on('queued', (job) =>
+      this.#registry.put({
+        kind: 'upload',
+        id: job.id,
+        subject: job.lane,
+        state: 'queued',
+        since: this.#now(),
+      }),
+    );
+    queue.on('failed', (job, err) =>
+      this.#registry.put({
+        kind: 'upload',
+        id: job.id,
+        subject: job.lane,
+        state: 'retrying',
+        since: this.#now(),
+        detail: `attempt ${job.attempts}: ${err.message}`,
+      }),
+    );
+    queue.on('done', (job) => this.#registry.remove('upload', job.id));
+  }
+}
