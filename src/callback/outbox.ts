@@ -314,7 +314,11 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
   async #delivered(record: OutboxRecord, attempt: number, status: number, attemptMs: number): Promise<void> {
     record.attempts = attempt;
     this.#pending.delete(record.id);
-    this.#log.info({ eventId: record.id, url: record.url, status, attempt }, 'callback sent');
+    // With `send`, the record went to the cluster's queue, whose delivery logs the POST.
+    this.#log.info(
+      { eventId: record.id, url: record.url, status, attempt },
+      this.#opts.send ? 'callback handed to the cluster' : 'callback sent',
+    );
     try {
       await removeDurably(this.#pendingDir, record.id);
     } catch (err) {

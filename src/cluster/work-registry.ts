@@ -127,32 +127,35 @@ export class RedisWorkRegistry implements WorkRegistry {
     this.#write(() => this.#link.client.hdel(this.#hash, field));
   }
 
+  /** Every node with a lease (alive) or with work (alive or not). */
   async list(): Promise<NodeWork[]> {
     const client = this.#link.client;
-    const prefix = `${this.#o.keyPrefix}work:`;
-    const nodes: NodeWork[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 200);
-      cursor = next;
-      for (const key of keys) {
-        const node = key.slice(prefix.length);
+    const names = new Set<string>([this.#o.node]);
+    for (const kind of ['work', 'node']) {
+      const prefix = `${this.#o.keyPrefix}${kind}:`;
+      let cursor = '0';
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 200);
+        cursor = next;
+        for (const key of keys) names.add(key.slice(prefix.length));
+      } while (cursor !== '0');
+    }
+    const nodes = await Promise.all(
+      [...names].map(async (node): Promise<NodeWork> => {
         const [fields, lease] = await Promise.all([
-          client.hgetall(key),
+          client.hgetall(`${this.#o.keyPrefix}work:${node}`),
           client.get(`${this.#o.keyPrefix}node:${node}`),
         ]);
-        nodes.push({
+        const self = node === this.#o.node;
+        return {
           node,
-          advertise: lease ?? '',
-          alive: lease !== null,
+          advertise: lease ?? (self ? this.#o.advertise : ''),
+          // This node lives, whatever its lease says a moment after Redis returned.
+          alive: self || lease !== null,
           items: sortItems(Object.values(fields).flatMap((v) => parseItem(v))),
-        });
-      }
-    } while (cursor !== '0');
-    // A node with no work has no hash; this one is listed all the same.
-    if (!nodes.some((n) => n.node === this.#o.node)) {
-      nodes.push({ node: this.#o.node, advertise: this.#o.advertise, alive: true, items: [] });
-    }
+        };
+      }),
+    );
     return nodes.sort((a, b) =>
       a.node === this.#o.node ? -1 : b.node === this.#o.node ? 1 : a.node.localeCompare(b.node),
     );

@@ -1,8 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +8,7 @@ import { CallbackOutbox, type OutboxRecord } from '../../src/callback/index.js';
 import { ClusterCallbacks, type ClusterCallbacksOptions } from '../../src/cluster/redis-callbacks.js';
 import { RedisLink } from '../../src/cluster/redis-link.js';
 import { silentLogger } from '../../src/shared/logger.js';
+import { startHeldReceiver, type HeldReceiver } from '../helpers/held-receiver.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
 const KEY = 'cluster-callback-key';
@@ -17,50 +16,9 @@ const logger = silentLogger();
 let redis: TestRedis;
 const closers: (() => Promise<void>)[] = [];
 
-/** A callback receiver whose answer the test sets: a status, or holding the request unanswered. */
-interface Receiver {
-  url: string;
-  status: number;
-  hold: boolean;
-  /** Every request: its event id, body, and the status it got (undefined while held). */
-  requests: { eventId: string; body: Record<string, unknown>; status?: number }[];
-  held: http.ServerResponse[];
-  delivered(eventId: string): number;
-}
-
-async function receiver(): Promise<Receiver> {
-  const r: Receiver = {
-    url: '',
-    status: 200,
-    hold: false,
-    requests: [],
-    held: [],
-    delivered: (id) => r.requests.filter((q) => q.eventId === id && q.status === 200).length,
-  };
-  const server = http.createServer((req, res) => {
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (text += c));
-    req.on('end', () => {
-      const entry: Receiver['requests'][number] = {
-        eventId: String(req.headers['x-recorder-event-id']),
-        body: JSON.parse(text) as Record<string, unknown>,
-      };
-      r.requests.push(entry);
-      if (r.hold) {
-        r.held.push(res);
-        return;
-      }
-      entry.status = r.status;
-      res.writeHead(r.status).end();
-    });
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  r.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cb`;
-  closers.push(async () => {
-    server.closeAllConnections();
-    await new Promise((done) => server.close(done));
-  });
+async function receiver(): Promise<HeldReceiver> {
+  const r = await startHeldReceiver();
+  closers.push(() => r.close());
   return r;
 }
 
@@ -174,16 +132,15 @@ describe('callbacks across the cluster (BullMQ on Redis)', () => {
     );
     await new Promise<void>((ok) => doomed.stdout!.on('data', (d: Buffer) => d.includes('ready') && ok()));
     const survivor = await node(p, {}, false);
-    r.hold = true;
+    r.hold = () => true;
     const rec = record(r.url);
     await survivor.handOff(rec);
     await expect.poll(() => r.requests.length, { timeout: 5000 }).toBe(1);
     doomed.kill('SIGKILL');
     await new Promise((done) => doomed.on('close', done));
     // The receiver answers 500 to the dead node's attempt, then recovers.
-    r.hold = false;
-    for (const res of r.held.splice(0)) res.writeHead(500).end();
-    r.requests[0]!.status = 500;
+    r.hold = () => false;
+    r.release(500);
     survivor.start();
     await expect.poll(() => r.delivered(rec.id), { timeout: 15_000 }).toBe(1);
     await new Promise((wake) => setTimeout(wake, 1500));

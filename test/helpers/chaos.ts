@@ -83,7 +83,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function startRecorderProcess(configFile: string, logFile: string, httpPort: number) {
+/** Starts `recorder serve` on a config file, its output appended to logFile; resolves once /readyz answers. */
+export async function startRecorderProcess(configFile: string, logFile: string, httpPort: number) {
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, [RECORDER_CLI, 'serve', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
