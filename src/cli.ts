@@ -37,6 +37,8 @@ async function serve(options: { config?: string }): Promise<void> {
     process.stderr.write(`recorder: ${message}\n`);
     process.exit(1);
   }
+  // A drain asked over HTTP (`recorder drain`) ends here too.
+  void recorder.stopped.then(() => process.exit(0));
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
@@ -44,8 +46,10 @@ async function serve(options: { config?: string }): Promise<void> {
       logger.warn({ signal }, 'second signal, exiting without finishing');
       process.exit(1);
     }
-    logger.info({ signal }, 'signal received, finishing recordings');
-    recorder.stop().then(
+    // SIGTERM drains for cluster.drainSeconds (0: at once); SIGINT (Ctrl-C) finishes at once.
+    const drainMs = signal === 'SIGTERM' ? config.cluster.drainSeconds * 1000 : 0;
+    logger.info({ signal, drainMs }, 'signal received, finishing recordings');
+    recorder.drain(drainMs).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.fatal({ err: errorMessage(err) }, 'shutdown failed');
@@ -55,6 +59,34 @@ async function serve(options: { config?: string }): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+async function drain(options: { url: string; token?: string; timeout: string }): Promise<void> {
+  const timeoutSeconds = Number(options.timeout);
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 0 || timeoutSeconds > 86_400) {
+    process.stderr.write('recorder: --timeout must be a whole number of seconds in 0..86400\n');
+    process.exit(2);
+  }
+  let answer: Response;
+  try {
+    answer = await fetch(new URL('/api/drain', options.url), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      },
+      body: JSON.stringify({ timeoutSeconds }),
+    });
+  } catch (err) {
+    process.stderr.write(`recorder: cannot reach ${options.url}: ${errorMessage(err)}\n`);
+    process.exit(1);
+  }
+  const text = await answer.text();
+  if (answer.status !== 202) {
+    process.stderr.write(`recorder: drain refused (${answer.status}): ${text}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`${text}\n`);
 }
 
 const program = new Command('recorder')
@@ -70,6 +102,17 @@ program
       'RECORDER_<KEY>__<SUBKEY> environment variables override it, e.g. RECORDER_STORAGE__BUCKET',
   )
   .action(serve);
+
+program
+  .command('drain')
+  .description(
+    'drain a running node: its /readyz fails and it takes no new publish, waits for its pushes to end ' +
+      '(at most --timeout seconds), then finishes what is left and exits',
+  )
+  .option('--url <url>', "the node's HTTP address", 'http://127.0.0.1:8080')
+  .option('--token <token>', 'api.adminToken, for a node reached other than by loopback')
+  .option('--timeout <seconds>', 'longest wait for the pushes to end', '600')
+  .action(drain);
 
 program.addCommand(benchCommand());
 

@@ -26,6 +26,7 @@ import { StreamNotifier } from './recording/stream-notifier.js';
 import {
   advertisedHost,
   claimedAdmission,
+  NodeGate,
   openSharedState,
   WorkTracker,
   type SharedState,
@@ -85,6 +86,11 @@ export class Recorder {
   readonly disk: DiskGuard;
   /** Mixes of live streams (CreateCommonMixStream), kept in dataDir/.state/mixes.json. */
   readonly mixes: MixService;
+  /** This node's live pushes against cluster.maxSlots, and whether it drains. */
+  readonly gate: NodeGate;
+  /** Resolves once the recorder has stopped, by stop() or at the end of a drain. */
+  readonly stopped: Promise<void>;
+  #markStopped!: () => void;
   readonly #drainTimeoutMs: number;
   rtmpPort = 0;
   httpPort = 0;
@@ -111,6 +117,8 @@ export class Recorder {
     this.#lock = lock;
     this.logger = options.logger ?? createLogger();
     this.#drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+    this.gate = new NodeGate(config.cluster.maxSlots);
+    this.stopped = new Promise((resolve) => (this.#markStopped = resolve));
     this.metrics = new RecorderMetrics({
       activeRecordings: () => this.manager.sessions.length,
       uploadQueueDepth: () => this.uploads.pending().length,
@@ -277,18 +285,23 @@ export class Recorder {
       onTimestampRepair: (_request, repair) => this.metrics.timestampRepaired(repair.kind),
       // A push is claimed across the cluster first; then it reaches the mixes that take it as an input, after its
       // own recording.
-      admit: claimedAdmission({
-        claims: shared.claims,
-        resumesHere: (request) =>
-          this.manager.sessionOf(request.app, request.stream)?.state === 'interrupted',
-        logger: this.logger,
-        admit: (request) => {
-          const decision = countingBytes(admit(request), () =>
-            this.metrics.bytesIn(request.app, request.stream),
-          );
-          return 'accept' in decision ? { accept: this.#mixing.hub.tap(request, decision.accept) } : decision;
-        },
-      }),
+      // The node's own gate first (maxSlots, draining): a push it cannot take costs no claim.
+      admit: this.gate.admitting(
+        claimedAdmission({
+          claims: shared.claims,
+          resumesHere: (request) =>
+            this.manager.sessionOf(request.app, request.stream)?.state === 'interrupted',
+          logger: this.logger,
+          admit: (request) => {
+            const decision = countingBytes(admit(request), () =>
+              this.metrics.bytesIn(request.app, request.stream),
+            );
+            return 'accept' in decision
+              ? { accept: this.#mixing.hub.tap(request, decision.accept) }
+              : decision;
+          },
+        }),
+      ),
     });
     this.http = createHttpServer({
       host: config.http.host,
@@ -296,6 +309,7 @@ export class Recorder {
       dataDir,
       logger: this.logger.child({ component: 'http' }),
       isReady: () => this.#stopping === undefined,
+      unready: () => this.gate.unready(),
       storageStatus: () => this.#storageError,
       clusterStatus: () => shared.problem(),
       bodyLimitBytes: config.http.bodyLimitBytes,
@@ -307,7 +321,14 @@ export class Recorder {
     });
     registerMetricsRoute(this.http.app, this.metrics);
     registerCallbackRoutes(this.http.app, { outbox: shared.callbacks ?? this.outbox });
-    registerClusterRoutes(this.http.app, shared);
+    registerClusterRoutes(this.http.app, {
+      ...shared,
+      mode: shared.mode,
+      nodeId: shared.nodeId,
+      work: shared.work,
+      drain: (timeoutMs) => void this.drain(timeoutMs),
+      live: () => this.gate.live,
+    });
     registerTencentApi(this.http.app, { credentials: config.api.credentials, actions: this.tencentActions });
     registerMediaActions(this.tencentActions, { index: this.mediaIndex, store: this.store });
     registerTemplateActions(this.tencentActions, { book: this.templates, timeZone: config.record.timeZone });
@@ -429,8 +450,26 @@ export class Recorder {
       await this.shared.close();
       await this.#lock.release();
       this.logger.info('recorder stopped');
+      this.#markStopped();
     })();
     return this.#stopping;
+  }
+
+  /**
+   * Drains the node: /readyz fails at once (the balancer sends new connections elsewhere) and new pushes are
+   * refused; the node waits up to timeoutMs for its pushes to end (their encoders reconnect elsewhere), then
+   * stops, finishing what is left.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    if (!this.gate.draining) {
+      this.gate.drain();
+      this.logger.info(
+        { live: this.gate.live, timeoutMs },
+        'draining: no new publish, waiting for pushes to end',
+      );
+    }
+    await this.gate.whenIdle(timeoutMs);
+    await this.stop();
   }
 }
 

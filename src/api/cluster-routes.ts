@@ -1,10 +1,24 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { NodeWork } from '../cluster/index.js';
+import { parseTencentParams, type TencentParams } from './tencent-api.js';
+
+const drainBody = z.strictObject({
+  timeoutSeconds: z
+    .number({ error: 'must be a number of seconds' })
+    .int({ error: 'must be a whole number of seconds' })
+    .min(0, { error: 'must be 0..86400' })
+    .max(86_400, { error: 'must be 0..86400' })
+    .default(600),
+});
 
 export interface ClusterRoutesOptions {
   mode: 'single' | 'cluster';
   nodeId: string;
   work: { list(): Promise<NodeWork[]> };
+  /** Starts draining this node (it stops, then the process exits, once its pushes ended or the timeout). */
+  drain(timeoutMs: number): void;
+  live(): number;
 }
 
 /**
@@ -22,5 +36,15 @@ export function registerClusterRoutes(app: FastifyInstance, options: ClusterRout
         items: n.items.map((item) => ({ ...item, since: new Date(item.since).toISOString() })),
       })),
     };
+  });
+
+  // `recorder drain` calls this; 202: the drain has begun, /readyz fails from now on.
+  app.post('/api/drain', async (request, reply) => {
+    const body = request.body === undefined || request.body === null ? {} : request.body;
+    const { timeoutSeconds } = parseTencentParams(drainBody, body as TencentParams);
+    options.drain(timeoutSeconds * 1000);
+    return reply
+      .code(202)
+      .send({ status: 'draining', node: options.nodeId, live: options.live(), timeoutSeconds });
   });
 }

@@ -27,6 +27,8 @@ export interface HttpServerOptions {
   dataDir: string;
   logger: Logger;
   isReady?: () => boolean;
+  /** Why the node takes no new publish (full, draining): /readyz answers 503 with it, for the balancer. */
+  unready?: () => Record<string, unknown> | undefined;
   /** Largest request body, in bytes, of every route that does not set its own (the Tencent API does). */
   bodyLimitBytes?: number;
 }
@@ -83,6 +85,8 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     if (!isReady()) return reply.code(503).send({ status: 'not ready' });
+    const unready = opts.unready?.();
+    if (unready) return reply.code(503).send(unready);
     // Storage or Redis trouble is reported but not fatal: recordings go on and files wait locally.
     const storageError = opts.storageStatus?.();
     const redisError = opts.clusterStatus?.();

@@ -16,6 +16,7 @@ export type { ClusterCallbacks } from './redis-callbacks.js';
 export type { StreamClaims, StreamHolder } from './stream-claims.js';
 export type { NodeWork, WorkItem, WorkRegistry } from './work-registry.js';
 export { WorkTracker } from './work-tracking.js';
+export { NodeGate } from './node-gate.js';
 
 /** The books whose state one node keeps in dataDir/.state and a cluster keeps in Redis. */
 export type BookName = 'templates' | 'tasks' | 'mixes';

@@ -313,6 +313,11 @@ export const configSchema = z
         // A node's claim on a stream or a job lapses this long after its last heartbeat.
         leaseSeconds: intIn(2, 300).default(15),
         heartbeatSeconds: intIn(1, 100).default(5),
+        // Live pushes this node takes; at it, /readyz fails (503) and a push is refused. 0: no limit.
+        maxSlots: intIn(0, 100_000).default(0),
+        // On SIGTERM: how long the node, its /readyz failing and new pushes refused, waits for its pushes to end
+        // before it finishes what is left. 0: it finishes at once.
+        drainSeconds: intIn(0, 86_400).default(0),
       })
       .prefault({}),
   })

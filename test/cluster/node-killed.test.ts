@@ -26,7 +26,7 @@ const shared = () => ({
     bucket: 'killed',
   },
   callback: { url: receiver.url, key: 'killed-key', retryIntervalSeconds: 1, timeoutSeconds: 30 },
-  record: { formats: ['mp4'] },
+  record: { formats: ['mp4' as const] },
 });
 const cluster = (nodeId: string) => ({
   redis: redis.url,

@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { configFromEnv, envKeys } from '../../src/config/env.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
+import { haproxyConfig } from '../../src/cluster/haproxy-config.js';
 import { errorMessage } from '../../src/shared/errors.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -233,9 +234,46 @@ function allProblems(dockerfileText: string, composeText: string): string[] {
 }
 
 /** What a cluster's nodes need: one Redis service they wait for, distinct node ids, host ports apart. */
+/**
+ * The balancer in front of the cluster's nodes: an HAProxy service whose mounted config sends RTMP to every node
+ * on its RTMP port and checks each one's /readyz on its HTTP port.
+ */
+function balancerProblems(
+  services: Record<string, Service>,
+  nodes: readonly { name: string; rtmpPort: number; httpPort: number }[],
+): string[] {
+  if (nodes.length === 0) return [];
+  const name = Object.keys(services).find((n) => String(services[n]?.image ?? '').startsWith('haproxy:'));
+  if (!name) return ['compose: the cluster has no haproxy service in front of its nodes'];
+  const service = services[name]!;
+  const mount = ((service.volumes ?? []) as string[]).find((v) =>
+    v.includes('/usr/local/etc/haproxy/haproxy.cfg'),
+  );
+  if (!mount) return [`compose: ${name} mounts no /usr/local/etc/haproxy/haproxy.cfg`];
+  const file = mount.split(':')[0]!;
+  let text: string;
+  try {
+    text = read(file);
+  } catch {
+    return [`compose: ${name} mounts ${file}, which does not exist`];
+  }
+  const problems: string[] = [];
+  if (!/^\s+mode tcp$/m.test(text)) problems.push(`${file}: not in TCP mode`);
+  if (!/^\s+option httpchk GET \/readyz$/m.test(text)) problems.push(`${file}: does not check GET /readyz`);
+  const dependsOn = (service.depends_on ?? []) as string[] | Record<string, unknown>;
+  const waits = Array.isArray(dependsOn) ? dependsOn : Object.keys(dependsOn);
+  for (const node of nodes) {
+    const line = `server ${node.name} ${node.name}:${node.rtmpPort} check port ${node.httpPort}`;
+    if (!text.includes(line)) problems.push(`${file}: no "${line}"`);
+    if (!waits.includes(node.name)) problems.push(`compose: ${name} does not depend on ${node.name}`);
+  }
+  return problems;
+}
+
 function clusterProblems(services: Record<string, Service>, recorders: readonly string[]): string[] {
   const problems: string[] = [];
   const nodeIds = new Map<string, string>();
+  const clusterNodes: { name: string; rtmpPort: number; httpPort: number }[] = [];
   for (const name of recorders) {
     const service = services[name];
     let config: Config;
@@ -272,7 +310,9 @@ function clusterProblems(services: Record<string, Service>, recorders: readonly 
     const other = nodeIds.get(config.cluster.nodeId);
     if (other) problems.push(`compose: ${name} and ${other} share the node id ${config.cluster.nodeId}`);
     nodeIds.set(config.cluster.nodeId, name);
+    clusterNodes.push({ name, rtmpPort: config.rtmp.port, httpPort: config.http.port });
   }
+  problems.push(...balancerProblems(services, clusterNodes));
   // Services that run together must not publish the same host port.
   const hostPorts = new Map<string, string>();
   for (const [name, service] of Object.entries(services)) {
@@ -434,6 +474,18 @@ describe('deployment files', () => {
     expect(allProblems(DOCKERFILE, COMPOSE)).toEqual([]);
   });
 
+  it('deploy/haproxy.cfg is what scripts/haproxy.mjs makes for the compose nodes', () => {
+    const nodes = ['recorder-a', 'recorder-b'].map((name) => ({
+      name,
+      host: name,
+      rtmpPort: 1935,
+      httpPort: 8080,
+    }));
+    expect(read('deploy/haproxy.cfg')).toBe(
+      haproxyConfig({ bind: '*:1935', nodes, stats: '*:8404', dns: '127.0.0.11:53' }),
+    );
+  });
+
   it('the parsers read what the files say', () => {
     const image = dockerfile(DOCKERFILE);
     expect(image.stages).toBeGreaterThanOrEqual(2);
@@ -546,6 +598,24 @@ describe('deployment files', () => {
       'RECORDER_CLUSTER__NODEID: recorder-b',
       'RECORDER_CLUSTER__NODEID: recorder-b\n      RECORDER_STORAGE__TYPE: local',
       'must be minio when cluster.redis is set',
+    ],
+    [
+      'compose',
+      '    image: haproxy:2.6.12\n',
+      '    image: nginx:1.27\n',
+      'the cluster has no haproxy service',
+    ],
+    [
+      'compose',
+      'depends_on: [recorder-a, recorder-b]',
+      'depends_on: [recorder-a]',
+      'haproxy does not depend on recorder-b',
+    ],
+    [
+      'compose',
+      './deploy/haproxy.cfg:',
+      './deploy/missing.cfg:',
+      'mounts ./deploy/missing.cfg, which does not exist',
     ],
     ['Dockerfile', 'EXPOSE 1935 8080', 'EXPOSE 1935 8081', 'EXPOSE 1935 8081 is not'],
     ['Dockerfile', 'EXPOSE 1935 8080', 'EXPOSE 8080', 'EXPOSE 8080 is not'],
