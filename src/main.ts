@@ -20,6 +20,7 @@ import {
   type RecoveryOptions,
 } from './recording/recovery.js';
 import { RecordingManager } from './recording/recording-manager.js';
+import { parseSeed, seedJson, type SessionSeed } from './recording/session-seed.js';
 import { DiskGuard } from './recording/disk-guard.js';
 import { PushJournal } from './recording/push-journal.js';
 import { StreamNotifier } from './recording/stream-notifier.js';
@@ -182,7 +183,14 @@ export class Recorder {
         if (job.announce) await finisher.announce(job.announce as AnnounceSpec);
       },
     });
-    const work = new WorkTracker(shared.work);
+    const work = new WorkTracker(shared.work, shared.handover);
+    // Seeds of recordings handed over for a publish being admitted, by its connection: read once, by the manager.
+    const continuations = new Map<string, SessionSeed>();
+    const takeContinuation = (connectionId: string) => {
+      const seed = continuations.get(connectionId);
+      continuations.delete(connectionId);
+      return seed;
+    };
     work.uploads(this.uploads);
     this.uploads.on('failed', (_job, err) => {
       this.#storageError = errorMessage(err);
@@ -242,6 +250,7 @@ export class Recorder {
       publishAuth: config.auth.publish,
       disk: this.disk,
       onRefusal: (reason) => this.metrics.publishRefused(reason),
+      continuationOf: (request) => takeContinuation(request.connectionId),
       ...(options.timings ? { timings: options.timings } : {}),
       kick: (connectionId, reason) => this.ingest.kick(connectionId, reason),
       onSession: (session) => {
@@ -255,6 +264,14 @@ export class Recorder {
       },
     });
     this.#notifier = notifier;
+    shared.handover.serve(
+      async (key) => {
+        const [app, stream] = key.split('/') as [string, string];
+        const seed = await this.manager.handOver(app, stream);
+        return seed ? seedJson({ ...seed, from: shared.nodeId }) : undefined;
+      },
+      (seed) => void this.manager.closeHandedOver(parseSeed(seed), 'no node continued it'),
+    );
     this.#recovery = {
       ffmpegPath,
       finisher,
@@ -291,11 +308,19 @@ export class Recorder {
           claims: shared.claims,
           resumesHere: (request) =>
             this.manager.sessionOf(request.app, request.stream)?.state === 'interrupted',
+          // An interrupted recording of the stream on another node is handed over; this publish continues it.
+          prepare: async (request) => {
+            const seed = await shared.handover.take(`${request.app}/${request.stream}`);
+            if (seed) continuations.set(request.connectionId, parseSeed(seed));
+          },
           logger: this.logger,
           admit: (request) => {
             const decision = countingBytes(admit(request), () =>
               this.metrics.bytesIn(request.app, request.stream),
             );
+            // A handed-over recording this publish did not continue (it was refused) is closed, not lost.
+            const unused = takeContinuation(request.connectionId);
+            if (unused) void this.manager.closeHandedOver(unused, 'its publish here was refused');
             return 'accept' in decision
               ? { accept: this.#mixing.hub.tap(request, decision.accept) }
               : decision;
@@ -457,8 +482,8 @@ export class Recorder {
 
   /**
    * Drains the node: /readyz fails at once (the balancer sends new connections elsewhere) and new pushes are
-   * refused; the node waits up to timeoutMs for its pushes to end (their encoders reconnect elsewhere), then
-   * stops, finishing what is left.
+   * refused; the node waits up to timeoutMs for its pushes to end (their encoders reconnect elsewhere) and its
+   * interrupted recordings to be taken over or to end, then stops, finishing what is left.
    */
   async drain(timeoutMs: number): Promise<void> {
     if (!this.gate.draining) {
@@ -468,7 +493,19 @@ export class Recorder {
         'draining: no new publish, waiting for pushes to end',
       );
     }
+    const deadline = Date.now() + timeoutMs;
     await this.gate.whenIdle(timeoutMs);
+    // An interrupted recording waits for its stream to come back (on another node, which takes it over) or for
+    // its resume window to end, so a drain cuts no playlist short.
+    while (
+      Date.now() < deadline &&
+      this.#stopping === undefined &&
+      this.manager.sessions.some(
+        (session) => session.state === 'interrupted' || session.state === 'finalizing',
+      )
+    ) {
+      await new Promise((wake) => setTimeout(wake, 200));
+    }
     await this.stop();
   }
 }

@@ -10,6 +10,7 @@ import { RedisMediaIndex } from './redis-media-index.js';
 import { ClusterCallbacks } from './redis-callbacks.js';
 import { LocalStreamClaims, RedisStreamClaims, type StreamClaims } from './stream-claims.js';
 import { LocalWorkRegistry, RedisWorkRegistry, type WorkRegistry } from './work-registry.js';
+import { LocalHandover, RedisHandover, type RecordingHandover } from './handover.js';
 
 export { claimedAdmission } from './stream-claims.js';
 export type { ClusterCallbacks } from './redis-callbacks.js';
@@ -17,6 +18,7 @@ export type { StreamClaims, StreamHolder } from './stream-claims.js';
 export type { NodeWork, WorkItem, WorkRegistry } from './work-registry.js';
 export { WorkTracker } from './work-tracking.js';
 export { NodeGate } from './node-gate.js';
+export type { RecordingHandover } from './handover.js';
 
 /** The books whose state one node keeps in dataDir/.state and a cluster keeps in Redis. */
 export type BookName = 'templates' | 'tasks' | 'mixes';
@@ -38,6 +40,8 @@ export interface SharedState {
   readonly mixClaims: StreamClaims;
   /** Each node's open recordings and upload jobs, and whether the node lives. */
   readonly work: WorkRegistry;
+  /** Interrupted recordings passed to the node where their stream publishes again. */
+  readonly handover: RecordingHandover;
   /**
    * The cluster's callback queue: each node hands its callbacks in from its own outbox, and every node
    * delivers from it. Undefined on one node, whose outbox delivers its own.
@@ -78,6 +82,7 @@ function singleNode(config: Config, dataDir: string): SharedState {
     claims: new LocalStreamClaims({ node: config.cluster.nodeId, advertise }),
     mixClaims: new LocalStreamClaims({ node: config.cluster.nodeId, advertise }),
     work: new LocalWorkRegistry({ node: config.cluster.nodeId, advertise }),
+    handover: new LocalHandover(),
     callbacks: undefined,
     problem: () => undefined,
     close: async () => undefined,
@@ -115,6 +120,8 @@ export async function openSharedState(config: Config, dataDir: string, logger: L
   const claims = new RedisStreamClaims(link, claimOptions);
   const mixClaims = new RedisStreamClaims(link, { ...claimOptions, kind: 'mix' });
   const work = new RedisWorkRegistry(link, claimOptions);
+  const handover = new RedisHandover(link, { node: cluster.nodeId, keyPrefix: cluster.keyPrefix, logger });
+  await handover.start();
   const callbacks = new ClusterCallbacks(link, {
     nodeId: cluster.nodeId,
     keyPrefix: cluster.keyPrefix,
@@ -138,10 +145,12 @@ export async function openSharedState(config: Config, dataDir: string, logger: L
     claims,
     mixClaims,
     work,
+    handover,
     callbacks,
     problem: () => link.problem,
     async close() {
       await callbacks.close();
+      await handover.close();
       await work.close();
       await mixClaims.close();
       await claims.close();

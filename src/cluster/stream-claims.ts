@@ -252,6 +252,8 @@ export function claimedAdmission(o: {
   admit: (request: PublishRequest) => AdmitDecision;
   /** Whether this node holds an interrupted recording of the stream (a resume). */
   resumesHere: (request: PublishRequest) => boolean;
+  /** Runs once the stream is claimed, before `admit`: a resume of another node's recording is fetched here. */
+  prepare?: (request: PublishRequest) => Promise<void>;
   logger: Logger;
 }): (request: PublishRequest) => AdmitDecision | Promise<AdmitDecision> {
   const { claims, admit } = o;
@@ -273,6 +275,13 @@ export function claimedAdmission(o: {
     }
     if (!claimed.ok) {
       return { refuse: `${key} is already published on node ${claimed.holder.node}` };
+    }
+    if (o.prepare && !o.resumesHere(request)) {
+      try {
+        await o.prepare(request);
+      } catch (err) {
+        o.logger.warn({ stream: key, err: errorMessage(err) }, 'no handover: the publish starts a recording');
+      }
     }
     const decision = admit(request);
     if ('refuse' in decision) {

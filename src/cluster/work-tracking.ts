@@ -1,3 +1,4 @@
+import type { RecordingHandover } from './handover.js';
 import type { WorkItem, WorkRegistry } from './work-registry.js';
 
 /** What the registry needs of a recording session (RecordingSession). */
@@ -5,6 +6,8 @@ export interface TrackedSession {
   readonly id: string;
   /** `app/stream`. */
   readonly key: string;
+  /** Its config: HLS with a resume window is what another node may continue. */
+  readonly record: { formats: readonly string[]; hlsResumeTimeoutSeconds: number };
   on(event: 'state', listener: (from: string, to: string, reason: string) => void): unknown;
 }
 
@@ -24,19 +27,28 @@ export interface TrackedQueue {
 const ENDED = new Set(['completed', 'failed']);
 
 /** The registry item of a recording in a state, or undefined once it is over (pure). */
-export function recordingItem(session: TrackedSession, state: string, now: number): WorkItem | undefined {
+export function recordingItem(
+  session: Pick<TrackedSession, 'id' | 'key'>,
+  state: string,
+  now: number,
+): WorkItem | undefined {
   return ENDED.has(state)
     ? undefined
     : { kind: 'recording', id: session.id, subject: session.key, state, since: now };
 }
 
-/** Keeps the registry told of this node's recordings and upload jobs, as their events come. */
+/**
+ * Keeps the registry told of this node's recordings and upload jobs, as their events come; and offers each
+ * interrupted HLS recording, for its resume window, to the node where its stream may publish again.
+ */
 export class WorkTracker {
   readonly #registry: WorkRegistry;
+  readonly #handover: RecordingHandover | undefined;
   readonly #now: () => number;
 
-  constructor(registry: WorkRegistry, now: () => number = Date.now) {
+  constructor(registry: WorkRegistry, handover?: RecordingHandover, now: () => number = Date.now) {
     this.#registry = registry;
+    this.#handover = handover;
     this.#now = now;
   }
 
@@ -48,7 +60,15 @@ export class WorkTracker {
       else this.#registry.remove('recording', session.id);
     };
     record('starting');
-    session.on('state', (_from, to) => record(to));
+    session.on('state', (from, to) => {
+      record(to);
+      const resumable = session.record.formats.includes('hls') && session.record.hlsResumeTimeoutSeconds > 0;
+      if (to === 'interrupted' && resumable) {
+        this.#handover?.offer(session.key, session.id, session.record.hlsResumeTimeoutSeconds * 1000);
+      } else if (from === 'interrupted') {
+        this.#handover?.withdraw(session.key, session.id);
+      }
+    });
   }
 
   /** Follows every job of an upload queue, from queued to confirmed. */

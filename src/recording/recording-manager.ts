@@ -15,6 +15,7 @@ import {
   type RecordTemplate,
 } from '../templates/index.js';
 import type { FileFinisher } from './file-finisher.js';
+import type { SessionSeed } from './session-seed.js';
 import { RecordingSession, type SessionTimings } from './recording-session.js';
 import { continuesRecording } from './resume-window.js';
 
@@ -94,6 +95,11 @@ export interface RecordingManagerOptions {
   disk?: { refusal(app: string, stream: string): string | undefined };
   /** Told of every refused publish, and of every publish taken but not recorded, with the reason. */
   onRefusal?: (reason: PublishRefusal) => void;
+  /**
+   * An interrupted recording of the publish's stream that another node handed over (cluster): the publish
+   * continues it, with the config it started with, whatever the rules say now.
+   */
+  continuationOf?: (request: PublishRequest) => SessionSeed | undefined;
 }
 
 export const DEFAULT_TIMINGS: SessionTimings = {
@@ -142,6 +148,47 @@ export class RecordingManager {
   /** The current recording of a stream, if any. */
   sessionOf(app: string, stream: string): RecordingSession | undefined {
     return this.#byStream.get(`${app}/${stream}`);
+  }
+  /**
+   * Finishes a recording handed over from another node that no publish continues here (the publish was
+   * refused, or the handover came back untaken): its playlist is closed with the segments stored so far and
+   * announced, as its resume window's end would have done.
+   */
+  closeHandedOver(seed: SessionSeed, reason: string): Promise<void> {
+    const request: PublishRequest = {
+      connectionId: `handover-${seed.recordingId}`,
+      app: seed.identity.app,
+      stream: seed.identity.stream,
+      query: seed.identity.query,
+      host: seed.identity.host,
+      remoteAddress: '',
+    };
+    const tap: Tap = {
+      request,
+      nameId: seed.nameId,
+      headers: new Map(),
+      sink: undefined,
+      session: undefined,
+    };
+    const live = this.#byStream.get(`${request.app}/${request.stream}`);
+    const session = this.#newSession(tap, seed.record, seed.taskId, seed);
+    // A recording of the stream that runs here stays the stream's.
+    if (live) this.#byStream.set(session.key, live);
+    this.#log.info(
+      { stream: session.key, recordingId: session.id, reason },
+      'closing a handed-over recording',
+    );
+    return session.finish(reason);
+  }
+
+  /**
+   * Hands this node's interrupted recording of a stream to another node (which continues its playlist);
+   * undefined when there is none to hand over.
+   */
+  handOver(app: string, stream: string): Promise<SessionSeed | undefined> {
+    const session = this.#byStream.get(`${app}/${stream}`);
+    if (!session || session.state !== 'interrupted') return Promise.resolve(undefined);
+    return session.handOver();
   }
 
   /** Decides a publish: a bad signature or a second publisher is refused; a return in the window resumes. */
@@ -211,6 +258,17 @@ export class RecordingManager {
         return { accept: this.#tapSink(tapKey, tap) };
       }
       void current.finish('resume window expired');
+    }
+    const seed = this.#o.continuationOf?.(request);
+    if (seed) {
+      const tap = this.#tap(tapKey, request, seed.nameId);
+      const session = this.#newSession(tap, seed.record, seed.taskId, seed);
+      this.#log.info(
+        { stream: key, recordingId: session.id, from: seed.from, segments: seed.segments.length },
+        'publish continues a recording handed over by another node',
+      );
+      tap.sink = session.start(request);
+      return { accept: this.#tapSink(tapKey, tap) };
     }
     const decision = resolveRecording(
       this.#o.templates?.rules ?? [],
@@ -303,10 +361,15 @@ export class RecordingManager {
     };
   }
 
-  #newSession(tap: Tap, config: RecordConfig, taskId: string | undefined): RecordingSession {
+  #newSession(
+    tap: Tap,
+    config: RecordConfig,
+    taskId: string | undefined,
+    seed?: SessionSeed,
+  ): RecordingSession {
     const { request } = tap;
     const key = `${request.app}/${request.stream}`;
-    const recordingId = randomBytes(8).toString('hex');
+    const recordingId = seed?.recordingId ?? randomBytes(8).toString('hex');
     const session = new RecordingSession({
       recordingId,
       request,
@@ -321,6 +384,7 @@ export class RecordingManager {
       timings: this.#timings,
       kick: this.#o.kick,
       ...(taskId !== undefined ? { taskId } : {}),
+      ...(seed ? { seed } : {}),
     });
     this.#o.onSession?.(session);
     if (request.mix) this.#mixOutputs.add(session);

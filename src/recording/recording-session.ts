@@ -18,6 +18,7 @@ import { resumeTimeLeft } from './resume-window.js';
 import { RecordingRun, type RunEnd, type RunFile } from './recording-run.js';
 import { endedReason, transition, type SessionState } from './session-state.js';
 import { fileSecondsFor, retentionDaysFor } from '../templates/index.js';
+import type { SessionSeed } from './session-seed.js';
 
 /** The most of one GOP kept for a restart (about 30 s at 4 Mbps). */
 const MAX_REPLAY_BYTES = 16 * 1024 * 1024;
@@ -50,6 +51,8 @@ export interface SessionOptions {
   kick: (connectionId: string, reason: string) => void;
   /** The on-demand task this recording serves, if any. */
   taskId?: string;
+  /** An interrupted recording another node handed over: this one continues its playlist. */
+  seed?: SessionSeed;
 }
 
 export interface SessionEvents {
@@ -101,6 +104,10 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
   #journalHead: RecordingJournalData['head'];
   /** Event 332s so far. */
   #statusSeq = 0;
+  /** Continues a recording handed over by another node. */
+  readonly #seeded: boolean;
+  /** Handed over to another node: it ends here without its playlist, event 100 or record_ended. */
+  #handedOver = false;
   readonly done: Promise<SessionState>;
   #resolveDone!: (state: SessionState) => void;
 
@@ -130,6 +137,19 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     };
     this.#journal = new RecordingJournal(options.workDir, this.#log);
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+    const seed = options.seed;
+    this.#seeded = seed !== undefined;
+    if (seed) {
+      this.identity = structuredClone(seed.identity);
+      this.#head = Promise.resolve(seed.head);
+      this.#journalHead = seed.head;
+      this.#segments = [...seed.segments];
+      this.#segmentsSize = seed.segmentsSize;
+      this.#nextSeq = seed.nextSeq;
+      // Not -1 and never a run index: this node's first segment starts with a discontinuity.
+      this.#lastSegmentRun = -2;
+      this.#statusSeq = seed.statusSeq;
+    }
   }
 
   get state(): SessionState {
@@ -159,7 +179,10 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     this.#state = transition(from, to);
     this.#log.info({ from, to, reason }, 'recording state');
     this.emit('state', from, to, reason);
-    const status = statusOfMove(from, to);
+    if (this.#handedOver) return;
+    // A handed-over recording's first media here is its resume, as on one node.
+    const status =
+      this.#seeded && from === 'starting' && to === 'recording' ? 'record_resumed' : statusOfMove(from, to);
     if (status) this.#status(status, reason);
   }
 
@@ -280,7 +303,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
   /** Before a run's ffmpeg writes anything: the journal names the run, so a crash leaves nothing unknown. */
   async #prepareRun(run: RecordingRun): Promise<void> {
     const firstMediaWallMs = run.firstMediaWallMs ?? this.#o.now();
-    if (run.index === 0 || !this.identity.tracks) {
+    if ((run.index === 0 && !this.#seeded) || !this.identity.tracks) {
       this.identity.tracks = run.tracks;
       this.identity.mediaStartMs = firstMediaWallMs;
     }
@@ -412,6 +435,43 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       return;
     }
     void this.finish(`publisher ${reason}`);
+  }
+
+  /**
+   * Hands the interrupted recording to another node, which continues its playlist: waits for this node's runs
+   * and parts to end and its segments to be queued, then ends here without the playlist, its event 100 or
+   * record_ended. Undefined (nothing changes) when the recording is not interrupted or has no HLS yet.
+   */
+  async handOver(): Promise<SessionSeed | undefined> {
+    if (this.#state !== 'interrupted' || this.#finalizing || !this.#head) return undefined;
+    clearTimeout(this.#timer);
+    this.#handedOver = true;
+    this.#move('finalizing', 'handed over to another node');
+    let seed: SessionSeed | undefined;
+    this.#finalizing = (async () => {
+      await Promise.all(this.#runs.map((run) => run.ended));
+      await this.#serial.onIdle();
+      await Promise.all(this.#parts);
+      seed = {
+        recordingId: this.id,
+        nameId: this.identity.nameId,
+        record: this.#o.record,
+        ...(this.taskId !== undefined ? { taskId: this.taskId } : {}),
+        identity: structuredClone(this.identity),
+        head: await this.#head!,
+        segments: [...this.#segments],
+        segmentsSize: this.#segmentsSize,
+        nextSeq: this.#nextSeq,
+        statusSeq: this.#statusSeq,
+      };
+      const final = this.#failures > 0 ? 'failed' : 'completed';
+      if (final === 'completed') await rm(this.#o.workDir, { recursive: true, force: true });
+      this.#move(final, `handed over with ${this.#segments.length} segments`);
+      this.#resolveDone(final);
+      this.emit('done', final);
+    })();
+    await this.#finalizing;
+    return seed;
   }
 
   /**
