@@ -20,7 +20,7 @@ import {
   type RecoveryOptions,
 } from './recording/recovery.js';
 import { RecordingManager } from './recording/recording-manager.js';
-import { parseSeed, seedJson, type SessionSeed } from './recording/session-seed.js';
+import { parseSeed, seedFromParts, seedJson, type SessionSeed } from './recording/session-seed.js';
 import { DiskGuard } from './recording/disk-guard.js';
 import { PushJournal } from './recording/push-journal.js';
 import { StreamNotifier } from './recording/stream-notifier.js';
@@ -29,6 +29,8 @@ import {
   claimedAdmission,
   NodeGate,
   openSharedState,
+  sweepDeadWork,
+  type LedgerRecording,
   WorkTracker,
   type SharedState,
 } from './cluster/index.js';
@@ -98,6 +100,8 @@ export class Recorder {
   #stopping: Promise<void> | undefined;
   #storageError: string | undefined = 'not initialized';
   #sweeper: NodeJS.Timeout | undefined;
+  /** Looks for dead nodes' pushes and recordings (cluster mode). */
+  #deadWork: NodeJS.Timeout | undefined;
   readonly #recovery: RecoveryOptions;
   /** Recordings a previous process left unfinished (a crash), finished in the background after start. */
   recovered: Promise<RecoveredRecording[]> = Promise.resolve([]);
@@ -183,7 +187,7 @@ export class Recorder {
         if (job.announce) await finisher.announce(job.announce as AnnounceSpec);
       },
     });
-    const work = new WorkTracker(shared.work, shared.handover);
+    const work = new WorkTracker(shared.work, { handover: shared.handover, ledger: shared.ledger });
     // Seeds of recordings handed over for a publish being admitted, by its connection: read once, by the manager.
     const continuations = new Map<string, SessionSeed>();
     const takeContinuation = (connectionId: string) => {
@@ -224,6 +228,12 @@ export class Recorder {
       callbacks: this.outbox,
       pushes: new PushJournal(join(dataDir, '.pushes'), this.logger),
       node: advertisedHost(shared.advertise),
+      onPush: {
+        started: (sequence, startedMs, facts) =>
+          work.pushStarted(sequence, `${facts.appName}/${facts.streamId}`, startedMs, facts),
+        ended: (sequence) => work.pushEnded(sequence),
+      },
+      endedElsewhere: (sequence) => shared.ledger.pushEndedElsewhere(sequence),
       logger: this.logger,
     });
     this.templates = new TemplateBook({
@@ -309,9 +319,13 @@ export class Recorder {
           resumesHere: (request) =>
             this.manager.sessionOf(request.app, request.stream)?.state === 'interrupted',
           // An interrupted recording of the stream on another node is handed over; this publish continues it.
+          // Or the recording of a node that died: its stored segments continue here.
           prepare: async (request) => {
-            const seed = await shared.handover.take(`${request.app}/${request.stream}`);
-            if (seed) continuations.set(request.connectionId, parseSeed(seed));
+            const key = `${request.app}/${request.stream}`;
+            const seed = await shared.handover.take(key);
+            if (seed) return void continuations.set(request.connectionId, parseSeed(seed));
+            const dead = await shared.ledger.takeDead(key);
+            if (dead) continuations.set(request.connectionId, await this.#seedOf(dead));
           },
           logger: this.logger,
           admit: (request) => {
@@ -433,14 +447,24 @@ export class Recorder {
       const unfinished = await unfinishedRecordings(resolve(config.dataDir));
       recorder.recovered = recoverAll(unfinished, {
         ...recorder.#recovery,
-        // A crash cut these before their record_ended; leftovers of this process (ENOSPC) had theirs.
-        onRecovered: (recording) => recorder.#notifier.recoveredRecordingEnded(recording),
+        // A crash cut these before their record_ended; leftovers of this process (ENOSPC) had theirs. One
+        // another node closed (this node was seen dead) had its record_ended from there.
+        onRecovered: (recording) => {
+          const { app, stream } = recording.identity;
+          recorder.shared.ledger.forget(`${app}/${stream}`, recording.recordingId);
+          if (!recording.closedElsewhere) recorder.#notifier.recoveredRecordingEnded(recording);
+        },
+        closedElsewhere: async (recordingId) => {
+          const segments = await recorder.shared.ledger.closedElsewhere(recordingId);
+          return segments?.map((text) => (JSON.parse(text) as { uri: string }).uri);
+        },
       });
       await recorder.disk.start();
       recorder.httpPort = (await recorder.http.listen()).port;
       recorder.rtmpPort = (await recorder.ingest.listen()).port;
       // Kept mixes run again; their inputs join as they publish.
       await recorder.mixes.open();
+      recorder.#watchDeadWork();
     } catch (err) {
       await recorder.stop();
       throw err;
@@ -464,6 +488,7 @@ export class Recorder {
       await this.manager.shutdown();
       await this.recovered;
       clearInterval(this.#sweeper);
+      clearInterval(this.#deadWork);
       // What cannot be stored in time stays queued on disk and resumes at the next start.
       await this.uploads.drain(this.#drainTimeoutMs);
       await this.uploads.close();
@@ -478,6 +503,51 @@ export class Recorder {
       this.#markStopped();
     })();
     return this.#stopping;
+  }
+
+  /** A seed of a dead node's recording from the ledger, naming only the segments stored. */
+  async #seedOf(dead: LedgerRecording): Promise<SessionSeed> {
+    const { seed, missing } = await seedFromParts(dead.header, dead.segments, async (app, uri) => {
+      const info = await this.store.stat(`${app}/${uri}`);
+      return info?.size;
+    });
+    if (missing) {
+      this.logger.warn(
+        { recordingId: seed.recordingId, missing },
+        "segments of a dead node's recording not stored",
+      );
+    }
+    return seed;
+  }
+
+  /** Event 0 for a dead node's pushes, its recordings closed after their window: every heartbeat, in a cluster. */
+  #watchDeadWork(): void {
+    if (!this.shared.sweepMs) return;
+    let running = false;
+    this.#deadWork = setInterval(() => {
+      if (running || this.#stopping) return;
+      running = true;
+      void sweepDeadWork({
+        work: this.shared.work,
+        ledger: this.shared.ledger,
+        closeRecording: async (dead) =>
+          this.manager.closeHandedOver(
+            await this.#seedOf(dead),
+            'its node died and its resume window passed',
+          ),
+        endPush: (detail, endMs) =>
+          this.#notifier.endLostPush(
+            JSON.parse(detail) as Parameters<StreamNotifier['endLostPush']>[0],
+            endMs,
+          ),
+        logger: this.logger,
+      })
+        .catch((err: unknown) =>
+          this.logger.warn({ err: errorMessage(err) }, 'looking for dead nodes failed'),
+        )
+        .finally(() => (running = false));
+    }, this.shared.sweepMs);
+    this.#deadWork.unref();
   }
 
   /**

@@ -11,6 +11,7 @@ import { ClusterCallbacks } from './redis-callbacks.js';
 import { LocalStreamClaims, RedisStreamClaims, type StreamClaims } from './stream-claims.js';
 import { LocalWorkRegistry, RedisWorkRegistry, type WorkRegistry } from './work-registry.js';
 import { LocalHandover, RedisHandover, type RecordingHandover } from './handover.js';
+import { LocalRecordingLedger, RedisRecordingLedger, type RecordingLedger } from './recording-ledger.js';
 
 export { claimedAdmission } from './stream-claims.js';
 export type { ClusterCallbacks } from './redis-callbacks.js';
@@ -18,7 +19,9 @@ export type { StreamClaims, StreamHolder } from './stream-claims.js';
 export type { NodeWork, WorkItem, WorkRegistry } from './work-registry.js';
 export { WorkTracker } from './work-tracking.js';
 export { NodeGate } from './node-gate.js';
+export { sweepDeadWork } from './dead-work.js';
 export type { RecordingHandover } from './handover.js';
+export type { LedgerRecording, RecordingLedger } from './recording-ledger.js';
 
 /** The books whose state one node keeps in dataDir/.state and a cluster keeps in Redis. */
 export type BookName = 'templates' | 'tasks' | 'mixes';
@@ -42,6 +45,10 @@ export interface SharedState {
   readonly work: WorkRegistry;
   /** Interrupted recordings passed to the node where their stream publishes again. */
   readonly handover: RecordingHandover;
+  /** Every open HLS recording's header and segments, for a node that continues or closes a dead node's. */
+  readonly ledger: RecordingLedger;
+  /** How often a node looks for dead nodes' work (its heartbeat); 0 on one node. */
+  readonly sweepMs: number;
   /**
    * The cluster's callback queue: each node hands its callbacks in from its own outbox, and every node
    * delivers from it. Undefined on one node, whose outbox delivers its own.
@@ -83,6 +90,8 @@ function singleNode(config: Config, dataDir: string): SharedState {
     mixClaims: new LocalStreamClaims({ node: config.cluster.nodeId, advertise }),
     work: new LocalWorkRegistry({ node: config.cluster.nodeId, advertise }),
     handover: new LocalHandover(),
+    ledger: new LocalRecordingLedger(),
+    sweepMs: 0,
     callbacks: undefined,
     problem: () => undefined,
     close: async () => undefined,
@@ -122,6 +131,11 @@ export async function openSharedState(config: Config, dataDir: string, logger: L
   const work = new RedisWorkRegistry(link, claimOptions);
   const handover = new RedisHandover(link, { node: cluster.nodeId, keyPrefix: cluster.keyPrefix, logger });
   await handover.start();
+  const ledger = new RedisRecordingLedger(link, {
+    node: cluster.nodeId,
+    keyPrefix: cluster.keyPrefix,
+    logger,
+  });
   const callbacks = new ClusterCallbacks(link, {
     nodeId: cluster.nodeId,
     keyPrefix: cluster.keyPrefix,
@@ -146,6 +160,8 @@ export async function openSharedState(config: Config, dataDir: string, logger: L
     mixClaims,
     work,
     handover,
+    ledger,
+    sweepMs: cluster.heartbeatSeconds * 1000,
     callbacks,
     problem: () => link.problem,
     async close() {

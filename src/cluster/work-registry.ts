@@ -4,16 +4,16 @@ import type { RedisLink } from './redis-link.js';
 
 /** A node's open work: a recording (live, interrupted in its resume window, finishing) or an upload job. */
 export interface WorkItem {
-  kind: 'recording' | 'upload';
+  kind: 'recording' | 'upload' | 'push';
   /** The recording's id, or the upload job's. */
   id: string;
-  /** `app/stream` of a recording; the lane (playlist or file) of an upload. */
+  /** `app/stream` of a recording or push; the lane (playlist or file) of an upload. */
   subject: string;
   /** A recording's SessionState; an upload's `queued` or `retrying`. */
   state: string;
   /** Unix ms since it is in this state. */
   since: number;
-  /** Why (a retried upload's last error). */
+  /** Why (a retried upload's last error); a push's facts for its event 0, as JSON. */
   detail?: string;
 }
 
@@ -36,6 +36,8 @@ export interface WorkRegistry {
   remove(kind: WorkItem['kind'], id: string): void;
   /** Every node's work; this node's first. */
   list(): Promise<NodeWork[]>;
+  /** Takes an item out of another node's work; true for the one node that took it. */
+  claimItem(node: string, kind: WorkItem['kind'], id: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -57,6 +59,10 @@ export class LocalWorkRegistry implements WorkRegistry {
 
   async list(): Promise<NodeWork[]> {
     return [{ ...this.self, alive: true, items: sortItems([...this.#items.values()]) }];
+  }
+
+  async claimItem(node: string, kind: WorkItem['kind'], id: string): Promise<boolean> {
+    return node === this.self.node && this.#items.delete(itemKey(kind, id));
   }
 
   async close(): Promise<void> {
@@ -159,6 +165,11 @@ export class RedisWorkRegistry implements WorkRegistry {
     return nodes.sort((a, b) =>
       a.node === this.#o.node ? -1 : b.node === this.#o.node ? 1 : a.node.localeCompare(b.node),
     );
+  }
+
+  async claimItem(node: string, kind: WorkItem['kind'], id: string): Promise<boolean> {
+    if (node === this.#o.node) this.#items.delete(itemKey(kind, id));
+    return (await this.#link.client.hdel(`${this.#o.keyPrefix}work:${node}`, itemKey(kind, id))) === 1;
   }
 
   /** Stops the heartbeat and takes this node's work out of the registry (a clean stop leaves none). */

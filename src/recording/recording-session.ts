@@ -61,6 +61,8 @@ export interface SessionEvents {
   status: [RecordStatus, detail: string, seq: number];
   /** ffmpeg died while the publisher stayed, and a new run starts after the restart delay. */
   restart: [restarts: number, reason: string];
+  /** An HLS segment is queued for storage (the playlist names it from now on), with its size. */
+  segment: [PlaylistSegment, size: number];
   done: [SessionState];
 }
 
@@ -108,6 +110,8 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
   readonly #seeded: boolean;
   /** Handed over to another node: it ends here without its playlist, event 100 or record_ended. */
   #handedOver = false;
+  /** The file-name head, once reserved and a segment named by it. */
+  #headValue: { head: string; disambiguator: number } | undefined;
   readonly done: Promise<SessionState>;
   #resolveDone!: (state: SessionState) => void;
 
@@ -143,6 +147,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       this.identity = structuredClone(seed.identity);
       this.#head = Promise.resolve(seed.head);
       this.#journalHead = seed.head;
+      this.#headValue = seed.head;
       this.#segments = [...seed.segments];
       this.#segmentsSize = seed.segmentsSize;
       this.#nextSeq = seed.nextSeq;
@@ -356,6 +361,8 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
           this.#lastSegmentRun = run.index;
           this.#segmentsSize += size;
           this.#nextSeq = Math.max(this.#nextSeq, file.number + 1);
+          this.#headValue = head;
+          this.emit('segment', segment, size);
         } catch (err) {
           this.#failures++;
           this.#log.error({ err: errorMessage(err), file: file.path }, 'queueing segment failed');
@@ -437,6 +444,25 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     void this.finish(`publisher ${reason}`);
   }
 
+  /** The HLS segments queued so far (a continued recording's include those of the node before). */
+  get segments(): readonly PlaylistSegment[] {
+    return this.#segments;
+  }
+
+  /** What another node needs, besides the segments, to continue or close this recording; undefined before its first segment. */
+  seedHeader(): Omit<SessionSeed, 'segments' | 'segmentsSize' | 'nextSeq'> | undefined {
+    if (!this.#headValue) return undefined;
+    return {
+      recordingId: this.id,
+      nameId: this.identity.nameId,
+      record: this.#o.record,
+      ...(this.taskId !== undefined ? { taskId: this.taskId } : {}),
+      identity: structuredClone(this.identity),
+      head: this.#headValue,
+      statusSeq: this.#statusSeq,
+    };
+  }
+
   /**
    * Hands the interrupted recording to another node, which continues its playlist: waits for this node's runs
    * and parts to end and its segments to be queued, then ends here without the playlist, its event 100 or
@@ -452,17 +478,12 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       await Promise.all(this.#runs.map((run) => run.ended));
       await this.#serial.onIdle();
       await Promise.all(this.#parts);
+      this.#headValue = await this.#head!;
       seed = {
-        recordingId: this.id,
-        nameId: this.identity.nameId,
-        record: this.#o.record,
-        ...(this.taskId !== undefined ? { taskId: this.taskId } : {}),
-        identity: structuredClone(this.identity),
-        head: await this.#head!,
+        ...this.seedHeader()!,
         segments: [...this.#segments],
         segmentsSize: this.#segmentsSize,
         nextSeq: this.#nextSeq,
-        statusSeq: this.#statusSeq,
       };
       const final = this.#failures > 0 ? 'failed' : 'completed';
       if (final === 'completed') await rm(this.#o.workDir, { recursive: true, force: true });

@@ -162,6 +162,15 @@ export interface RecoveryOptions {
   writerGraceMs?: number;
   /** Told of each recording once everything of it is queued (e.g. to send its record_ended). */
   onRecovered?: (recording: RecoveredRecording) => void;
+  /**
+   * The segments (by URI) another node closed this recording's playlist with, when its node was seen dead
+   * (cluster); undefined when no other node did.
+   */
+  closedElsewhere?: (
+    recordingId: string,
+    app: string,
+    stream: string,
+  ) => Promise<readonly string[] | undefined>;
 }
 
 /** What the recovery of one recording queued. */
@@ -174,6 +183,8 @@ export interface RecoveredRecording {
   parts: number;
   segments: number;
   playlist: boolean;
+  /** Another node had closed its playlist: what was left here became a playlist of its own, and the other sent record_ended. */
+  closedElsewhere: boolean;
 }
 
 /** Work dirs (`dataDir/.work/<recordingId>`) a previous recorder process left behind. */
@@ -226,10 +237,31 @@ export async function recoverRecording(
     );
   }
   let playlist = false;
+  const closed = data.formats.includes('hls')
+    ? await options.closedElsewhere?.(identity.recordingId, identity.app, identity.stream)
+    : undefined;
   if (plan.segments.length && data.formats.includes('hls')) {
     // finishPlaylist below skips an empty list; a playlist is made when a segment is listed.
     const writer = new RecordingJournal(dir, recordingLog);
     let head = data.head;
+    const closedUris = new Set(closed ?? []);
+    if (closed && head) {
+      // Its playlist was closed by another node with what was stored: what only this disk had (the segment in
+      // progress, uploads not done) becomes a playlist of its own, under a new name of the same prefix.
+      const leftover = plan.segments.filter(
+        (s) =>
+          s.path &&
+          !closedUris.has(
+            segmentFileName(head!.head, s.seq, segmentExtension(hlsSegmentKind(identity.tracks ?? {}))),
+          ),
+      );
+      plan.segments.splice(0, plan.segments.length, ...leftover);
+      recordingLog.info(
+        { leftover: leftover.length },
+        'playlist closed by another node: storing what was left here',
+      );
+      head = leftover.length ? await options.finisher.reserveHead(identity, leftover[0]!.startMs) : head;
+    }
     if (!head) {
       head = await options.finisher.reserveHead(identity, plan.segments[0]!.startMs);
       await writer.save({ ...data, head });
@@ -304,6 +336,7 @@ export async function recoverRecording(
     parts: plan.parts.length,
     segments: plan.segments.filter((s) => s.path).length,
     playlist,
+    closedElsewhere: closed !== undefined,
   };
   recordingLog.info(recovered, 'recording recovered');
   const result: RecoveredRecording = {

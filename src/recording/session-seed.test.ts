@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSeed, seedJson, type SessionSeed } from './session-seed.js';
+import { parseSeed, seedFromParts, seedJson, type SessionSeed } from './session-seed.js';
 
 const seed = {
   recordingId: 'ab12',
@@ -46,5 +46,28 @@ describe('session seeds', () => {
     [{ ...seed, head: undefined }, 'head'],
   ])('refuses a broken one, naming the field (%#)', (broken, field) => {
     expect(() => parseSeed(JSON.stringify(broken))).toThrow(`not a recording seed: ${field}`);
+  });
+});
+
+describe('seedFromParts', () => {
+  it('names only the stored segments, sums their sizes and numbers on from the last one', async () => {
+    const { segments, segmentsSize: _s, nextSeq: _n, ...header } = seed;
+    const parts = segments.map((x) => JSON.stringify(x));
+    const sizes: Record<string, number> = { 's1_20261201_0.ts': 100 };
+    const { seed: built, missing } = await seedFromParts(JSON.stringify(header), parts, async (app, uri) => {
+      expect(app).toBe('live');
+      return sizes[uri];
+    });
+    expect(missing).toBe(1);
+    expect(built.segments.map((x) => x.uri)).toEqual(['s1_20261201_0.ts']);
+    expect(built.segmentsSize).toBe(100);
+    expect(built.nextSeq).toBe(2);
+    expect(built.recordingId).toBe('ab12');
+  });
+
+  it("refuses a header that is not a recording's", async () => {
+    await expect(seedFromParts('{"recordingId":"zz"}', [], async () => 1)).rejects.toThrow(
+      'not a recording seed',
+    );
   });
 });

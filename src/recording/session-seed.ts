@@ -70,3 +70,37 @@ export function parseSeed(text: string): SessionSeed {
   // The config and identity are this recorder's own types, written by a node of the same version.
   return parsed.data as unknown as SessionSeed;
 }
+
+/**
+ * A seed from a ledger's parts (the header and each segment as JSON), naming only the segments that are
+ * stored: `sizeOf` answers a stored segment's size, undefined for one that is not there (its node died before
+ * its upload). Throws, naming the field, when a part is not what a recorder writes.
+ */
+export async function seedFromParts(
+  header: string,
+  segments: readonly string[],
+  sizeOf: (app: string, uri: string) => Promise<number | undefined>,
+): Promise<{ seed: SessionSeed; missing: number }> {
+  const base = JSON.parse(header) as Record<string, unknown>;
+  const all = segments.map((text) => JSON.parse(text) as { uri: string; seq: number });
+  const draft = parseSeed(
+    JSON.stringify({
+      ...base,
+      segments: all,
+      segmentsSize: 0,
+      nextSeq: Math.max(-1, ...all.map((x) => x.seq)) + 1,
+    }),
+  );
+  const stored: PlaylistSegment[] = [];
+  let size = 0;
+  for (const segment of draft.segments) {
+    const bytes = await sizeOf(draft.identity.app, segment.uri);
+    if (bytes === undefined) continue;
+    stored.push(segment);
+    size += bytes;
+  }
+  return {
+    seed: { ...draft, segments: stored, segmentsSize: size },
+    missing: draft.segments.length - stored.length,
+  };
+}

@@ -30,6 +30,12 @@ export const STREAM_END_CODES: Readonly<Record<IngestEndReason, { errcode: numbe
   shutdown: { errcode: 1002, errmsg: 'recorder shutting down' },
 };
 
+/** Event 0 of a push whose recorder node died, sent by another node of the cluster. */
+export const NODE_LOST_END_CODE = {
+  errcode: 1004,
+  errmsg: 'recorder node lost: the push was cut when its node died',
+};
+
 /** Event 0 of a push cut by a crash of the recorder, sent by the next process. */
 export const RESTART_END_CODE = { errcode: 1003, errmsg: 'recorder restarted: the push was cut by a crash' };
 
@@ -40,6 +46,13 @@ export interface StreamNotifierOptions {
   callbacks: CallbackSink;
   /** Event 1/0 `node`: the address publishers reach this recorder at. */
   node: string;
+  /** Told of each push while it lasts (its facts for event 0) and when its event 0 is queued: the cluster's copy. */
+  onPush?: {
+    started(sequence: string, startedMs: number, facts: StreamFacts): void;
+    ended(sequence: string): void;
+  };
+  /** Whether another node already sent a crashed push's event 0 (its node was seen dead). */
+  endedElsewhere?: (sequence: string) => Promise<boolean>;
   logger: Logger;
   now?: () => number;
 }
@@ -78,6 +91,7 @@ export class StreamNotifier {
     };
     const pushes = streamEnd ? this.#o.pushes : undefined;
     void pushes?.save({ startedMs, facts: { ...facts } });
+    if (streamEnd) this.#o.onPush?.started(facts.sequence, startedMs, { ...facts });
     if (streamBegin) this.#send(streamBegin, buildStreamBeginEvent(facts, startedMs), request);
     let ended = false;
     return {
@@ -91,6 +105,7 @@ export class StreamNotifier {
             if (typeof height === 'number' && Number.isFinite(height)) facts.height = Math.round(height);
             if (!ended && (facts.width !== before[0] || facts.height !== before[1])) {
               void pushes?.save({ startedMs, facts: { ...facts } });
+              if (streamEnd) this.#o.onPush?.started(facts.sequence, startedMs, { ...facts });
             }
           }
           sink.onPacket(packet);
@@ -103,7 +118,9 @@ export class StreamNotifier {
               const body = buildStreamEndEvent(facts, startedMs, STREAM_END_CODES[reason], this.#now());
               // Forgotten once event 0 is in the outbox; a crash before that sends it after the restart.
               void this.#send(streamEnd, body, request).then(async (queued) => {
-                if (queued) await pushes?.remove(facts.sequence);
+                if (!queued) return;
+                this.#o.onPush?.ended(facts.sequence);
+                await pushes?.remove(facts.sequence);
               });
             }
             ended = true;
@@ -137,6 +154,14 @@ export class StreamNotifier {
     if (!url || !pushes) return 0;
     let sent = 0;
     for (const push of await pushes.leftovers()) {
+      if (await this.#o.endedElsewhere?.(push.facts.sequence).catch(() => false)) {
+        await pushes.remove(push.facts.sequence);
+        this.#log.info(
+          { sequence: push.facts.sequence },
+          'event 0 of a push cut by a crash was sent by another node',
+        );
+        continue;
+      }
       const endMs = Math.max(push.startedMs, lastAliveMs ?? this.#now());
       const body = buildStreamEndEvent(push.facts, push.startedMs, RESTART_END_CODE, endMs);
       const at = { app: push.facts.appName, stream: push.facts.streamId };
@@ -146,6 +171,23 @@ export class StreamNotifier {
       sent++;
     }
     return sent;
+  }
+
+  /** Sends event 0 for a push of a node that died, from its facts; resolves once it is queued. */
+  async endLostPush(push: { startedMs: number; facts: StreamFacts }, endMs: number): Promise<boolean> {
+    const url = this.#urls.streamEnd;
+    if (!url) return true;
+    const body = buildStreamEndEvent(
+      push.facts,
+      push.startedMs,
+      NODE_LOST_END_CODE,
+      Math.max(push.startedMs, endMs),
+    );
+    const at = { app: push.facts.appName, stream: push.facts.streamId };
+    const queued = await this.#send(url, body, at);
+    if (queued)
+      this.#log.info({ ...at, sequence: push.facts.sequence }, 'event 0 sent for a push of a dead node');
+    return queued;
   }
 
   /** Sends record_ended for a recording a crash cut and this process finished, as its next event 332. */
