@@ -1,12 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'minio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePlaylist } from '../../src/recording/hls-playlist.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { freePort, startRecorderProcess, type RecorderProcess } from '../helpers/chaos.js';
-import { decode } from '../helpers/media.js';
+import { decodeByTimeline, storedPlaylist } from '../helpers/stored-hls.js';
 import { startMinio, type TestMinio } from '../helpers/minio.js';
 import { eventually, publish, startRecorder, type TestRecorder } from '../helpers/recorder.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
@@ -59,67 +57,6 @@ async function startA(): Promise<RecorderProcess> {
     }),
   );
   return startRecorderProcess(file, join(root, 'a.log'), ports.http);
-}
-
-const client = () =>
-  new Client({
-    endPoint: minio.endPoint,
-    port: minio.port,
-    useSSL: false,
-    accessKey: minio.accessKey,
-    secretKey: minio.secretKey,
-  });
-
-async function object(key: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await client().getObject(BUCKET, key)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-/** A stored playlist with its segments downloaded beside it. */
-async function storedPlaylist(videoUrl: string) {
-  const key = decodeURIComponent(new URL(videoUrl).pathname).replace(`/${BUCKET}/`, '');
-  const text = (await object(key)).toString('utf8');
-  const dir = await mkdtemp(join(root, 'playlist-'));
-  const parsed = parsePlaylist(text);
-  const folder = key.slice(0, key.lastIndexOf('/') + 1);
-  for (const segment of parsed.segments)
-    await writeFile(join(dir, segment.uri), await object(folder + segment.uri));
-  await writeFile(join(dir, 'index.m3u8'), text);
-  return { ...parsed, file: join(dir, 'index.m3u8') };
-}
-
-/**
- * Decodes a playlist one timeline at a time (split at each EXT-X-DISCONTINUITY), as a player does: ffmpeg's
- * HLS demuxer reads across a discontinuity as one timeline, and a push that restarts its clock goes back.
- */
-async function decodeByTimeline(playlist: {
-  file: string;
-  segments: { uri: string; durationSeconds: number; discontinuity: boolean }[];
-}) {
-  const parts: (typeof playlist.segments)[] = [];
-  for (const segment of playlist.segments) {
-    if (segment.discontinuity || parts.length === 0) parts.push([]);
-    parts.at(-1)!.push(segment);
-  }
-  const errors: string[] = [];
-  let seconds = 0;
-  for (const [i, part] of parts.entries()) {
-    const file = join(playlist.file, '..', `part-${i}.m3u8`);
-    const target = Math.ceil(Math.max(...part.map((s) => s.durationSeconds)));
-    const lines = [
-      '#EXTM3U',
-      '#EXT-X-VERSION:3',
-      `#EXT-X-TARGETDURATION:${target}`,
-      '#EXT-X-PLAYLIST-TYPE:VOD',
-    ];
-    for (const s of part) lines.push(`#EXTINF:${s.durationSeconds},`, s.uri);
-    await writeFile(file, [...lines, '#EXT-X-ENDLIST', ''].join('\n'));
-    const decoded = await decode(file);
-    errors.push(...decoded.errors);
-    seconds += decoded.seconds;
-  }
-  return { errors, seconds };
 }
 
 const of = (stream: string, type: number, format?: string) =>
@@ -196,10 +133,10 @@ describe("a node's death: the others finish its work", () => {
       );
       // Not before the window had passed since the death was seen.
       expect(Date.now() - killedAt).toBeGreaterThan(WINDOW_SECONDS * 1000);
-      const playlist = await storedPlaylist(String(hls!.video_url));
+      const playlist = await storedPlaylist(minio, BUCKET, String(hls!.video_url), root);
       expect(playlist.ended).toBe(true);
       expect(playlist.segments.length).toBeGreaterThanOrEqual(2);
-      const { errors, seconds } = await decode(playlist.file);
+      const { errors, seconds } = await decodeByTimeline(playlist);
       expect(errors).toEqual([]);
       expect(seconds).toBeGreaterThan(3);
     }
@@ -209,7 +146,7 @@ describe("a node's death: the others finish its work", () => {
       1,
       60_000,
     );
-    const continued = await storedPlaylist(String(back!.video_url));
+    const continued = await storedPlaylist(minio, BUCKET, String(back!.video_url), root);
     expect(continued.segments.filter((s) => s.discontinuity)).toHaveLength(1);
     expect(continued.segments.map((s) => s.seq)).toEqual(continued.segments.map((_, i) => i));
     const decoded = await decodeByTimeline(continued);

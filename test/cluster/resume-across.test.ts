@@ -1,12 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'minio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePlaylist } from '../../src/recording/hls-playlist.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
-import { decode } from '../helpers/media.js';
+import { decodeByTimeline, storedPlaylist } from '../helpers/stored-hls.js';
 import { startMinio, type TestMinio } from '../helpers/minio.js';
 import { eventually, publish, startRecorder, type TestRecorder } from '../helpers/recorder.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
@@ -40,34 +38,6 @@ async function node(nodeId: string): Promise<TestRecorder> {
     callback: { url: receiver.url },
     record: { formats: ['hls', 'mp4'], hlsSegmentSeconds: 2, hlsResumeTimeoutSeconds: 8 },
   });
-}
-
-const client = () =>
-  new Client({
-    endPoint: minio.endPoint,
-    port: minio.port,
-    useSSL: false,
-    accessKey: minio.accessKey,
-    secretKey: minio.secretKey,
-  });
-
-async function objectText(key: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await client().getObject(BUCKET, key)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-/** The stored final playlist of a stream, its segments downloaded beside it, for ffmpeg to decode whole. */
-async function storedPlaylist(videoUrl: string) {
-  const key = decodeURIComponent(new URL(videoUrl).pathname).replace(`/${BUCKET}/`, '');
-  const text = (await objectText(key)).toString('utf8');
-  const dir = await mkdtemp(join(root, 'playlist-'));
-  const parsed = parsePlaylist(text);
-  const folder = key.slice(0, key.lastIndexOf('/') + 1);
-  for (const segment of parsed.segments)
-    await writeFile(join(dir, segment.uri), await objectText(folder + segment.uri));
-  await writeFile(join(dir, 'index.m3u8'), text);
-  return { ...parsed, text, file: join(dir, 'index.m3u8') };
 }
 
 const statuses = (stream: string) =>
@@ -108,13 +78,13 @@ async function oneContinuedPlaylist(stream: string, pushedSeconds: number) {
     1,
     60_000,
   );
-  const playlist = await storedPlaylist(String(hls!.video_url));
+  const playlist = await storedPlaylist(minio, BUCKET, String(hls!.video_url), root);
   expect(playlist.ended).toBe(true);
   expect(playlist.segments.filter((s) => s.discontinuity)).toHaveLength(1);
   expect(playlist.segments.map((s) => s.seq)).toEqual(playlist.segments.map((_, i) => i));
   const total = playlist.segments.reduce((sum, s) => sum + s.durationSeconds, 0);
   expect(total).toBeGreaterThan(pushedSeconds - 3);
-  const { errors, seconds } = await decode(playlist.file);
+  const { errors, seconds } = await decodeByTimeline(playlist);
   expect(errors).toEqual([]);
   expect(seconds).toBeGreaterThan(pushedSeconds - 3);
   // Once, and the pushes' own MP4s each on the node that took it.
