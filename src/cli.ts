@@ -7,7 +7,8 @@ import type { Config } from './config/schema.js';
 import { Recorder } from './main.js';
 import { DirLockedError } from './shared/dir-lock.js';
 import { ConfigError, ListenError, errorMessage } from './shared/errors.js';
-import { createLogger } from './shared/logger.js';
+import { watchNpmLauncher } from './shared/launcher-watch.js';
+import { configuredLogger } from './shared/logger.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -24,7 +25,7 @@ async function serve(options: { config?: string }): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger();
+  const logger = configuredLogger(config.log);
   let recorder: Recorder;
   try {
     recorder = await Recorder.start(config, { logger });
@@ -59,6 +60,11 @@ async function serve(options: { config?: string }): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // `npm start` stopped by npm's pid: npm is gone, the recorder stops as if it had the SIGTERM.
+  watchNpmLauncher(() => {
+    logger.info('npm, which started the recorder, is gone');
+    onSignal('SIGTERM');
+  });
 }
 
 async function drain(options: { url: string; token?: string; timeout: string }): Promise<void> {

@@ -154,11 +154,7 @@ export class Recorder {
     });
     const ffmpegPath = resolveFfmpegPath(config.ffmpegPath);
     this.logger.info({ ffmpegPath, ...ffmpegCapabilities }, 'ffmpeg capabilities');
-    const outboxOptions = outboxOptionsFromConfig(
-      config.callback,
-      join(dataDir, '.outbox'),
-      this.logger.child({ component: 'callback' }),
-    );
+    const outboxOptions = outboxOptionsFromConfig(config.callback, join(dataDir, '.outbox'), this.logger);
     // In a cluster the outbox is the node's journal: it hands each callback to the cluster's queue, retrying
     // every second while Redis is away, and the queue delivers it.
     this.outbox = new CallbackOutbox(

@@ -19,7 +19,7 @@ export function benchCommand(): Command {
       'step N up (doubling from --ramp-from) and report the largest N with no loss and no lag',
     )
     .option('--ramp-from <n>', 'first N of a ramp (default: slots / 8)')
-    .option('--out <dir>', 'where report.json and slots.svg go', 'docs/bench')
+    .option('--out <dir>', 'where report.json and slots.svg go', 'bench-results')
     .option('--segment-seconds <s>', 'HLS segment (and MediaMTX segment) length', '4')
     .option(
       '--warmup <seconds>',

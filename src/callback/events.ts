@@ -371,3 +371,8 @@ export function buildRecordStatusEvent(f: RecordStatusFacts, nowMs: number): Rec
 export function newSequence(): string {
   return newFileId();
 }
+
+/** What a log line says of a callback body: its event type and stream (pure). */
+export function callbackFields(body: Record<string, unknown>): { eventType: unknown; stream: unknown } {
+  return { eventType: body.event_type ?? null, stream: body.stream_id ?? body.stream ?? null };
+}

@@ -414,7 +414,7 @@ describe('CallbackOutbox', () => {
     const o = outbox({ logger });
     await o.start();
     const delivered = next(o, 'delivered');
-    const record = await o.enqueue(r.url, { a: 1 });
+    const record = await o.enqueue(r.url, { event_type: 100, stream_id: 's9' });
     await delivered;
 
     const logs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -422,6 +422,8 @@ describe('CallbackOutbox', () => {
       expect.objectContaining({
         msg: 'callback sent',
         eventId: record.id,
+        eventType: 100,
+        stream: 's9',
         url: r.url,
         status: 200,
         attempt: 2,

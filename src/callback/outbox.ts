@@ -9,6 +9,7 @@ import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import { nextAttemptDelay, type RetryPolicy } from '../shared/backoff.js';
 import { postCallback, type PostOutcome } from './post.js';
+import { callbackFields } from './events.js';
 
 /** One callback to deliver, as stored in `pending/<id>.json` or `dead/<id>.json`. */
 export interface OutboxRecord {
@@ -316,7 +317,7 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
     this.#pending.delete(record.id);
     // With `send`, the record went to the cluster's queue, whose delivery logs the POST.
     this.#log.info(
-      { eventId: record.id, url: record.url, status, attempt },
+      { eventId: record.id, ...callbackFields(record.body), url: record.url, status, attempt },
       this.#opts.send ? 'callback handed to the cluster' : 'callback sent',
     );
     try {
@@ -339,7 +340,14 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
     record.attempts = attempt;
     record.lastError = reason;
     this.#log.warn(
-      { eventId: record.id, url: record.url, attempt, status: error.status, reason },
+      {
+        eventId: record.id,
+        ...callbackFields(record.body),
+        url: record.url,
+        attempt,
+        status: error.status,
+        reason,
+      },
       'callback attempt failed',
     );
     const delay = nextAttemptDelay(this.#policy, attempt);
@@ -372,7 +380,13 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
     this.#pending.delete(record.id);
     this.#dead.set(record.id, record);
     this.#log.error(
-      { eventId: record.id, url: record.url, attempts: record.attempts, lastError: record.lastError },
+      {
+        eventId: record.id,
+        ...callbackFields(record.body),
+        url: record.url,
+        attempts: record.attempts,
+        lastError: record.lastError,
+      },
       'callback dead',
     );
   }

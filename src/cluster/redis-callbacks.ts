@@ -2,6 +2,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { OutboxRecord } from '../callback/outbox.js';
 import { postCallback, type PostOutcome } from '../callback/post.js';
+import { callbackFields } from '../callback/events.js';
 import { CallbackRejectedError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
@@ -85,7 +86,10 @@ export class ClusterCallbacks extends TypedEmitter<ClusterCallbackEvents> {
       const attemptMs = job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : 0;
       this.emit('failed', record, err.message, attemptMs);
       if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
-        this.#log.error({ eventId: job.id, url: record.url, attempts: job.attemptsMade }, 'callback dead');
+        this.#log.error(
+          { eventId: job.id, ...callbackFields(record.body), url: record.url, attempts: job.attemptsMade },
+          'callback dead',
+        );
         this.emit('dead', record);
       }
     });
@@ -137,14 +141,20 @@ export class ClusterCallbacks extends TypedEmitter<ClusterCallbackEvents> {
     if (outcome === 'aborted') throw new Error('the node is stopping');
     if (!outcome.ok) {
       this.#log.warn(
-        { eventId: job.id, url: job.data.url, attempt: job.attemptsMade + 1, reason: outcome.error.message },
+        {
+          eventId: job.id,
+          ...callbackFields(job.data.body),
+          url: job.data.url,
+          attempt: job.attemptsMade + 1,
+          reason: outcome.error.message,
+        },
         'callback attempt failed',
       );
       throw outcome.error;
     }
     const record = { ...recordOf(job), attempts: job.attemptsMade + 1 };
     this.#log.info(
-      { eventId: job.id, url: job.data.url, event: job.data.body.event_type, node: this.#o.nodeId },
+      { eventId: job.id, ...callbackFields(job.data.body), url: job.data.url, node: this.#o.nodeId },
       'callback sent',
     );
     this.emit('delivered', record, attemptMs);

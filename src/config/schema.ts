@@ -289,6 +289,18 @@ export const configSchema = z
       })
       .prefault({}),
     // Several nodes as one service: state on Redis, files on MinIO. Unset redis: one node, state in dataDir.
+    log: z
+      .strictObject({
+        // Unset: LOG_LEVEL, else info.
+        level: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+            error: 'must be fatal, error, warn, info, debug, trace or silent',
+          })
+          .optional(),
+        // Unset: pretty when stdout is a terminal, JSON lines otherwise.
+        format: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).optional(),
+      })
+      .prefault({}),
     cluster: z
       .strictObject({
         // redis://[user:password@]host:port[/db], or rediss:// for TLS.

@@ -87,6 +87,14 @@ describe('secrets never reach the logs', () => {
     }
     const text = lines.join('');
     expect(lines.length).toBeGreaterThan(20);
+    // One `component` per line.
+    expect(lines.filter((l) => l.split('"component":').length > 2)).toEqual([]);
+    // A stored object's key is no secret: `file stored` names it.
+    const stored = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'file stored');
+    expect(stored.length).toBeGreaterThan(0);
+    expect(String(stored[0]!.key)).toMatch(/^live\/sec1_.*\.mp4$/);
     expect(text).toContain('publish refused');
     for (const secret of [
       PUSH_KEY,
