@@ -20,6 +20,7 @@ import {
   type RecoveryOptions,
 } from './recording/recovery.js';
 import { RecordingManager } from './recording/recording-manager.js';
+import { streamView } from './recording/stream-view.js';
 import { parseSeed, seedFromParts, seedJson, type SessionSeed } from './recording/session-seed.js';
 import { DiskGuard } from './recording/disk-guard.js';
 import { PushJournal } from './recording/push-journal.js';
@@ -348,6 +349,7 @@ export class Recorder {
       storageStatus: () => this.#storageError,
       clusterStatus: () => shared.problem(),
       bodyLimitBytes: config.http.bodyLimitBytes,
+      ...(config.http.cors ? { corsOrigins: config.http.cors.origins } : {}),
     });
     registerMediaRoutes(this.http.app, {
       store: this.store,
@@ -363,6 +365,10 @@ export class Recorder {
       work: shared.work,
       drain: (timeoutMs) => void this.drain(timeoutMs),
       live: () => this.gate.live,
+      streams: () =>
+        this.manager.sessions
+          .filter((s) => s.state !== 'completed' && s.state !== 'failed')
+          .map((s) => ({ ...streamView(s, shared.nodeId, Date.now()) })),
     });
     registerTencentApi(this.http.app, { credentials: config.api.credentials, actions: this.tencentActions });
     registerMediaActions(this.tencentActions, { index: this.mediaIndex, store: this.store });

@@ -19,6 +19,8 @@ export interface ClusterRoutesOptions {
   /** Starts draining this node (it stops, then the process exits, once its pushes ended or the timeout). */
   drain(timeoutMs: number): void;
   live(): number;
+  /** This node's open recordings, as `GET /api/streams` shows them. */
+  streams(): readonly Record<string, unknown>[];
 }
 
 /**
@@ -36,6 +38,30 @@ export function registerClusterRoutes(app: FastifyInstance, options: ClusterRout
         items: n.items.map((item) => ({ ...item, since: new Date(item.since).toISOString() })),
       })),
     };
+  });
+
+  // This node's live and interrupted recordings in full, and the other nodes' from the registry.
+  app.get('/api/streams', async () => {
+    const here = options.streams();
+    const elsewhere = (await options.work.list())
+      .filter((n) => n.node !== options.nodeId)
+      .flatMap((n) =>
+        n.items
+          .filter((i) => i.kind === 'recording')
+          .map((i) => {
+            const [app, ...stream] = i.subject.split('/');
+            return {
+              stream: stream.join('/'),
+              app,
+              recordingId: i.id,
+              state: i.state,
+              since: new Date(i.since).toISOString(),
+              node: n.node,
+              nodeAlive: n.alive,
+            };
+          }),
+      );
+    return { streams: [...here, ...elsewhere] };
   });
 
   // `recorder drain` calls this; 202: the drain has begun, /readyz fails from now on.

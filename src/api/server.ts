@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, resolve } from 'node:path';
+import fastifyCors from '@fastify/cors';
 import { fastifyStatic } from '@fastify/static';
 import {
   fastify,
@@ -31,6 +32,8 @@ export interface HttpServerOptions {
   unready?: () => Record<string, unknown> | undefined;
   /** Largest request body, in bytes, of every route that does not set its own (the Tencent API does). */
   bodyLimitBytes?: number;
+  /** Origins whose pages may call every route (http.cors.origins); unset: no CORS headers. */
+  corsOrigins?: '*' | readonly string[];
 }
 
 /** Default of `bodyLimitBytes`: the /api/ routes take small JSON bodies. */
@@ -65,6 +68,26 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     const methods = [route.method].flat().filter((m) => m !== 'HEAD');
     apiRoutes.push({ pattern: routePattern(route.url), methods });
   });
+
+  if (opts.corsOrigins) {
+    const origins = opts.corsOrigins;
+    // Registered first, so preflights and headers cover the media files and /api/ alike.
+    void app.register(fastifyCors, {
+      origin: origins === '*' ? '*' : [...origins],
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+      allowedHeaders: [
+        'authorization',
+        'content-type',
+        'range',
+        'x-tc-action',
+        'x-tc-version',
+        'x-tc-timestamp',
+        'x-tc-region',
+      ],
+      exposedHeaders: ['content-length', 'content-range', 'accept-ranges'],
+      maxAge: 600,
+    });
+  }
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {

@@ -143,6 +143,21 @@ export const configSchema = z
         publicBaseUrl: httpUrl.optional(),
         // Largest request body of the /api/ routes (413 beyond); the Tencent API on `POST /` takes 10 MB.
         bodyLimitBytes: intIn(1024, 10 * MIB).default(64 * 1024),
+        // Cross-origin pages (a business server's own player) allowed on every route, preflight included:
+        // `*`, or a list of origins such as https://app.example.com. Unset: none.
+        cors: z
+          .strictObject({
+            origins: z.union([
+              z.literal('*'),
+              z.array(
+                z.string().regex(/^https?:\/\/[^/\s?#]+$/, {
+                  error: 'must be an origin: http(s)://host[:port], no path',
+                }),
+                { error: 'must be "*" or a list of origins' },
+              ),
+            ]),
+          })
+          .optional(),
       })
       .prefault({}),
     api: z

@@ -80,6 +80,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
   #run: RecordingRun | undefined;
   #runs: RecordingRun[] = [];
   #restarts = 0;
+  #bytesIn = 0;
   /** ffmpeg died and a new run is due: its start is reported as record_resumed. */
   #restartPending = false;
   #interruptedAt = 0;
@@ -167,6 +168,16 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
   }
 
   /** When the publisher left, for the resume decision. */
+  /** ffmpeg restarts of the current publish. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /** Media bytes (FLV tags) taken from the publishers, every publish of the recording together. */
+  get bytesIn(): number {
+    return this.#bytesIn;
+  }
+
   get interruptedAt(): number {
     return this.#interruptedAt;
   }
@@ -226,6 +237,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     return {
       onPacket: (packet) => {
         if (gen !== this.#publishGen) return;
+        this.#bytesIn += packet.tag.length;
         if (packet.kind === 'script' || packet.isSequenceHeader) this.#headers.set(packet.kind, packet);
         else this.#keepGop(packet);
         this.#run?.write(packet);
