@@ -3,6 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { createHttpServer, type HttpServer } from './api/server.js';
 import { registerCallbackRoutes } from './api/callback-routes.js';
 import { registerClusterRoutes } from './api/cluster-routes.js';
+import { apiTokens, registerApiGuard } from './api/api-guard.js';
 import { RecorderMetrics, registerMetricsRoute } from './api/metrics.js';
 import { CallbackOutbox, outboxOptionsFromConfig } from './callback/index.js';
 import type { Config } from './config/schema.js';
@@ -351,9 +352,9 @@ export class Recorder {
       bodyLimitBytes: config.http.bodyLimitBytes,
       ...(config.http.cors ? { corsOrigins: config.http.cors.origins } : {}),
     });
+    registerApiGuard(this.http.app, apiTokens(config.api), this.logger);
     registerMediaRoutes(this.http.app, {
       store: this.store,
-      adminToken: config.api.adminToken,
       index: this.mediaIndex,
     });
     registerMetricsRoute(this.http.app, this.metrics);

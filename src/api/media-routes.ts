@@ -1,15 +1,11 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { setMediaExpiry, mediaKeys } from '../recording/media.js';
-import { AppError } from '../shared/errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { parseTencentParams, TencentApiError, type TencentParams } from './tencent-api.js';
 
 export interface MediaRoutesOptions {
   store: ObjectStore;
-  /** Bearer token for these routes; unset: loopback clients only. */
-  adminToken: string | undefined;
   /** The media index, whose ExpireTime follows a change here. */
   index?: { setExpiry(key: string, expireTimeMs: number | null): Promise<boolean> };
 }
@@ -21,23 +17,6 @@ const expiryBody = z.strictObject({
   // ISO 8601; null keeps the media forever (pinning).
   expiresAt: z.iso.datetime({ offset: true }).nullable(),
 });
-
-function isLoopback(address: string): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
-}
-
-function authorize(request: FastifyRequest, token: string | undefined): void {
-  if (!token) {
-    if (!isLoopback(request.ip))
-      throw new AppError('FORBIDDEN', 'set api.adminToken to use /api/ from other hosts');
-    return;
-  }
-  const given = Buffer.from(/^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? '');
-  const expected = Buffer.from(token);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new AppError('UNAUTHORIZED', 'missing or wrong bearer token');
-  }
-}
 
 /** A JSON object body as Tencent parameters; anything else (a string, an array, nothing) is refused. */
 function bodyParams(body: unknown): TencentParams {
@@ -51,9 +30,6 @@ function bodyParams(body: unknown): TencentParams {
 /** Retention of one media: read its expiry, move it, or clear it (pin). */
 export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOptions): void {
   const { store } = options;
-  app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/api/')) authorize(request, options.adminToken);
-  });
 
   app.get('/api/media/expiry', async (request) => {
     const { key } = parseTencentParams(expiryQuery, request.query as TencentParams);

@@ -164,6 +164,24 @@ export const configSchema = z
       .strictObject({
         // Bearer token for /api/ routes; unset: they answer loopback clients only.
         adminToken: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+        // Named bearer tokens: `viewer` lists and plays, `admin` also changes; the name is who did it, in logs.
+        tokens: z
+          .array(
+            z.strictObject({
+              name: z
+                .string()
+                .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be 1..64 of A-Z a-z 0-9 . _ -' }),
+              token: z.string().min(16, { error: 'must be at least 16 characters' }),
+              role: z.enum(['admin', 'viewer'], { error: 'must be admin or viewer' }),
+            }),
+          )
+          .default([])
+          .refine((list) => new Set(list.map((t) => t.name)).size === list.length, {
+            error: 'names must be unique',
+          })
+          .refine((list) => new Set(list.map((t) => t.token)).size === list.length, {
+            error: 'tokens must be unique',
+          }),
         // Tencent API v3 (TC3-HMAC-SHA256) credentials accepted on `POST /`.
         credentials: z
           .array(z.strictObject({ secretId: nonEmpty, secretKey: nonEmpty }), {

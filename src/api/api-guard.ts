@@ -1,0 +1,66 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+
+/** A named bearer token: a viewer lists and plays; an admin may also delete, change expiry, redeliver, drain. */
+export interface ApiToken {
+  name: string;
+  token: string;
+  role: 'admin' | 'viewer';
+}
+
+/** The tokens of the config: `api.tokens`, and `api.adminToken` as an admin named `admin` (pure). */
+export function apiTokens(api: { adminToken?: string | undefined; tokens: readonly ApiToken[] }): ApiToken[] {
+  return [
+    ...(api.adminToken ? [{ name: 'admin', token: api.adminToken, role: 'admin' as const }] : []),
+    ...api.tokens,
+  ];
+}
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function isLoopback(address: string): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+/** Who a request is (its token's name) or why it is refused (pure but for the timing-safe compare). */
+export function apiCaller(
+  tokens: readonly ApiToken[],
+  o: { method: string; ip: string; authorization: string | undefined; path: string },
+): { name: string; role: ApiToken['role'] } {
+  if (tokens.length === 0) {
+    if (!isLoopback(o.ip))
+      throw new AppError('FORBIDDEN', 'set api.tokens (or api.adminToken) to use /api/ from other hosts');
+    return { name: 'loopback', role: 'admin' };
+  }
+  const given = Buffer.from(/^Bearer (.+)$/.exec(o.authorization ?? '')?.[1] ?? '');
+  // Every token is compared, so the time taken does not tell which one nearly matched.
+  let found: ApiToken | undefined;
+  for (const t of tokens) {
+    const expected = Buffer.from(t.token);
+    if (given.length === expected.length && timingSafeEqual(given, expected)) found ??= t;
+  }
+  if (!found) throw new AppError('UNAUTHORIZED', 'missing or wrong bearer token');
+  if (found.role === 'viewer' && !READS.has(o.method)) {
+    throw new AppError('FORBIDDEN', `token ${found.name} is a viewer: it may not ${o.method} ${o.path}`);
+  }
+  return { name: found.name, role: found.role };
+}
+
+/** Guards every `/api/` route by the tokens; a change is logged with the name of the token that made it. */
+export function registerApiGuard(app: FastifyInstance, tokens: readonly ApiToken[], logger: Logger): void {
+  const log = logger.child({ component: 'api' });
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (!request.url.startsWith('/api/')) return;
+    const path = request.url.split('?')[0]!;
+    const caller = apiCaller(tokens, {
+      method: request.method,
+      ip: request.ip,
+      authorization: request.headers.authorization,
+      path,
+    });
+    if (!READS.has(request.method))
+      log.info({ user: caller.name, method: request.method, path }, 'api change');
+  });
+}
