@@ -681,10 +681,11 @@ describe('automatic room mix (mix.auto) from TRTC stream ids', () => {
         .map((s) => s.output)
         .sort(),
     ).toEqual(['1400000123_1001_mix', '1400000123_2002_mix', '1400000999_1001_mix']);
-    // Each keeps real time: its output trails the clock by well under a second, and its ffmpeg is named.
+    // Each keeps real time: its output trails the clock by a bounded lag (one that fell behind grows without
+    // bound; a loaded 2-core box running other test files adds up to a second or two), and its ffmpeg is named.
     for (const session of sessionsWhileLive) {
       expect(session.publishing).toBe(true);
-      expect(Math.abs(session.lagMs!), session.sessionId).toBeLessThan(1000);
+      expect(Math.abs(session.lagMs!), session.sessionId).toBeLessThan(3000);
       expect(session.pid).toBeGreaterThan(1);
     }
   });
