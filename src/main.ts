@@ -360,7 +360,6 @@ export class Recorder {
     registerMetricsRoute(this.http.app, this.metrics);
     registerCallbackRoutes(this.http.app, { outbox: shared.callbacks ?? this.outbox });
     registerClusterRoutes(this.http.app, {
-      ...shared,
       mode: shared.mode,
       nodeId: shared.nodeId,
       work: shared.work,
@@ -369,7 +368,7 @@ export class Recorder {
       streams: () =>
         this.manager.sessions
           .filter((s) => s.state !== 'completed' && s.state !== 'failed')
-          .map((s) => ({ ...streamView(s, shared.nodeId, Date.now()) })),
+          .map((s) => streamView(s, shared.nodeId, Date.now())),
     });
     registerTencentApi(this.http.app, { credentials: config.api.credentials, actions: this.tencentActions });
     registerMediaActions(this.tencentActions, { index: this.mediaIndex, store: this.store });

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { NodeWork } from '../cluster/index.js';
+import type { StreamView } from '../recording/stream-view.js';
 import { parseTencentParams, type TencentParams } from './tencent-api.js';
 
 const drainBody = z.strictObject({
@@ -20,7 +21,7 @@ export interface ClusterRoutesOptions {
   drain(timeoutMs: number): void;
   live(): number;
   /** This node's open recordings, as `GET /api/streams` shows them. */
-  streams(): readonly Record<string, unknown>[];
+  streams(): readonly StreamView[];
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { AdmitDecision, PublishRequest } from '../ingest/index.js';
+import { afterPublish, type AdmitDecision, type PublishRequest } from '../ingest/index.js';
 
 /** Why this node takes no new publish now (pure): draining, or every slot in use. Undefined: it takes one. */
 export function gateRefusal(o: { draining: boolean; live: number; maxSlots: number }): string | undefined {
@@ -33,7 +33,7 @@ export class NodeGate {
 
   /** Why /readyz fails now (its 503 body), or undefined while the node takes publishes. */
   unready(): { status: string; reason: string; live: number; maxSlots: number } | undefined {
-    const reason = gateRefusal({ draining: this.#draining, live: this.#live, maxSlots: this.#maxSlots });
+    const reason = this.#refusal();
     if (!reason) return undefined;
     return {
       status: this.#draining ? 'draining' : 'full',
@@ -47,24 +47,9 @@ export class NodeGate {
   admitting(
     admit: (request: PublishRequest) => AdmitDecision | Promise<AdmitDecision>,
   ): (request: PublishRequest) => AdmitDecision | Promise<AdmitDecision> {
-    const settle = (decision: AdmitDecision): AdmitDecision => {
-      if ('refuse' in decision) {
-        this.#ended();
-        return decision;
-      }
-      const sink = decision.accept;
-      return {
-        accept: {
-          onPacket: (packet) => sink.onPacket(packet),
-          onEnd: (reason) => {
-            sink.onEnd(reason);
-            this.#ended();
-          },
-        },
-      };
-    };
+    const settle = (decision: AdmitDecision): AdmitDecision => afterPublish(decision, () => this.#ended());
     return (request) => {
-      const refusal = gateRefusal({ draining: this.#draining, live: this.#live, maxSlots: this.#maxSlots });
+      const refusal = this.#refusal();
       if (refusal) return { refuse: refusal };
       // Counted while the decision is pending, so two pushes at once cannot both take the last slot.
       this.#live++;
@@ -101,6 +86,10 @@ export class NodeGate {
       const timer = setTimeout(done, timeoutMs);
       this.#idle.add(done);
     });
+  }
+
+  #refusal(): string | undefined {
+    return gateRefusal({ draining: this.#draining, live: this.#live, maxSlots: this.#maxSlots });
   }
 
   #ended(): void {

@@ -1,4 +1,4 @@
-import type { AdmitDecision, PublishRequest } from '../ingest/index.js';
+import { afterPublish, type AdmitDecision, type PublishRequest } from '../ingest/index.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
@@ -283,20 +283,6 @@ export function claimedAdmission(o: {
         o.logger.warn({ stream: key, err: errorMessage(err) }, 'no handover: the publish starts a recording');
       }
     }
-    const decision = admit(request);
-    if ('refuse' in decision) {
-      void claims.release(key);
-      return decision;
-    }
-    const sink = decision.accept;
-    return {
-      accept: {
-        onPacket: (packet) => sink.onPacket(packet),
-        onEnd: (reason) => {
-          sink.onEnd(reason);
-          void claims.release(key);
-        },
-      },
-    };
+    return afterPublish(admit(request), () => void claims.release(key));
   };
 }

@@ -1,5 +1,6 @@
 export {
   RtmpIngest,
+  afterPublish,
   flvFileHeader,
   videoFlags,
   audioFlags,

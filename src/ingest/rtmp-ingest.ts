@@ -19,6 +19,27 @@ import type { IngestEndReason, MediaPacket, PublishRequest, PublishSink } from '
 /** What the recorder answers to a publish: a sink for its media, or a refusal with the reason. */
 export type AdmitDecision = { accept: PublishSink } | { refuse: string };
 
+/**
+ * Runs `done` once the admitted publish is over: at once when it was refused, else after its sink's end. For
+ * an admission layer that holds something per publish (a claim, a slot).
+ */
+export function afterPublish(decision: AdmitDecision, done: () => void): AdmitDecision {
+  if ('refuse' in decision) {
+    done();
+    return decision;
+  }
+  const sink = decision.accept;
+  return {
+    accept: {
+      onPacket: (packet) => sink.onPacket(packet),
+      onEnd: (reason) => {
+        sink.onEnd(reason);
+        done();
+      },
+    },
+  };
+}
+
 export interface RtmpIngestOptions {
   host: string;
   port: number;
