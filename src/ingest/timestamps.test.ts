@@ -120,6 +120,18 @@ describe('TimestampRepairer', () => {
     for (const e of errors(of(sent, 'audio'))) expect(Math.abs(e)).toBeLessThanOrEqual(VIDEO_MS + 1);
   });
 
+  it.each([
+    ['late by jitter (90 ms after the frame before)', 90, 40],
+    ['after a real stall of 2 s', 2000, 2000],
+  ])('a jump whose frame arrives %s continues by %i ms', (_name, gap, step) => {
+    const r = new TimestampRepairer();
+    for (let i = 0; i < 10; i++) r.map('video', i * VIDEO_MS, i * VIDEO_MS);
+    const last = 9 * VIDEO_MS;
+    const jumped = r.map('video', last + 30_000, last + gap);
+    expect(jumped.repair?.kind).toBe('jump');
+    expect(jumped.dts - last).toBe(step);
+  });
+
   it('with repair off, timestamps only start at 0', () => {
     const policy = { ...DEFAULT_TIMESTAMP_POLICY, repair: false };
     const { sent, repairs } = push(10, (_t, at) => (at >= 5000 ? at + 30_000 : at), { policy });
@@ -175,4 +187,23 @@ describe('TimestampRepairer', () => {
     }
     expect(repairs).toEqual([]);
   });
+
+  it.each([
+    ['no drift, no correction', 0, 0],
+    ['audio 1.5 % fast, held within maxDriftMs', 0.015, 600],
+  ])(
+    'an event loop that stalls 600 ms every 3 s (packets then arrive in a burst): %s',
+    (_name, rate, drifted) => {
+      // What arrives during a stall is handed over together when it ends.
+      const arrival = (at: number) => (at % 3000 < 600 ? at - (at % 3000) + 600 : at);
+      const { sent } = push(40, (track, at) => (track === 'audio' ? at * (1 + rate) : at));
+      const replay = new TimestampRepairer();
+      const outs = sent.map((s) => ({ ...s, out: replay.map(s.track, s.raw, arrival(s.at)).dts }));
+      const last = of(outs, 'audio').at(-1)!;
+      expect(Math.abs(last.out - last.at), `${drifted} ms drifted`).toBeLessThanOrEqual(
+        DEFAULT_TIMESTAMP_POLICY.maxDriftMs + 10,
+      );
+      if (!rate) expect(replay.slewedMs).toBe(0);
+    },
+  );
 });

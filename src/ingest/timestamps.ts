@@ -51,20 +51,30 @@ interface TrackState {
   lastArrival: number;
   /** The last positive step between two packets: the track's frame duration. */
   frameMs: number;
-  /** (out − arrival) smoothed: where the track's clock stands against the wall clock. */
+  /**
+   * Where the track's clock stands against the wall clock: the largest (out − arrival) of the last whole window.
+   * A packet held up by the network or a busy event loop only lowers (out − arrival), so the largest of a window
+   * is the packets that came on time, whatever the load.
+   */
   lead: number | undefined;
-  samples: number;
+  /** The window being measured: when it began (arrival ms) and its largest (out − arrival) so far. */
+  window: { from: number; max: number } | undefined;
+  /** Whole windows measured. */
+  windows: number;
 }
 
 const WRAP = 2 ** 32;
 // A track whose new raw dts puts it within this of where the other track's rebase predicts follows that rebase.
 const FOLLOW_TOLERANCE_MS = 500;
-// Smoothing of the lead estimates: about 64 packets, a second or two of media.
-const LEAD_ALPHA = 1 / 64;
-// Lead samples per track before the starting A/V offset is taken (about 1.5 s) and before drift is judged (about
-// 10 s, so a drift is a trend, not jitter), and how much audio may be slewed per audio packet.
-const ORIGIN_SAMPLES = 64;
-const DRIFT_WARMUP = 400;
+// An arrival gap shorter than this is network or event-loop jitter, not media time that passed: a repair
+// across it continues exactly one frame on.
+const ARRIVAL_JITTER_MS = 500;
+// The lead's window: long enough to hold packets that came on time, short enough that a drift moves little in it.
+const LEAD_WINDOW_MS = 500;
+// Whole windows per track before drift is judged (about 10 s, so a drift is a trend, not jitter); the starting
+// A/V offset is taken from the first, before a drift under way has grown. And how much audio may be slewed per
+// audio packet.
+const DRIFT_WARMUP_WINDOWS = 20;
 const DRIFT_SLEW_MS = 1;
 
 /** Rebases and repairs the timestamps of one publish; one instance per publish. */
@@ -141,7 +151,8 @@ export class TimestampRepairer {
       lastArrival: arrivalMs,
       frameMs: track === 'video' ? 40 : 23,
       lead: undefined,
-      samples: 0,
+      window: undefined,
+      windows: 0,
     });
     return repair ? { dts, repair } : { dts };
   }
@@ -181,8 +192,9 @@ export class TimestampRepairer {
         // Both tracks reset or jumped together: the same offset keeps their sync exact.
         state.offset = follow.offset;
       } else {
-        // Continue one frame on, or by the time that really passed if that is longer.
-        state.offset = state.lastOut + Math.max(state.frameMs, gap) - rawDts;
+        // Continue one frame on, or by the time that really passed (a stall, not jitter) if that is longer.
+        const passed = gap > ARRIVAL_JITTER_MS ? gap : 0;
+        state.offset = state.lastOut + Math.max(state.frameMs, passed) - rawDts;
       }
       this.#rebase = { offset: state.offset, at: arrivalMs };
     }
@@ -203,8 +215,16 @@ export class TimestampRepairer {
 
   #observeLead(state: TrackState, dts: number, arrivalMs: number): void {
     const lead = dts - arrivalMs;
-    state.lead = state.lead === undefined ? lead : state.lead + (lead - state.lead) * LEAD_ALPHA;
-    state.samples++;
+    const window = state.window;
+    if (!window) {
+      state.window = { from: arrivalMs, max: lead };
+    } else if (arrivalMs - window.from >= LEAD_WINDOW_MS) {
+      state.lead = window.max;
+      state.windows++;
+      state.window = { from: arrivalMs, max: lead };
+    } else {
+      window.max = Math.max(window.max, lead);
+    }
   }
 
   /**
@@ -217,18 +237,11 @@ export class TimestampRepairer {
     dts: number,
   ): { dts: number; repair?: TimestampRepair } | undefined {
     const video = this.#tracks.get('video');
-    if (
-      !this.#policy.maxDriftMs ||
-      !video ||
-      audio.samples < ORIGIN_SAMPLES ||
-      video.samples < ORIGIN_SAMPLES
-    ) {
-      return undefined;
-    }
+    if (!this.#policy.maxDriftMs || !video?.windows || !audio.windows) return undefined;
     const apart = audio.lead! - video.lead!;
     // The offset the publish started with (a late audio start, an encoder's fixed delay) is not drift.
     this.#driftOrigin ??= apart;
-    if (audio.samples < DRIFT_WARMUP || video.samples < DRIFT_WARMUP) return undefined;
+    if (audio.windows < DRIFT_WARMUP_WINDOWS || video.windows < DRIFT_WARMUP_WINDOWS) return undefined;
     const drift = apart - this.#driftOrigin;
     if (!this.#drifting && Math.abs(drift) <= this.#policy.maxDriftMs) return undefined;
     // Slew until the drift is back within a quarter of the bound, then wait for it to exceed the bound again.
@@ -238,8 +251,9 @@ export class TimestampRepairer {
     const step = -Math.sign(drift) * DRIFT_SLEW_MS;
     audio.offset += step;
     this.#slewed += step;
-    // The lead estimate moves with the slew, so the drift measured next already counts it.
+    // The lead estimates move with the slew, so the drift measured next already counts it.
     audio.lead! += step;
+    audio.window!.max += step;
     // An audio frame lasts over 20 ms, so a 1 ms slew never makes its dts go back.
     const moved = dts + step;
     audio.lastOut = moved;
