@@ -6,6 +6,7 @@ import { writeFileDurably } from '../shared/durable-file.js';
 import { AppError } from '../shared/errors.js';
 import {
   DAY_MS,
+  type ByteRange,
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
@@ -138,11 +139,11 @@ export class LocalStore implements ObjectStore {
     };
   }
 
-  async get(key: string): Promise<Readable> {
+  async get(key: string, range?: ByteRange): Promise<Readable> {
     const path = this.#pathOf(key);
     const info = await stat(path).catch(() => undefined);
     if (!info?.isFile()) throw new AppError('NOT_FOUND', `no object ${key}`);
-    return createReadStream(path);
+    return createReadStream(path, range);
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {

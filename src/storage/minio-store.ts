@@ -11,6 +11,7 @@ import { AppError, errorMessage } from '../shared/errors.js';
 import { contentTypeOf } from './content-type.js';
 import {
   DAY_MS,
+  type ByteRange,
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
@@ -416,14 +417,21 @@ export class MinioStore implements ObjectStore {
     return tag ? Number(tag.Value) : undefined;
   }
 
-  async get(key: string): Promise<Readable> {
+  async get(key: string, range?: ByteRange): Promise<Readable> {
     try {
-      return await this.client.makeRequestAsync({
-        method: 'GET',
-        bucketName: this.bucket,
-        objectName: this.#name(key),
-        headers: this.#customerKeyHeaders(),
-      });
+      return await this.client.makeRequestAsync(
+        {
+          method: 'GET',
+          bucketName: this.bucket,
+          objectName: this.#name(key),
+          headers: {
+            ...this.#customerKeyHeaders(),
+            ...(range ? { range: `bytes=${range.start}-${range.end}` } : {}),
+          },
+        },
+        '',
+        range ? [206] : [200],
+      );
     } catch (err) {
       if (isNotFound(err)) throw new AppError('NOT_FOUND', `no object ${key}`);
       throw classifyStorageError(err, `reading ${key}`);

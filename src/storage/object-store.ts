@@ -15,6 +15,12 @@ export interface ObjectInfo extends StoredObject {
   expiresAt: Date | undefined;
 }
 
+/** Bytes start..end of an object, both inclusive (HTTP's Range). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 export interface PutOptions {
   contentType?: string;
   /** Tencent StorageTime: days until the object expires, counted from its creation; 0 keeps it forever. */
@@ -35,8 +41,8 @@ export interface ObjectStore {
   putBuffer(data: Buffer, key: string, options?: PutOptions): Promise<StoredObject>;
   /** Undefined when there is no such object. */
   stat(key: string): Promise<ObjectInfo | undefined>;
-  /** The object's bytes; rejects with a NOT_FOUND AppError when missing. */
-  get(key: string): Promise<Readable>;
+  /** The object's bytes, or those of range; rejects with a NOT_FOUND AppError when missing. */
+  get(key: string, range?: ByteRange): Promise<Readable>;
   /** Every object whose key starts with prefix, in key order. */
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Removes an object; a missing one is not an error. Rejects while a lock holds it. */

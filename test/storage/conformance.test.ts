@@ -135,6 +135,20 @@ describe.each(backends)('ObjectStore conformance: $name', (backend) => {
     expect((await buffer(await store.get('live/large.mp4'))).equals(bytes)).toBe(true);
   });
 
+  it('get of a byte range gives exactly those bytes, across a part boundary too', async () => {
+    const bytes = randomBytes(6 * MIB);
+    await store.putFile(await localFile(bytes), 'live/ranged.mp4');
+    for (const [start, end] of [
+      [0, 0],
+      [1000, 1999],
+      [5 * MIB - 10, 5 * MIB + 10],
+      [bytes.length - 100, bytes.length - 1],
+    ] as const) {
+      const got = await buffer(await store.get('live/ranged.mp4', { start, end }));
+      expect(got.equals(bytes.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
+    }
+  });
+
   it('a failed put keeps the local file', async () => {
     const broken = await backend.broken();
     const bytes = randomBytes(1000);
