@@ -1,5 +1,36 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import type { MediaCatalog, MediaEntry, MediaQuery, MediaSearchResult } from '../media/media-index.js';
+import {
+  matchesPlan,
+  pageOf,
+  planList,
+  RECORDING_SORTS,
+  sortValueOf,
+  type ListPlan,
+  type MediaCatalog,
+  type MediaEntry,
+  type MediaQuery,
+  type MediaSearchResult,
+  type RecordingListQuery,
+  type RecordingPage,
+  type RecordingSort,
+} from '../media/media-index.js';
+
+// Adds the listing members of media indexed before the listing existed, each only if its entry is still the one read
+// (a media removed or replaced meanwhile was unindexed or reindexed by that change). KEYS: the three listing sets,
+// then one entry key per media; ARGV: per media, the entry's JSON and its three members.
+const BACKFILL = `
+for i = 1, #KEYS - 3 do
+  if redis.call('GET', KEYS[3 + i]) == ARGV[4 * i - 3] then
+    redis.call('ZADD', KEYS[1], 0, ARGV[4 * i - 2])
+    redis.call('ZADD', KEYS[2], 0, ARGV[4 * i - 1])
+    redis.call('ZADD', KEYS[3], 0, ARGV[4 * i])
+  end
+end
+return 1
+`;
+
+/** Members read per round of a listing, at most; a filtered page reads rounds until it has its entries. */
+const LIST_ROUND_MAX = 1000;
 
 /**
  * The media index in Redis, shared by every node. Per media: its entry as JSON (`e:<fileId>`). Indexes: a sorted
@@ -9,6 +40,10 @@ import type { MediaCatalog, MediaEntry, MediaQuery, MediaSearchResult } from '..
  *
  * A search takes the narrowest index its filters allow, then filters, sorts and pages the candidates here. A
  * query by time alone pages in Redis.
+ *
+ * The recording listing has one set per sort (scores 0, members `sortable(value) fileId`), so (value, fileId) order
+ * is byte order and a page is one ZRANGEBYLEX after the cursor's member, exact for ties and for a cursor whose
+ * media is gone. Filters other than the start window are checked on the entries, reading on until the page is full.
  */
 export class RedisMediaIndex implements MediaCatalog {
   readonly #p: string;
@@ -29,6 +64,12 @@ export class RedisMediaIndex implements MediaCatalog {
   get #byName() {
     return `${this.#p}by-name`;
   }
+  #listKey = (sort: RecordingSort) => `${this.#p}list:${sort}`;
+  // Set once every media indexed before the listing existed is in its sets.
+  get #listBackfilled() {
+    return `${this.#p}list:backfilled`;
+  }
+  #backfill: Promise<void> | undefined;
 
   /** Adds or replaces one media: its entry and its index members in one transaction. */
   async add(entry: MediaEntry): Promise<void> {
@@ -49,6 +90,7 @@ export class RedisMediaIndex implements MediaCatalog {
         tx.zadd(this.#byName, 0, `${entry.name}\0${entry.fileId}`);
         tx.zadd(this.#streamKey(entry.streamId), entry.createTimeMs, entry.fileId);
         tx.set(this.#objectKey(entry.key), entry.fileId);
+        for (const sort of RECORDING_SORTS) tx.zadd(this.#listKey(sort), 0, listMember(entry, sort));
       }
       await exec(tx);
     }
@@ -59,6 +101,7 @@ export class RedisMediaIndex implements MediaCatalog {
     tx.zrem(this.#byName, `${entry.name}\0${entry.fileId}`);
     tx.zrem(this.#streamKey(entry.streamId), entry.fileId);
     tx.del(this.#objectKey(entry.key));
+    for (const sort of RECORDING_SORTS) tx.zrem(this.#listKey(sort), listMember(entry, sort));
   }
 
   async get(fileIds: readonly string[]): Promise<MediaEntry[]> {
@@ -148,6 +191,78 @@ export class RedisMediaIndex implements MediaCatalog {
     return { totalCount: Math.min(count, query.countCap), entries: await this.#inOrder(ids) };
   }
 
+  /**
+   * A page of entries by (sort value, fileId), after the cursor's entry. The start window narrows the range read;
+   * the other filters are checked here, so a selective one reads many members per page (up to the whole set).
+   */
+  async list(query: RecordingListQuery): Promise<RecordingPage> {
+    const plan = planList(query);
+    await this.#backfilled();
+    const set = this.#listKey(plan.sort);
+    let { min, max } = listRange(plan);
+    const asc = plan.order === 'asc';
+    const rows: MediaEntry[] = [];
+    // One more than the page, so `next` is set only when another entry matches.
+    let round = plan.limit + 1;
+    for (;;) {
+      const members = asc
+        ? await this.client.zrangebylex(set, min, max, 'LIMIT', 0, round)
+        : await this.client.zrevrangebylex(set, max, min, 'LIMIT', 0, round);
+      const entries = await this.#entries(members.map(fileIdOfListMember));
+      const byId = new Map(entries.map((e) => [e.fileId, e]));
+      for (const member of members) {
+        const entry = byId.get(fileIdOfListMember(member));
+        // A member whose entry is gone or has another value is stale (a backfill race); the entry has its own.
+        if (!entry || listMember(entry, plan.sort) !== member || !matchesPlan(entry, plan)) continue;
+        rows.push(entry);
+        if (rows.length > plan.limit) return pageOf(plan, rows);
+      }
+      if (members.length < round) return pageOf(plan, rows);
+      if (asc) min = `(${members.at(-1)!}`;
+      else max = `(${members.at(-1)!}`;
+      round = Math.min(round * 2, LIST_ROUND_MAX);
+    }
+  }
+
+  /** Once per cluster: puts the media indexed before the listing existed into its sets. */
+  #backfilled(): Promise<void> {
+    this.#backfill ??= this.#runBackfill().catch((err: unknown) => {
+      this.#backfill = undefined;
+      throw err;
+    });
+    return this.#backfill;
+  }
+
+  async #runBackfill(): Promise<void> {
+    if (await this.client.exists(this.#listBackfilled)) return;
+    // ZSCAN returns every member present throughout, so none is skipped while others come and go.
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.client.zscan(this.#byCreate, cursor, 'COUNT', 1000);
+      cursor = next;
+      const ids = flat.filter((_, i) => i % 2 === 0);
+      if (ids.length === 0) continue;
+      const raws = await this.client.mget(...ids.map(this.#entryKey));
+      const keys: string[] = [];
+      const args: string[] = [];
+      raws.forEach((raw, i) => {
+        if (!raw) return;
+        const entry = JSON.parse(raw) as MediaEntry;
+        keys.push(this.#entryKey(ids[i]!));
+        args.push(raw, ...RECORDING_SORTS.map((sort) => listMember(entry, sort)));
+      });
+      if (keys.length === 0) continue;
+      await this.client.eval(
+        BACKFILL,
+        keys.length + 3,
+        ...RECORDING_SORTS.map(this.#listKey),
+        ...keys,
+        ...args,
+      );
+    } while (cursor !== '0');
+    await this.client.set(this.#listBackfilled, '1');
+  }
+
   /** The name index's members that start with prefix (byte order, as Redis compares them). */
   #namesFrom(prefix: string): Promise<string[]> {
     const start = Buffer.from(`[${prefix}`);
@@ -166,6 +281,40 @@ export class RedisMediaIndex implements MediaCatalog {
 
   /** The connection is the cluster's; it closes with it. */
   async close(): Promise<void> {}
+}
+
+/** 16 hex digits whose byte order is the number order of value (IEEE 754 bits, sign-flipped). */
+function sortable(value: number): string {
+  const bytes = Buffer.alloc(8);
+  // -0 would sort before 0, which SQLite holds equal.
+  bytes.writeDoubleBE(value === 0 ? 0 : value);
+  if (bytes[0]! & 0x80) for (let i = 0; i < 8; i++) bytes[i] = ~bytes[i]! & 0xff;
+  else bytes[0]! |= 0x80;
+  return bytes.toString('hex');
+}
+
+/** An entry's member in the listing set of sort: (value, fileId) in byte order. */
+function listMember(entry: MediaEntry, sort: RecordingSort): string {
+  return sortable(sortValueOf(entry, sort)) + entry.fileId;
+}
+
+function fileIdOfListMember(member: string): string {
+  return member.slice(16);
+}
+
+/** The lex range of a listing's set: after the cursor, and for the start sort within the window. */
+function listRange(plan: ListPlan): { min: string; max: string } {
+  const after = plan.after && `(${sortable(plan.after.value)}${plan.after.fileId}`;
+  const window = plan.sort === 'start';
+  const from = window && plan.fromMs !== undefined ? `[${sortable(plan.fromMs)}` : undefined;
+  const to = window && plan.toMs !== undefined ? `(${sortable(plan.toMs)}` : undefined;
+  // Of a cursor and a window bound on the same side, the tighter one.
+  if (plan.order === 'asc') {
+    const useAfter = after && (plan.fromMs === undefined || !window || plan.after!.value >= plan.fromMs);
+    return { min: (useAfter ? after : from) ?? '-', max: to ?? '+' };
+  }
+  const useAfter = after && (plan.toMs === undefined || !window || plan.after!.value < plan.toMs);
+  return { min: from ?? '-', max: (useAfter ? after : to) ?? '+' };
 }
 
 function fileIdOf(member: string): string {

@@ -6,10 +6,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { RedisLink } from '../../src/cluster/redis-link.js';
 import { RedisMediaIndex } from '../../src/cluster/redis-media-index.js';
 import {
+  InvalidListQueryError,
   MediaIndex,
   type MediaCatalog,
   type MediaEntry,
   type MediaQuery,
+  type RecordingListQuery,
+  type RecordingSort,
 } from '../../src/media/media-index.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
@@ -176,6 +179,194 @@ describe.each(backends)('MediaCatalog conformance: $name', ({ open }) => {
   });
 });
 
+const T0 = 1_700_000_000_000;
+const FORMATS = ['hls', 'mp4', 'flv', 'aac'] as const;
+
+/** n recordings under live/ and edu/, with many ties on each sort value and fileIds in no order of theirs. */
+function recordings(n = 1000): MediaEntry[] {
+  return Array.from({ length: n }, (_, i) => {
+    const app = i % 5 === 0 ? 'edu' : 'live';
+    const stream = `stream${i % 40}`;
+    const format = FORMATS[i % 4]!;
+    const startMs = T0 + (i % 250) * 60_000;
+    return entry(`f${String((i * 7919) % n).padStart(4, '0')}`, `${stream}_${i}`, startMs + 600_000, {
+      key: `${app}/${stream}_${i}.${format === 'hls' ? 'm3u8' : format}`,
+      app,
+      format,
+      startMs,
+      endMs: startMs + 600_000,
+      duration: (i % 37) * 0.5 + 0.25,
+      size: ((i * 31) % 200) * 1000,
+    });
+  });
+}
+
+const SORTS: RecordingSort[] = ['start', 'duration', 'size'];
+const ORDERS = ['asc', 'desc'] as const;
+const valueOf = (e: MediaEntry, sort: RecordingSort) =>
+  sort === 'start' ? e.startMs : sort === 'duration' ? e.duration : e.size;
+
+/** The fileIds a listing must return, sorted here: by value, ties by fileId (ASCII ids: byte order). */
+function expected(entries: readonly MediaEntry[], sort: RecordingSort, order: 'asc' | 'desc'): string[] {
+  const asc = [...entries].sort(
+    (a, b) => valueOf(a, sort) - valueOf(b, sort) || (a.fileId < b.fileId ? -1 : a.fileId > b.fileId ? 1 : 0),
+  );
+  return (order === 'asc' ? asc : asc.reverse()).map((e) => e.fileId);
+}
+
+/** Every page of a listing, following next; each page but the last is full. */
+async function pageAll(q: RecordingListQuery, cursor?: string): Promise<{ ids: string[]; pages: number }> {
+  const ids: string[] = [];
+  let pages = 0;
+  do {
+    const page = await index.list({ ...q, ...(cursor ? { cursor } : {}) });
+    ids.push(...page.entries.map((e) => e.fileId));
+    if (page.next) expect(page.entries).toHaveLength(q.limit ?? 100);
+    cursor = page.next;
+    if (++pages > 1000) throw new Error('the listing does not end');
+  } while (cursor);
+  return { ids, pages };
+}
+
+describe.each(backends)('recording listing conformance: $name', ({ open }) => {
+  const all = recordings();
+  beforeEach(async () => {
+    index = await open();
+    await index.addMany(all);
+  });
+  afterEach(() => index.close());
+
+  it('pages 1,000 recordings by cursor, each once, in (value, fileId) order, for every sort and order', async () => {
+    for (const sort of SORTS) {
+      for (const order of ORDERS) {
+        const { ids, pages } = await pageAll({ sort, order, limit: 100 });
+        expect(ids, `${sort} ${order}`).toEqual(expected(all, sort, order));
+        expect(pages).toBe(10);
+      }
+    }
+  });
+
+  it('lists newest first, 100 a page, by default', async () => {
+    const page = await index.list({});
+    expect(page.entries.map((e) => e.fileId)).toEqual(expected(all, 'start', 'desc').slice(0, 100));
+    expect(page.next).toBeTypeOf('string');
+    expect((await index.list({ limit: 1000 })).next).toBeUndefined();
+  });
+
+  it('filters by key prefix, format and start window, paging each', async () => {
+    const from = T0 + 50 * 60_000;
+    const to = T0 + 120 * 60_000;
+    const filters: { q: RecordingListQuery; holds: (e: MediaEntry) => boolean }[] = [
+      { q: { prefix: 'edu/' }, holds: (e) => e.key.startsWith('edu/') },
+      // stream1 and stream10..19, not a substring match.
+      { q: { prefix: 'live/stream1' }, holds: (e) => e.key.startsWith('live/stream1') },
+      { q: { prefix: 'live/stream3_' }, holds: (e) => e.key.startsWith('live/stream3_') },
+      { q: { format: 'aac' }, holds: (e) => e.format === 'aac' },
+      { q: { fromMs: from, toMs: to }, holds: (e) => e.startMs >= from && e.startMs < to },
+      { q: { fromMs: from }, holds: (e) => e.startMs >= from },
+      { q: { toMs: to }, holds: (e) => e.startMs < to },
+      {
+        q: { prefix: 'live/', format: 'hls', fromMs: from, toMs: to },
+        holds: (e) => e.key.startsWith('live/') && e.format === 'hls' && e.startMs >= from && e.startMs < to,
+      },
+    ];
+    for (const { q, holds } of filters) {
+      const matching = all.filter(holds);
+      expect(matching.length).toBeGreaterThan(0);
+      for (const sort of SORTS) {
+        for (const order of ORDERS) {
+          const { ids } = await pageAll({ ...q, sort, order, limit: 7 });
+          expect(ids, `${JSON.stringify(q)} ${sort} ${order}`).toEqual(expected(matching, sort, order));
+        }
+      }
+    }
+    expect(await index.list({ prefix: 'vod/' })).toEqual({ entries: [], next: undefined });
+  });
+
+  it('a cursor from outside the start window pages from the window’s edge', async () => {
+    const from = T0 + 100 * 60_000;
+    const to = T0 + 150 * 60_000;
+    const inWindow = all.filter((e) => e.startMs >= from && e.startMs < to);
+    const early = (await index.list({ sort: 'start', order: 'asc', limit: 10 })).next!;
+    const { ids: up } = await pageAll(
+      { sort: 'start', order: 'asc', limit: 50, fromMs: from, toMs: to },
+      early,
+    );
+    expect(up).toEqual(expected(inWindow, 'start', 'asc'));
+    const late = (await index.list({ sort: 'start', order: 'desc', limit: 10 })).next!;
+    const { ids: down } = await pageAll(
+      { sort: 'start', order: 'desc', limit: 50, fromMs: from, toMs: to },
+      late,
+    );
+    expect(down).toEqual(expected(inWindow, 'start', 'desc'));
+  });
+
+  it('refuses a bad cursor or limit, naming it', async () => {
+    const bad = (q: RecordingListQuery) => index.list(q);
+    await expect(bad({ cursor: 'not a cursor!' })).rejects.toThrow(InvalidListQueryError);
+    await expect(bad({ cursor: Buffer.from('hello').toString('base64url') })).rejects.toThrow(
+      /^cursor: is not a cursor of this listing/,
+    );
+    await expect(
+      bad({ cursor: Buffer.from('["start","desc","1","x"]').toString('base64url') }),
+    ).rejects.toThrow(/^cursor: /);
+    const bySize = (await index.list({ sort: 'size', order: 'asc', limit: 5 })).next!;
+    await expect(bad({ cursor: bySize })).rejects.toThrow(
+      /^cursor: was made for sort=size and order=asc; pass those again, or no cursor$/,
+    );
+    await expect(bad({ limit: 0 })).rejects.toThrow(/^limit: must be a whole number from 1 to 1000$/);
+    await expect(bad({ limit: 1001 })).rejects.toThrow(/^limit: /);
+    await expect(bad({ limit: 2.5 })).rejects.toThrow(/^limit: /);
+  });
+
+  it('an entry removed between pages, even the cursor’s own, does not break the paging', async () => {
+    for (const sort of SORTS) {
+      const want = expected(all, sort, 'desc');
+      const first = await index.list({ sort, limit: 100 });
+      expect(first.entries.map((e) => e.fileId)).toEqual(want.slice(0, 100));
+      // The cursor's own entry (ties on its value remain), one not yet listed, one already listed.
+      expect(await index.remove(want[99]!)).toBe(true);
+      expect(await index.remove(want[250]!)).toBe(true);
+      expect(await index.remove(want[3]!)).toBe(true);
+      const { ids } = await pageAll({ sort, limit: 100 }, first.next);
+      expect(ids, sort).toEqual(want.slice(100).filter((id) => id !== want[250]));
+      await index.addMany(all);
+    }
+  });
+
+  it('an entry added again with another size moves in the size listing', async () => {
+    const moved = { ...all[10]!, size: 5_000_000 };
+    await index.add(moved);
+    const now = all.map((e) => (e.fileId === moved.fileId ? moved : e));
+    for (const order of ORDERS) {
+      const { ids } = await pageAll({ sort: 'size', order, limit: 100 });
+      expect(ids).toEqual(expected(now, 'size', order));
+    }
+    expect((await index.list({ sort: 'size', limit: 1 })).entries[0]).toEqual(moved);
+  });
+});
+
+describe('RedisMediaIndex on its own', () => {
+  it('lists media indexed before the listing existed, and skips members that are stale', async () => {
+    const keyPrefix = `mi-${randomBytes(4).toString('hex')}:`;
+    const some = recordings(300);
+    await new RedisMediaIndex(link.client, keyPrefix).addMany(some);
+    // What an index written before the listing looks like: no listing sets, no backfill mark.
+    const sets = ['start', 'duration', 'size'].map((s) => `${keyPrefix}media:list:${s}`);
+    await link.client.del(...sets, `${keyPrefix}media:list:backfilled`);
+    // A member left by a media removed, and one with a value its entry no longer has.
+    await link.client.zadd(sets[2]!, 0, '8000000000000000gone', 0, `c0c3880000000000${some[1]!.fileId}`);
+    index = new RedisMediaIndex(link.client, keyPrefix);
+    for (const sort of SORTS) {
+      for (const order of ORDERS) {
+        const { ids } = await pageAll({ sort, order, limit: 40 });
+        expect(ids, `${sort} ${order}`).toEqual(expected(some, sort, order));
+      }
+    }
+    expect(await link.client.exists(`${keyPrefix}media:list:backfilled`)).toBe(1);
+  });
+});
+
 describe('MediaIndex (SQLite) on its own', () => {
   let path: string;
   beforeEach(async () => {
@@ -191,6 +382,45 @@ describe('MediaIndex (SQLite) on its own', () => {
       'b',
     ]);
     expect(plan.join('\n')).toMatch(/USING (COVERING )?INDEX media_name/);
+  });
+
+  it('pages a listing by a seek on the index of its sort, however deep', async () => {
+    await index.addMany(recordings(1000));
+    await index.addMany(
+      Array.from({ length: 2500 }, (_, i) =>
+        entry(`bulk${i}`, `bulk${i}_2020`, T0 + i, { key: `bulk/bulk${i}_2020.mp4`, startMs: T0 + i }),
+      ),
+    );
+    const sqlite = index as MediaIndex;
+    const columns = { start: 'start_time', duration: 'duration', size: 'size' } as const;
+    for (const sort of SORTS) {
+      for (const order of ORDERS) {
+        let cursor: string | undefined;
+        for (let i = 0; i < 20; i++) cursor = (await index.list({ sort, order, limit: 100, cursor })).next;
+        const plan = sqlite.explainList({ sort, order, limit: 100, cursor }).join('\n');
+        const op = order === 'asc' ? '>' : '<';
+        expect(plan, `${sort} ${order}`).toBe(
+          `SEARCH media USING INDEX media_list_${sort} ((${columns[sort]},file_id)${op}(?,?))`,
+        );
+      }
+    }
+    const deep = (await index.list({ limit: 1000, fromMs: T0 })).next;
+    expect(sqlite.explainList({ fromMs: T0, cursor: deep }).join('\n')).toBe(
+      'SEARCH media USING INDEX media_list_start (start_time>? AND (start_time,file_id)<(?,?))',
+    );
+    // A narrow prefix is read through the key index and sorted; a broad one is checked along the sort index.
+    expect(sqlite.explainList({ prefix: 'live/stream1_' }).join('\n')).toMatch(
+      /^SEARCH media USING INDEX media_key \(key>\? AND key<\?\)\nUSE TEMP B-TREE FOR ORDER BY$/,
+    );
+    expect(sqlite.explainList({ prefix: 'bulk/' }).join('\n')).toBe(
+      'SCAN media USING INDEX media_list_start',
+    );
+    expect(sqlite.explainList({ sort: 'size', fromMs: T0 + 60_000, toMs: T0 + 120_000 }).join('\n')).toMatch(
+      /^SEARCH media USING INDEX media_list_start \(start_time>\? AND start_time<\?\)\nUSE TEMP B-TREE/,
+    );
+    expect(sqlite.explainList({ sort: 'size', fromMs: T0 }).join('\n')).toBe(
+      'SCAN media USING INDEX media_list_size',
+    );
   });
 
   it('keeps its entries across close and open, and after a crash left its lock behind', async () => {
