@@ -11,7 +11,8 @@ import { probeCapabilities, type FfmpegCapabilities } from './ffmpeg/capabilitie
 import { resolveFfmpegPath, resolveFfprobePath } from './ffmpeg/locate.js';
 import { RtmpIngest, type AdmitDecision, type PublishRequest } from './ingest/index.js';
 import { createMixing, type Mixing, type MixService } from './mix/index.js';
-import { registerMediaActions } from './api/media-actions.js';
+import { deleteMediaById, registerMediaActions } from './api/media-actions.js';
+import { registerRecordingRoutes } from './api/recording-routes.js';
 import type { MediaCatalog } from './media/media-index.js';
 import { FileFinisher, type FinishedFile } from './recording/file-finisher.js';
 import {
@@ -47,6 +48,7 @@ import { registerTaskActions } from './api/task-actions.js';
 import { registerTemplateActions } from './api/template-actions.js';
 import { TaskBook } from './tasks/task-book.js';
 import { requireRetention, TemplateBook } from './templates/index.js';
+import { PlaybackServer, registerPlaybackRoutes, signedRawRoutes, VideoUrls } from './playback/index.js';
 import { createStore } from './storage/index.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { UploadQueue } from './storage/upload-queue.js';
@@ -169,10 +171,15 @@ export class Recorder {
           }
         : outboxOptions,
     );
-    this.store = createStore(config.storage, {
-      dataDir,
-      publicBaseUrl: () => config.http.publicBaseUrl ?? `http://127.0.0.1:${this.httpPort}`,
+    const recorderUrl = () => config.http.publicBaseUrl ?? `http://127.0.0.1:${this.httpPort}`;
+    this.store = createStore(config.storage, { dataDir, publicBaseUrl: recorderUrl });
+    const videoUrls = new VideoUrls({
+      store: this.store,
+      storage: config.storage,
+      playback: config.playback,
+      recorderUrl,
     });
+    const playback = new PlaybackServer({ store: this.store, key: config.playback.key });
     this.uploads = new UploadQueue({
       dir: join(dataDir, '.uploads'),
       store: this.store,
@@ -210,6 +217,7 @@ export class Recorder {
       ffprobePath: resolveFfprobePath(ffmpegPath),
       mediaIndex: this.mediaIndex,
       store: this.store,
+      urls: videoUrls,
       uploads: this.uploads,
       retentionDays: config.record.storageDays,
       naming: { template: config.record.fileNameTemplate, timeZone: config.record.timeZone },
@@ -351,31 +359,48 @@ export class Recorder {
       clusterStatus: () => shared.problem(),
       bodyLimitBytes: config.http.bodyLimitBytes,
       ...(config.http.cors ? { corsOrigins: config.http.cors.origins } : {}),
+      ...(playback.signing ? { fileGuard: signedRawRoutes(playback) } : {}),
     });
-    registerApiGuard(this.http.app, apiTokens(config.api), this.logger);
-    registerMediaRoutes(this.http.app, {
-      store: this.store,
+    registerMediaActions(this.tencentActions, {
       index: this.mediaIndex,
+      store: this.store,
+      urls: videoUrls,
     });
-    registerMetricsRoute(this.http.app, this.metrics);
-    registerCallbackRoutes(this.http.app, { outbox: shared.callbacks ?? this.outbox });
-    registerClusterRoutes(this.http.app, {
-      mode: shared.mode,
-      nodeId: shared.nodeId,
-      work: shared.work,
-      drain: (timeoutMs) => void this.drain(timeoutMs),
-      live: () => this.gate.live,
-      streams: () =>
-        this.manager.sessions
-          .filter((s) => s.state !== 'completed' && s.state !== 'failed')
-          .map((s) => streamView(s, shared.nodeId, Date.now())),
+    registerTemplateActions(this.tencentActions, {
+      book: this.templates,
+      timeZone: config.record.timeZone,
     });
-    registerTencentApi(this.http.app, { credentials: config.api.credentials, actions: this.tencentActions });
-    registerMediaActions(this.tencentActions, { index: this.mediaIndex, store: this.store });
-    registerTemplateActions(this.tencentActions, { book: this.templates, timeZone: config.record.timeZone });
     registerTaskActions(this.tencentActions, this.tasks);
     registerMixActions(this.tencentActions, this.mixes);
-    registerMixRoutes(this.http.app, this.mixes);
+    // Through addRoutes, so /api/openapi.json sees each route.
+    this.http.addRoutes((app) => {
+      registerPlaybackRoutes(app, playback);
+      registerApiGuard(app, apiTokens(config.api), this.logger);
+      registerMediaRoutes(app, {
+        store: this.store,
+        index: this.mediaIndex,
+      });
+      registerMetricsRoute(app, this.metrics);
+      registerCallbackRoutes(app, { outbox: shared.callbacks ?? this.outbox });
+      registerClusterRoutes(app, {
+        mode: shared.mode,
+        nodeId: shared.nodeId,
+        work: shared.work,
+        drain: (timeoutMs) => void this.drain(timeoutMs),
+        live: () => this.gate.live,
+        streams: () =>
+          this.manager.sessions
+            .filter((s) => s.state !== 'completed' && s.state !== 'failed')
+            .map((s) => streamView(s, shared.nodeId, Date.now())),
+      });
+      registerTencentApi(app, { credentials: config.api.credentials, actions: this.tencentActions });
+      registerMixRoutes(app, this.mixes);
+      registerRecordingRoutes(app, {
+        catalog: this.mediaIndex,
+        deleteMedia: (fileId) => deleteMediaById({ index: this.mediaIndex, store: this.store }, fileId),
+        urlFor: (key) => videoUrls.urlFor(key),
+      });
+    });
     this.tasks.on('start', (task) => this.manager.onTaskStart(task));
     this.tasks.on('end', (task, reason) => this.manager.onTaskEnd(task, reason));
   }

@@ -13,6 +13,8 @@ import type { MediaCatalog, MediaEntry } from '../media/media-index.js';
 export interface MediaActionsOptions {
   index: MediaCatalog;
   store: ObjectStore;
+  /** Where a media is played from (MediaUrl); unset: the store's own URL. */
+  urls?: Pick<ObjectStore, 'urlFor'>;
 }
 
 /** Tencent's cap on Offset + Limit, and on TotalCount. */
@@ -106,7 +108,9 @@ export async function searchMedia(options: MediaActionsOptions, params: TencentP
   });
   return {
     TotalCount: totalCount,
-    MediaInfoSet: await Promise.all(entries.map((e) => mediaInfo(options.store, e, p.Filters))),
+    MediaInfoSet: await Promise.all(
+      entries.map((e) => mediaInfo(options.urls ?? options.store, e, p.Filters)),
+    ),
   };
 }
 
@@ -122,7 +126,7 @@ export async function describeMediaInfos(
     MediaInfoSet: await Promise.all(
       ids.flatMap((id) => {
         const entry = found.get(id);
-        return entry ? [mediaInfo(options.store, entry, p.Filters)] : [];
+        return entry ? [mediaInfo(options.urls ?? options.store, entry, p.Filters)] : [];
       }),
     ),
     NotExistFileIdSet: ids.filter((id) => !found.has(id)),
@@ -132,9 +136,15 @@ export async function describeMediaInfos(
 /** DeleteMedia: every object of the media (an HLS playlist's segments too), then its index row. */
 export async function deleteMedia(options: MediaActionsOptions, params: TencentParams): Promise<object> {
   const p = parseTencentParams(deleteSchema, params);
-  const [entry] = await options.index.get([p.FileId]);
-  if (!entry)
+  if (!(await deleteMediaById(options, p.FileId)))
     throw new TencentApiError('ResourceNotFound.FileNotExist', `the file ${p.FileId} does not exist`);
+  return {};
+}
+
+/** Deletes every object of a media (an HLS playlist's segments too), then its index row; false when none. */
+export async function deleteMediaById(options: MediaActionsOptions, fileId: string): Promise<boolean> {
+  const [entry] = await options.index.get([fileId]);
+  if (!entry) return false;
   let keys: string[];
   try {
     keys = await mediaKeysOf(options.store, entry.key);
@@ -151,7 +161,7 @@ export async function deleteMedia(options: MediaActionsOptions, params: TencentP
     }
   }
   await options.index.remove(entry.fileId);
-  return {};
+  return true;
 }
 
 /** Registers SearchMedia, DescribeMediaInfos and DeleteMedia (VOD, version 2018-07-17). */
@@ -180,19 +190,19 @@ function tencentStorageError(err: unknown): Error {
 
 /** Tencent's MediaInfo of one entry, with the parts Filters asks for (all when Filters is absent). */
 async function mediaInfo(
-  store: ObjectStore,
+  urls: Pick<ObjectStore, 'urlFor'>,
   entry: MediaEntry,
   wanted: readonly Filter[] | undefined,
 ): Promise<object> {
   const want = (filter: Filter) => !wanted || wanted.length === 0 || wanted.includes(filter);
   return {
     FileId: entry.fileId,
-    ...(want('basicInfo') ? { BasicInfo: await basicInfo(store, entry) } : {}),
+    ...(want('basicInfo') ? { BasicInfo: await basicInfo(urls, entry) } : {}),
     ...(want('metaData') ? { MetaData: metaData(entry) } : {}),
   };
 }
 
-async function basicInfo(store: ObjectStore, entry: MediaEntry): Promise<object> {
+async function basicInfo(urls: Pick<ObjectStore, 'urlFor'>, entry: MediaEntry): Promise<object> {
   return {
     Name: entry.name,
     Description: '',
@@ -204,7 +214,7 @@ async function basicInfo(store: ObjectStore, entry: MediaEntry): Promise<object>
     ClassPath: '',
     CoverUrl: '',
     Type: entry.key.slice(entry.key.lastIndexOf('.') + 1),
-    MediaUrl: await store.urlFor(entry.key),
+    MediaUrl: await urls.urlFor(entry.key),
     SourceInfo: {
       SourceType: 'Record',
       SourceContext: entry.sourceContext,

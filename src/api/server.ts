@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { extname, resolve } from 'node:path';
 import fastifyCors from '@fastify/cors';
 import { fastifyStatic } from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifyPlugin from 'fastify-plugin';
 import {
   fastify,
   LogController,
@@ -15,6 +17,7 @@ import {
 import { AppError, errorMessage, ListenError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { MEDIA_CONTENT_TYPES } from '../storage/content-type.js';
+import { openApiOperation, OPENAPI_INFO } from './openapi.js';
 import { TencentApiError, type TencentApiErrorCode } from './tencent-api.js';
 
 /** What the HTTP edge needs: where to bind, which directory to serve, and how to report readiness. */
@@ -34,6 +37,8 @@ export interface HttpServerOptions {
   bodyLimitBytes?: number;
   /** Origins whose pages may call every route (http.cors.origins); unset: no CORS headers. */
   corsOrigins?: '*' | readonly string[];
+  /** Runs before the files of dataDir are served (signed playback URLs); it may answer the request itself. */
+  fileGuard?: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 }
 
 /** Default of `bodyLimitBytes`: the /api/ routes take small JSON bodies. */
@@ -45,6 +50,13 @@ const API_PREFIX = '/api/';
 /** The HTTP edge: health probes and recorded files; more routes are registered on `app` before `listen()`. */
 export interface HttpServer {
   readonly app: FastifyInstance;
+  /**
+   * Registers routes (and hooks) on the app as a whole, after the OpenAPI collector is loaded, so each route
+   * is seen by it. Routes added straight to `app` work the same but are left out of /api/openapi.json.
+   */
+  addRoutes(register: (app: FastifyInstance) => void): void;
+  /** Every route registered so far, as `METHOD url` (HEAD left out). */
+  routes(): string[];
   listen(): Promise<{ host: string; port: number }>;
   close(): Promise<void>;
 }
@@ -63,7 +75,10 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
 
   // The /api/ routes and their methods, so a wrong method answers 405 rather than 404.
   const apiRoutes: { pattern: RegExp; methods: string[] }[] = [];
+  const allRoutes: string[] = [];
   app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat())
+      if (method !== 'HEAD') allRoutes.push(`${method} ${route.url}`);
     if (!route.url.startsWith(API_PREFIX)) return;
     const methods = [route.method].flat().filter((m) => m !== 'HEAD');
     apiRoutes.push({ pattern: routePattern(route.url), methods });
@@ -89,6 +104,24 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     });
   }
 
+  // First, so it sees every route added through addRoutes; what each says is in openapi.ts, not on the routes,
+  // so documenting a route changes neither how it validates nor how it serializes.
+  void app.register(fastifySwagger, {
+    openapi: OPENAPI_INFO,
+    transform: ({ url, route }) => {
+      const method = [route.method].flat()[0]!;
+      const documented = openApiOperation(method, url);
+      return { schema: documented ?? { hide: true }, url: url.replace(/\*$/, '{key}') };
+    },
+  });
+  const addRoutes = (register: (scope: FastifyInstance) => void) => {
+    void app.register(
+      fastifyPlugin(async (scope: FastifyInstance) => {
+        register(scope);
+      }),
+    );
+  };
+
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     const message = `Route ${request.method} ${request.url} not found`;
@@ -105,8 +138,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     void reply.code(404).send(apiErrorBody(404, 'InvalidAction', message));
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  const readiness = async (reply: FastifyReply) => {
     if (!isReady()) return reply.code(503).send({ status: 'not ready' });
     const unready = opts.unready?.();
     if (unready) return reply.code(503).send(unready);
@@ -118,11 +150,17 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       ...(storageError ? { storage: { ok: false, error: storageError } } : {}),
       ...(redisError ? { redis: { ok: false, error: redisError } } : {}),
     };
+  };
+  addRoutes((scope) => {
+    scope.get('/api/openapi.json', async () => scope.swagger());
+    scope.get('/healthz', async () => ({ status: 'ok' }));
+    scope.get('/readyz', async (_request, reply) => readiness(reply));
   });
 
   void app.register(async (scope) => {
     await mkdir(dataDir, { recursive: true });
     scope.addHook('onSend', overrideMediaContentType);
+    if (opts.fileGuard) scope.addHook('onRequest', opts.fileGuard);
     await scope.register(fastifyStatic, {
       root: dataDir,
       prefix: '/',
@@ -139,6 +177,8 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
 
   return {
     app,
+    addRoutes,
+    routes: () => [...allRoutes],
     async listen() {
       // Plugin failures (e.g. dataDir cannot be created) surface as themselves, not as a port problem.
       await app.ready();
@@ -216,8 +256,10 @@ interface HttpishError {
 const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   NOT_FOUND: 404,
   INVALID_KEY: 400,
+  INVALID_LIST_QUERY: 400,
   INVALID_NAME: 400,
   STORAGE_LOCKED: 409,
+  STORAGE_UNAVAILABLE: 503,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
 });
@@ -226,6 +268,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
 const TENCENT_CODE_BY_CODE: Readonly<Record<string, TencentApiErrorCode>> = Object.freeze({
   NOT_FOUND: 'ResourceNotFound',
   INVALID_KEY: 'InvalidParameterValue',
+  INVALID_LIST_QUERY: 'InvalidParameterValue',
   INVALID_NAME: 'InvalidParameterValue',
   STORAGE_LOCKED: 'ResourceInUse',
   UNAUTHORIZED: 'AuthFailure.InvalidAuthorization',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../shared/errors.js';
 import { parseConfig } from './load.js';
+import { minioVideoUrl } from './schema.js';
 
 const MIB = 1024 * 1024;
 
@@ -85,6 +86,52 @@ describe('cluster', () => {
     expect(() => parseConfig({ cluster: { nodeId: 'a b' } })).toThrow(/cluster\.nodeId.*1\.\.64 characters/);
     expect(() => parseConfig({ cluster: { leaseSeconds: 10, heartbeatSeconds: 6 } })).toThrow(
       /cluster\.heartbeatSeconds = 6: must be at most half of cluster\.leaseSeconds \(10\)/,
+    );
+  });
+});
+
+describe('playback and storage.videoUrl', () => {
+  const minio = {
+    type: 'minio',
+    endPoint: '127.0.0.1',
+    accessKey: 'a',
+    secretKey: 'b',
+    bucket: 'rec',
+  } as const;
+
+  it('signs nothing by default; a signed video_url lives 7 days', () => {
+    expect(parseConfig({}).playback).toEqual({ urlTtlSeconds: 604_800 });
+  });
+
+  it.each(['short', 'has-a-dash-in-it', 'x'.repeat(21)])('refuses the key %s, naming playback.key', (key) => {
+    expect(() => parseConfig({ playback: { key } })).toThrow(/playback\.key.*8\.\.20 letters or digits/);
+  });
+
+  it.each([
+    [{}, {}, 'presigned'],
+    [{ publicBaseUrl: 'https://cdn.example.com' }, {}, 'public'],
+    [{}, { key: 'Abcdefgh12' }, 'playback'],
+    [{ videoUrl: 'playback' }, {}, 'playback'],
+  ] as const)('storage %j with playback %j: video_url is %s', (storage, playback, expected) => {
+    const config = parseConfig({ storage: { ...minio, ...storage }, playback });
+    expect(minioVideoUrl(config.storage as never, config.playback)).toBe(expected);
+  });
+
+  it('refuses a bucket URL with signing on, and public without a base, naming storage.videoUrl', () => {
+    expect(() =>
+      parseConfig({ storage: { ...minio, videoUrl: 'presigned' }, playback: { key: 'Abcdefgh12' } }),
+    ).toThrow(/storage\.videoUrl.*must be playback when playback\.key is set/);
+    expect(() =>
+      parseConfig({
+        storage: { ...minio, publicBaseUrl: 'https://cdn.example.com' },
+        playback: { key: 'Abcdefgh12' },
+      }),
+    ).toThrow(/storage\.videoUrl.*must be playback/);
+    expect(() => parseConfig({ storage: { ...minio, videoUrl: 'public' } })).toThrow(
+      /storage\.videoUrl.*without storage\.publicBaseUrl/,
+    );
+    expect(() => parseConfig({ storage: { ...minio, videoUrl: 'cdn' as never } })).toThrow(
+      /storage\.videoUrl.*playback, presigned or public/,
     );
   });
 });

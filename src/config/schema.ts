@@ -102,8 +102,14 @@ const minioStorage = z.strictObject({
     .string()
     .regex(/^([A-Za-z0-9._-]+\/)*$/, { error: 'must be empty or path segments each ending in "/"' })
     .default(''),
-  // Set for a CDN or public bucket: video_url = publicBaseUrl + key. Unset: a presigned GET.
+  // Set for a CDN or public bucket: video_url = publicBaseUrl + key.
   publicBaseUrl: httpUrl.optional(),
+  // What video_url points at: `playback` (the recorder's /play/ route, which proxies the bucket, HLS included),
+  // `presigned` (a presigned GET of the object itself) or `public` (publicBaseUrl + key). Unset: public when
+  // publicBaseUrl is set, else playback when playback.key is set, else presigned.
+  videoUrl: z
+    .enum(['playback', 'presigned', 'public'], { error: 'must be playback, presigned or public' })
+    .optional(),
   presignSeconds: intIn(1, 604800).default(604800),
   // Bounded parts: memory per upload is one part.
   partSize: intIn(5 * MIB, 512 * MIB).default(8 * MIB),
@@ -200,6 +206,19 @@ export const configSchema = z
             backupKey: z.string().default(''),
           })
           .prefault({}),
+      })
+      .prefault({}),
+    playback: z
+      .strictObject({
+        // Tencent VOD's hotlink key (8..20 letters or digits): every media route then wants a signed URL.
+        key: z
+          .string()
+          .regex(/^[A-Za-z0-9]{8,20}$/, {
+            error: 'must be 8..20 letters or digits (Tencent VOD hotlink key)',
+          })
+          .optional(),
+        // How long the signed video_url of event 100 and DescribeMediaInfos stays valid.
+        urlTtlSeconds: intIn(60, 31_536_000).default(604_800),
       })
       .prefault({}),
     dataDir: nonEmpty.default('./data'),
@@ -401,6 +420,27 @@ export const configSchema = z
         message: 'must be set when auth.publish.enabled is true',
       });
     }
+    if (storage.type === 'minio' && storage.videoUrl === 'public' && !storage.publicBaseUrl) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['storage', 'videoUrl'],
+        input: storage.videoUrl,
+        message: 'must not be public without storage.publicBaseUrl (the base the URLs are made from)',
+      });
+    }
+    if (
+      storage.type === 'minio' &&
+      config.playback.key &&
+      minioVideoUrl(storage, config.playback) !== 'playback'
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['storage', 'videoUrl'],
+        input: minioVideoUrl(storage, config.playback),
+        message:
+          'must be playback when playback.key is set (a presigned or public bucket URL cannot carry the signature)',
+      });
+    }
     if (storage.type === 'minio' && storage.sse?.type === 'SSE-C' && !storage.useSSL) {
       ctx.addIssue({
         code: 'custom',
@@ -410,6 +450,14 @@ export const configSchema = z
       });
     }
   });
+
+/** What video_url of MinIO media points at, with storage.videoUrl's default applied. */
+export function minioVideoUrl(
+  storage: { videoUrl?: 'playback' | 'presigned' | 'public' | undefined; publicBaseUrl?: string | undefined },
+  playback: { key?: string | undefined },
+): 'playback' | 'presigned' | 'public' {
+  return storage.videoUrl ?? (storage.publicBaseUrl ? 'public' : playback.key ? 'playback' : 'presigned');
+}
 
 /** Configuration as written in a file: every key optional. */
 export type ConfigInput = z.input<typeof configSchema>;
@@ -431,4 +479,5 @@ export type CallbackConfig = Config['callback'];
 export type MixConfig = Config['mix'];
 export type ClusterConfig = Config['cluster'];
 export type StorageConfig = Config['storage'];
+export type PlaybackConfig = Config['playback'];
 export type MinioStorageConfig = Extract<StorageConfig, { type: 'minio' }>;

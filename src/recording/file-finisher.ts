@@ -91,6 +91,8 @@ export interface AnnounceSpec {
 export interface FileFinisherOptions {
   ffmpegPath: string;
   store: ObjectStore;
+  /** Where a stored file is played from (event 100's video_url); unset: the store's own URL. */
+  urls?: Pick<ObjectStore, 'urlFor'>;
   uploads: UploadQueue;
   /** Tencent StorageTime for every stored object; 0 keeps them forever. */
   retentionDays: number;
@@ -432,7 +434,7 @@ export class FileFinisher {
     const file: FinishedFile = {
       format: spec.format,
       key: spec.key,
-      url: await this.#o.store.urlFor(spec.key),
+      url: await (this.#o.urls ?? this.#o.store).urlFor(spec.key),
       fileId: spec.fileId ?? newFileId(),
       size: spec.size,
       startMs: spec.startMs,

@@ -16,6 +16,8 @@ const BACKUP_KEY = 'backup-key-never-logged-2';
 const CALLBACK_KEY = 'callback-key-never-logged-3';
 const API_SECRET = 'api-secret-never-logged-4';
 const ADMIN_TOKEN = 'admin-token-never-logged-5';
+const VIEWER_TOKEN = 'viewer-token-never-logged-6';
+const PLAYBACK_KEY = 'PlaybackKeyNever7';
 
 let minio: TestMinio;
 let receiver: CallbackReceiver;
@@ -49,7 +51,12 @@ describe('secrets never reach the logs', () => {
       record: { formats: ['mp4'] },
       auth: { publish: { enabled: true, key: PUSH_KEY, backupKey: BACKUP_KEY } },
       callback: { url: receiver.url, key: CALLBACK_KEY, retryIntervalSeconds: 0.2 },
-      api: { credentials: [{ secretId: 'AKIDsecrets', secretKey: API_SECRET }], adminToken: ADMIN_TOKEN },
+      api: {
+        credentials: [{ secretId: 'AKIDsecrets', secretKey: API_SECRET }],
+        adminToken: ADMIN_TOKEN,
+        tokens: [{ name: 'wall', token: VIEWER_TOKEN, role: 'viewer' }],
+      },
+      playback: { key: PLAYBACK_KEY },
       storage: {
         type: 'minio',
         endPoint: minio.endPoint,
@@ -57,6 +64,7 @@ describe('secrets never reach the logs', () => {
         accessKey: minio.accessKey,
         secretKey: minio.secretKey,
         bucket: 'secrets',
+        videoUrl: 'playback',
       },
     });
     // The whole config logged by mistake must not leak either.
@@ -81,7 +89,18 @@ describe('secrets never reach the logs', () => {
         },
       );
       await bad.exited;
-      await receiver.waitFor((b) => b.event_type === 100 && b.stream_id === 'sec1', 1, 60_000);
+      const [stored] = await receiver.waitFor(
+        (b) => b.event_type === 100 && b.stream_id === 'sec1',
+        1,
+        60_000,
+      );
+      // A viewer's call, a signed play and an unsigned one are logged without the token or the key.
+      const api = await fetch(`http://127.0.0.1:${recorder.httpPort}/api/streams`, {
+        headers: { authorization: `Bearer ${VIEWER_TOKEN}` },
+      });
+      expect(api.status).toBe(200);
+      expect((await fetch(String(stored!.video_url))).status).toBe(200);
+      expect((await fetch(String(stored!.video_url).split('?')[0]!)).status).toBe(403);
     } finally {
       await recorder.stop();
     }
@@ -102,6 +121,8 @@ describe('secrets never reach the logs', () => {
       CALLBACK_KEY,
       API_SECRET,
       ADMIN_TOKEN,
+      VIEWER_TOKEN,
+      PLAYBACK_KEY,
       minio.secretKey,
       txSecret,
       'f'.repeat(32),

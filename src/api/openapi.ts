@@ -1,0 +1,264 @@
+/**
+ * What /api/openapi.json says of each route. Kept here rather than on the routes: a route's schema would also
+ * validate and serialize, and these routes validate with zod and answer errors in Tencent's shape.
+ */
+
+type Schema = Record<string, unknown>;
+
+export interface OperationDoc {
+  summary: string;
+  description?: string;
+  tags: string[];
+  querystring?: Schema;
+  params?: Schema;
+  body?: Schema;
+  response?: Record<string, Schema>;
+  /** Overrides the document's bearer security (the health probes need none). */
+  security?: Record<string, string[]>[];
+}
+
+export const OPENAPI_INFO = {
+  openapi: '3.0.3',
+  info: {
+    title: 'recorder',
+    description:
+      'The recorder’s own HTTP routes: playback, health, and the operator API under /api/ ' +
+      '(a bearer token from api.tokens or api.adminToken; with none set, loopback only). ' +
+      'Tencent’s TC3-signed actions are on POST / and are described by Tencent’s own API documents.',
+    version: '1',
+  },
+  components: {
+    securitySchemes: { bearer: { type: 'http' as const, scheme: 'bearer' } },
+  },
+  security: [{ bearer: [] }],
+};
+
+const string = { type: 'string' };
+const integer = { type: 'integer' };
+const nullable = (schema: Schema) => ({ ...schema, nullable: true });
+const object = (properties: Record<string, Schema>, required: string[] = []): Schema => ({
+  type: 'object',
+  properties,
+  ...(required.length ? { required } : {}),
+});
+const error = object({ statusCode: integer, error: string, message: string });
+const apiError = object({
+  Response: object({ Error: object({ Code: string, Message: string }), RequestId: string }),
+  statusCode: integer,
+  error: string,
+  message: string,
+});
+
+const stream = object({
+  stream: string,
+  app: string,
+  recordingId: string,
+  state: {
+    type: 'string',
+    description: 'starting, recording, interrupted, finalizing (this node’s); live… elsewhere',
+  },
+  formats: { type: 'array', items: string },
+  startedAt: nullable({ ...string, format: 'date-time' }),
+  bytesIn: integer,
+  resumeSecondsLeft: nullable(integer),
+  restarts: integer,
+  node: string,
+  nodeAlive: { type: 'boolean', description: 'only for another node’s recording' },
+});
+
+const time = { ...string, format: 'date-time' };
+const recording = object({
+  url: { ...string, description: 'where it plays: video_url’s rule, signed when playback.key is set' },
+  fileId: string,
+  key: { ...string, description: 'storage key, app/file' },
+  name: string,
+  format: { type: 'string', enum: ['hls', 'mp4', 'flv', 'aac'] },
+  domain: string,
+  app: string,
+  streamId: string,
+  startTime: time,
+  endTime: time,
+  duration: { type: 'number', description: 'seconds' },
+  size: { ...integer, description: 'bytes' },
+  createdAt: time,
+  expiresAt: nullable(time),
+  container: string,
+  width: integer,
+  height: integer,
+  bitrate: integer,
+  videoStreams: {
+    type: 'array',
+    items: object({ codec: string, bitrate: integer, width: integer, height: integer, fps: integer }),
+  },
+  audioStreams: { type: 'array', items: object({ codec: string, bitrate: integer, samplingRate: integer }) },
+  vid: string,
+  taskId: string,
+  sourceContext: string,
+});
+
+const signature = {
+  t: { ...string, description: 'expiry, Unix seconds in lowercase hex' },
+  exper: { ...string, description: 'preview seconds; 0 or empty: all (HLS playlists are cut to it)' },
+  rlimit: { ...string, description: 'most client IPs (accepted, not enforced)' },
+  us: { ...string, description: 'a random id of the link' },
+  sign: { ...string, description: 'md5(KEY + Dir + t + exper + rlimit + us)' },
+};
+
+const DOCS: Record<string, OperationDoc> = {
+  'GET /play/*': {
+    summary: 'Play a stored recording from any store',
+    description:
+      'HLS playlists (segment URIs beside them, carrying the request’s signature) and MP4, FLV, AAC files with ' +
+      'byte ranges. On MinIO every byte is proxied, so the bucket stays private. With playback.key set, the ' +
+      'URL must be signed (Tencent VOD key hotlink format): 403 otherwise.',
+    tags: ['playback'],
+    params: object({ key: { ...string, description: 'app/file, e.g. live/stream1_2026-…_2026-….m3u8' } }),
+    querystring: object(signature),
+    response: {
+      200: { description: 'the media', type: 'string', format: 'binary' },
+      206: { description: 'the range asked for', type: 'string', format: 'binary' },
+      403: error,
+      404: error,
+      416: error,
+    },
+  },
+  'GET /healthz': {
+    summary: 'Liveness',
+    tags: ['health'],
+    security: [],
+    response: { 200: object({ status: string }) },
+  },
+  'GET /readyz': {
+    summary: 'Readiness: 503 while starting, stopping, draining or full',
+    tags: ['health'],
+    security: [],
+    response: {
+      200: object({ status: string, storage: object({ ok: { type: 'boolean' }, error: string }) }),
+      503: object({ status: string }),
+    },
+  },
+  'GET /api/openapi.json': { summary: 'This document', tags: ['api'] },
+  'GET /api/streams': {
+    summary: 'Live and interrupted recordings, on this node and (in a cluster) the others',
+    tags: ['streams'],
+    response: { 200: object({ streams: { type: 'array', items: stream } }) },
+  },
+  'GET /api/cluster': {
+    summary: 'Every node, whether it lives, and its open recordings, uploads and pushes',
+    tags: ['cluster'],
+    response: {
+      200: object({
+        mode: { type: 'string', enum: ['single', 'cluster'] },
+        node: string,
+        nodes: {
+          type: 'array',
+          items: object({
+            node: string,
+            alive: { type: 'boolean' },
+            items: { type: 'array', items: object({}) },
+          }),
+        },
+      }),
+    },
+  },
+  'POST /api/drain': {
+    summary: 'Take no new publish; stop once the live ones end or the timeout passes (admin)',
+    tags: ['cluster'],
+    body: object({ timeoutSeconds: integer }),
+    response: {
+      202: object({ status: string, node: string, live: integer, timeoutSeconds: integer }),
+      400: apiError,
+    },
+  },
+  'GET /api/callbacks/dead': {
+    summary: 'Callbacks that were never delivered (dead letters)',
+    tags: ['callbacks'],
+    response: {
+      200: object({
+        dead: {
+          type: 'array',
+          items: object({
+            id: string,
+            url: string,
+            eventType: nullable(integer),
+            attempts: integer,
+            lastError: nullable(string),
+            createdAt: { ...string, format: 'date-time' },
+          }),
+        },
+      }),
+    },
+  },
+  'POST /api/callbacks/dead/:id/redeliver': {
+    summary: 'Send a dead callback again (admin)',
+    tags: ['callbacks'],
+    params: object({ id: string }, ['id']),
+    response: { 200: object({ id: string, state: string }), 404: apiError },
+  },
+  'GET /api/media/expiry': {
+    summary: 'When a media expires',
+    tags: ['recordings'],
+    querystring: object({ key: string }, ['key']),
+    response: {
+      200: object({ key: string, keys: { type: 'array', items: string }, expiresAt: nullable(string) }),
+    },
+  },
+  'PUT /api/media/expiry': {
+    summary: 'Move a media’s expiry, or pin it with null (admin)',
+    tags: ['recordings'],
+    body: object({ key: string, expiresAt: nullable({ ...string, format: 'date-time' }) }, [
+      'key',
+      'expiresAt',
+    ]),
+    response: {
+      200: object({ key: string, keys: { type: 'array', items: string }, expiresAt: nullable(string) }),
+    },
+  },
+  'GET /api/recordings': {
+    summary:
+      'Stored recordings, sorted and paged by cursor (keyset): as deep as the index goes, no 5,000 cap',
+    tags: ['recordings'],
+    querystring: object({
+      prefix: { ...string, description: 'start of the storage key: live/, live/stream1' },
+      from: { ...string, description: 'start time at or after: ISO 8601 with a zone, or Unix seconds' },
+      to: { ...string, description: 'start time before; later than from' },
+      format: { type: 'string', enum: ['hls', 'mp4', 'flv', 'aac'] },
+      sort: { type: 'string', enum: ['start', 'duration', 'size'], default: 'start' },
+      order: { type: 'string', enum: ['asc', 'desc'], default: 'desc' },
+      limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+      cursor: { ...string, description: 'the next of the page before, unchanged' },
+    }),
+    response: {
+      200: object({ recordings: { type: 'array', items: recording }, next: nullable(string) }),
+      400: apiError,
+    },
+  },
+  'GET /api/recordings/:fileId': {
+    summary: 'One recording',
+    tags: ['recordings'],
+    params: object({ fileId: string }, ['fileId']),
+    response: { 200: recording, 404: apiError },
+  },
+  'DELETE /api/recordings/:fileId': {
+    summary:
+      'Delete a recording: every object of it (an HLS playlist’s segments too), then its index entry (admin)',
+    tags: ['recordings'],
+    params: object({ fileId: string }, ['fileId']),
+    response: { 200: object({ fileId: string, deleted: { type: 'boolean' } }), 404: apiError, 409: apiError },
+  },
+  'GET /api/mixes': {
+    summary: 'Open mix sessions, from CreateCommonMixStream and automatic room mixes',
+    tags: ['mix'],
+    response: { 200: object({ mixes: { type: 'array', items: object({}) } }) },
+  },
+};
+
+/** The document of a route, or undefined when it is not one to describe (the raw file routes, HEAD). */
+export function openApiOperation(method: string, url: string): OperationDoc | undefined {
+  return DOCS[`${method} ${url}`];
+}
+
+/** Every route the document describes, as `METHOD url`. */
+export function documentedRoutes(): string[] {
+  return Object.keys(DOCS);
+}

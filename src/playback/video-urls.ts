@@ -1,0 +1,48 @@
+import { minioVideoUrl, type PlaybackConfig, type StorageConfig } from '../config/schema.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { signUrl } from './signed-url.js';
+
+/** The path of a stored object on the playback route. */
+export function playbackPath(key: string): string {
+  return `/play/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/**
+ * Where a stored media is played from, as event 100's video_url and DescribeMediaInfos' MediaUrl say: the local
+ * disk's own route, the playback route, or the bucket's presigned or public URL (storage.videoUrl). Signed with
+ * playback.key when it is set.
+ */
+export class VideoUrls {
+  readonly #store: ObjectStore;
+  readonly #viaPlayback: boolean;
+  readonly #playback: PlaybackConfig;
+  readonly #recorderUrl: () => string;
+  readonly #now: () => number;
+
+  constructor(options: {
+    store: ObjectStore;
+    storage: StorageConfig;
+    playback: PlaybackConfig;
+    /** The recorder's own base URL (http.publicBaseUrl, or the bound port on loopback). */
+    recorderUrl: () => string;
+    now?: () => number;
+  }) {
+    this.#store = options.store;
+    this.#playback = options.playback;
+    this.#recorderUrl = options.recorderUrl;
+    this.#now = options.now ?? Date.now;
+    this.#viaPlayback =
+      options.storage.type === 'minio' && minioVideoUrl(options.storage, options.playback) === 'playback';
+  }
+
+  async urlFor(key: string): Promise<string> {
+    const url = this.#viaPlayback
+      ? `${this.#recorderUrl().replace(/\/+$/, '')}${playbackPath(key)}`
+      : await this.#store.urlFor(key);
+    // The config allows a key only with URLs the recorder serves: the local disk's, or the playback route.
+    const signingKey = this.#playback.key;
+    if (!signingKey) return url;
+    const expiresAt = Math.floor(this.#now() / 1000) + this.#playback.urlTtlSeconds;
+    return signUrl(signingKey, url, { expiresAt });
+  }
+}
