@@ -22,7 +22,14 @@ describe('GET /api/streams', () => {
       (
         (await (await fetch(`${base()}/api/streams`)).json()) as { streams: Record<string, unknown>[] }
       ).streams.find((s) => s.stream === 'listed');
-    await eventually(async () => (await listed())?.state === 'recording', 5000, 'the push listed');
+    // From the moment the recorder took the publish, the listing shows it within 2 s.
+    await eventually(
+      () => rec.recorder.manager.sessions.some((session) => session.identity.stream === 'listed'),
+      10_000,
+      'the publish taken',
+    );
+    await eventually(async () => (await listed()) !== undefined, 2000, 'the push listed within 2 s');
+    await eventually(async () => (await listed())?.state === 'recording', 5000, 'the push recording');
     const live = (await listed())!;
     expect(live).toMatchObject({
       app: 'live',
