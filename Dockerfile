@@ -15,6 +15,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY workers ./workers
+# The web console: its sources, bundled by esbuild into dist/console.
+COPY console ./console
+COPY scripts/build-console.mjs ./scripts/
 # Some unit tests under src/ import helpers from test/, and tsconfig.json compiles them too.
 COPY test ./test
 # Test files are left out of the image.

@@ -25,3 +25,10 @@ if (stale) {
     stdio: 'inherit',
   });
 }
+
+// The web console, when its bundle is missing or older than its sources.
+const consoleBundle = 'dist/console/app.js';
+if (!existsSync(consoleBundle) || statSync(consoleBundle).mtimeMs < newestMtime('console')) {
+  console.error('building the console…');
+  execFileSync(process.execPath, ['scripts/build-console.mjs'], { stdio: 'inherit' });
+}

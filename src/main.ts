@@ -13,6 +13,7 @@ import { RtmpIngest, type AdmitDecision, type PublishRequest } from './ingest/in
 import { createMixing, type Mixing, type MixService } from './mix/index.js';
 import { deleteMediaById, registerMediaActions } from './api/media-actions.js';
 import { registerRecordingRoutes } from './api/recording-routes.js';
+import { registerSetupRoutes } from './api/setup-routes.js';
 import type { MediaCatalog } from './media/media-index.js';
 import { FileFinisher, type FinishedFile } from './recording/file-finisher.js';
 import {
@@ -49,6 +50,12 @@ import { registerTemplateActions } from './api/template-actions.js';
 import { TaskBook } from './tasks/task-book.js';
 import { requireRetention, TemplateBook } from './templates/index.js';
 import { PlaybackServer, registerPlaybackRoutes, signedRawRoutes, VideoUrls } from './playback/index.js';
+import {
+  consoleAssetsDir,
+  consoleSessions,
+  MemorySessionStore,
+  registerConsoleRoutes,
+} from './console/index.js';
 import { createStore } from './storage/index.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { UploadQueue } from './storage/upload-queue.js';
@@ -372,10 +379,20 @@ export class Recorder {
     });
     registerTaskActions(this.tencentActions, this.tasks);
     registerMixActions(this.tencentActions, this.mixes);
+    const sessions = new MemorySessionStore();
     // Through addRoutes, so /api/openapi.json sees each route.
     this.http.addRoutes((app) => {
       registerPlaybackRoutes(app, playback);
-      registerApiGuard(app, apiTokens(config.api), this.logger);
+      registerApiGuard(app, apiTokens(config.api), this.logger, consoleSessions(sessions));
+      if (config.console.enabled) {
+        registerConsoleRoutes(app, {
+          tokens: apiTokens(config.api),
+          sessions,
+          sessionHours: config.console.sessionHours,
+          assetsDir: consoleAssetsDir(),
+          logger: this.logger,
+        });
+      }
       registerMediaRoutes(app, {
         store: this.store,
         index: this.mediaIndex,
@@ -392,9 +409,11 @@ export class Recorder {
           this.manager.sessions
             .filter((s) => s.state !== 'completed' && s.state !== 'failed')
             .map((s) => streamView(s, shared.nodeId, Date.now())),
+        playUrl: (key) => videoUrls.playUrl(key),
       });
       registerTencentApi(app, { credentials: config.api.credentials, actions: this.tencentActions });
       registerMixRoutes(app, this.mixes);
+      registerSetupRoutes(app, { templates: this.templates, tasks: this.tasks });
       registerRecordingRoutes(app, {
         catalog: this.mediaIndex,
         deleteMedia: (fileId) => deleteMediaById({ index: this.mediaIndex, store: this.store }, fileId),

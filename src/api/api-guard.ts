@@ -48,18 +48,60 @@ export function apiCaller(
   return { name: found.name, role: found.role };
 }
 
-/** Guards every `/api/` route by the tokens; a change is logged with the name of the token that made it. */
-export function registerApiGuard(app: FastifyInstance, tokens: readonly ApiToken[], logger: Logger): void {
+/** A console session, when a request carries one: who, and the CSRF token its changes must send back. */
+export type SessionLookup = (
+  request: FastifyRequest,
+) => Promise<{ name: string; role: ApiToken['role']; csrf: string } | undefined>;
+
+/** The header a session's change carries its CSRF token in; a page of another site cannot set it. */
+export const CSRF_HEADER = 'x-csrf-token';
+
+/** Who a request with a console session is; a change must carry the session's CSRF token (pure but for compare). */
+export function sessionCaller(
+  session: { name: string; role: ApiToken['role']; csrf: string },
+  o: { method: string; path: string; csrf: string | undefined },
+): { name: string; role: ApiToken['role'] } {
+  if (!READS.has(o.method)) {
+    const given = Buffer.from(o.csrf ?? '');
+    const expected = Buffer.from(session.csrf);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new AppError('FORBIDDEN', `a change from the console needs its ${CSRF_HEADER} header`);
+    }
+    if (session.role === 'viewer') {
+      throw new AppError('FORBIDDEN', `${session.name} is a viewer: it may not ${o.method} ${o.path}`);
+    }
+  }
+  return { name: session.name, role: session.role };
+}
+
+/**
+ * Guards every `/api/` route by the tokens, or by a console session when the request has one and no bearer
+ * token; a change is logged with the name of the token (or session) that made it.
+ */
+export function registerApiGuard(
+  app: FastifyInstance,
+  tokens: readonly ApiToken[],
+  logger: Logger,
+  sessions?: SessionLookup,
+): void {
   const log = logger.child({ component: 'api' });
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (!request.url.startsWith('/api/')) return;
     const path = request.url.split('?')[0]!;
-    const caller = apiCaller(tokens, {
-      method: request.method,
-      ip: request.ip,
-      authorization: request.headers.authorization,
-      path,
-    });
+    const session = request.headers.authorization ? undefined : await sessions?.(request);
+    const csrf = request.headers[CSRF_HEADER];
+    const caller = session
+      ? sessionCaller(session, {
+          method: request.method,
+          path,
+          csrf: typeof csrf === 'string' ? csrf : undefined,
+        })
+      : apiCaller(tokens, {
+          method: request.method,
+          ip: request.ip,
+          authorization: request.headers.authorization,
+          path,
+        });
     if (!READS.has(request.method))
       log.info({ user: caller.name, method: request.method, path }, 'api change');
   });

@@ -12,6 +12,7 @@ const redeliverParams = z.object({
 export interface CallbackRoutesOptions {
   outbox: {
     dead(): OutboxRecord[] | Promise<OutboxRecord[]>;
+    pending(): OutboxRecord[] | Promise<OutboxRecord[]>;
     redeliver(id: string): Promise<boolean>;
   };
 }
@@ -29,11 +30,12 @@ function deadView(record: OutboxRecord) {
   };
 }
 
-/** Dead-letter callbacks: list them, and send one again. Under `/api/`, so behind its guard. */
+/** Callbacks not delivered yet (retrying) and dead letters: list them, and send a dead one again. Under `/api/`. */
 export function registerCallbackRoutes(app: FastifyInstance, options: CallbackRoutesOptions): void {
   const { outbox } = options;
 
   app.get('/api/callbacks/dead', async () => ({ dead: (await outbox.dead()).map(deadView) }));
+  app.get('/api/callbacks/pending', async () => ({ pending: (await outbox.pending()).map(deadView) }));
 
   app.post('/api/callbacks/dead/:id/redeliver', async (request) => {
     const { id } = parseTencentParams(redeliverParams, request.params as TencentParams);

@@ -22,6 +22,8 @@ export interface ClusterRoutesOptions {
   live(): number;
   /** This node's open recordings, as `GET /api/streams` shows them. */
   streams(): readonly StreamView[];
+  /** Where a stored object plays on the playback route (signed with playback.key): the live previews. */
+  playUrl?: (key: string) => string;
 }
 
 /**
@@ -43,7 +45,10 @@ export function registerClusterRoutes(app: FastifyInstance, options: ClusterRout
 
   // This node's live and interrupted recordings in full, and the other nodes' from the registry.
   app.get('/api/streams', async () => {
-    const here = options.streams();
+    const here = options.streams().map((view) => ({
+      ...view,
+      previewUrl: view.livePlaylist && options.playUrl ? options.playUrl(view.livePlaylist) : null,
+    }));
     const elsewhere = (await options.work.list())
       .filter((n) => n.node !== options.nodeId)
       .flatMap((n) =>

@@ -64,6 +64,8 @@ const stream = object({
   restarts: integer,
   node: string,
   nodeAlive: { type: 'boolean', description: 'only for another node’s recording' },
+  livePlaylist: nullable({ ...string, description: 'storage key of the live HLS playlist' }),
+  previewUrl: nullable({ ...string, description: 'the live playlist on the playback route (signed)' }),
 });
 
 const time = { ...string, format: 'date-time' };
@@ -184,6 +186,75 @@ const DOCS: Record<string, OperationDoc> = {
             attempts: integer,
             lastError: nullable(string),
             createdAt: { ...string, format: 'date-time' },
+          }),
+        },
+      }),
+    },
+  },
+  'GET /api/callbacks/pending': {
+    summary: 'Callbacks not delivered yet, being retried',
+    tags: ['callbacks'],
+    response: {
+      200: object({
+        pending: {
+          type: 'array',
+          items: object({
+            id: string,
+            url: string,
+            eventType: nullable(integer),
+            attempts: integer,
+            lastError: nullable(string),
+            createdAt: time,
+          }),
+        },
+      }),
+    },
+  },
+  'GET /api/templates': {
+    summary: 'Recording templates (Tencent RecordTemplateInfo), read-only: the Tencent actions change them',
+    tags: ['setup'],
+    response: {
+      200: object({
+        templates: { type: 'array', items: object({ TemplateId: integer, TemplateName: string }) },
+      }),
+    },
+  },
+  'GET /api/rules': {
+    summary: 'Recording rules: which streams a template records',
+    tags: ['setup'],
+    response: {
+      200: object({
+        rules: {
+          type: 'array',
+          items: object({
+            DomainName: string,
+            AppName: string,
+            StreamName: string,
+            TemplateId: integer,
+            createdAt: time,
+            updatedAt: time,
+          }),
+        },
+      }),
+    },
+  },
+  'GET /api/tasks': {
+    summary: 'On-demand recording tasks (CreateRecordTask), read-only',
+    tags: ['setup'],
+    response: {
+      200: object({
+        tasks: {
+          type: 'array',
+          items: object({
+            taskId: string,
+            domainName: string,
+            appName: string,
+            streamName: string,
+            startTime: time,
+            endTime: time,
+            streamType: integer,
+            templateId: nullable(integer),
+            state: { type: 'string', enum: ['scheduled', 'stopped', 'ended'] },
           }),
         },
       }),

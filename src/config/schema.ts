@@ -208,6 +208,14 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
+    console: z
+      .strictObject({
+        // The web console under /console/ (its routes need the same tokens as /api/).
+        enabled: z.boolean({ error: 'must be true or false' }).default(true),
+        // How long a console login lasts.
+        sessionHours: intIn(1, 720).default(12),
+      })
+      .prefault({}),
     playback: z
       .strictObject({
         // Tencent VOD's hotlink key (8..20 letters or digits): every media route then wants a signed URL.

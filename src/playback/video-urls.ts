@@ -35,14 +35,23 @@ export class VideoUrls {
       options.storage.type === 'minio' && minioVideoUrl(options.storage, options.playback) === 'playback';
   }
 
+  /** Where a stored object plays on the playback route, whatever the store: signed with playback.key. */
+  playUrl(key: string): string {
+    return this.#signed(`${this.#recorderUrl().replace(/\/+$/, '')}${playbackPath(key)}`);
+  }
+
+  #signed(url: string): string {
+    const signingKey = this.#playback.key;
+    if (!signingKey) return url;
+    const expiresAt = Math.floor(this.#now() / 1000) + this.#playback.urlTtlSeconds;
+    return signUrl(signingKey, url, { expiresAt });
+  }
+
   async urlFor(key: string): Promise<string> {
     const url = this.#viaPlayback
       ? `${this.#recorderUrl().replace(/\/+$/, '')}${playbackPath(key)}`
       : await this.#store.urlFor(key);
     // The config allows a key only with URLs the recorder serves: the local disk's, or the playback route.
-    const signingKey = this.#playback.key;
-    if (!signingKey) return url;
-    const expiresAt = Math.floor(this.#now() / 1000) + this.#playback.urlTtlSeconds;
-    return signUrl(signingKey, url, { expiresAt });
+    return this.#signed(url);
   }
 }

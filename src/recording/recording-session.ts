@@ -9,7 +9,7 @@ import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import type { FileFinisher, RecordingIdentity } from './file-finisher.js';
-import { segmentFileName } from '../naming/names.js';
+import { livePlaylistFileName, objectKey, segmentFileName } from '../naming/names.js';
 import { renderPlaylist, type PlaylistSegment } from './hls-playlist.js';
 import { segmentShape } from './outputs/hls.js';
 import { stallReason } from './backpressure.js';
@@ -454,6 +454,12 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       return;
     }
     void this.finish(`publisher ${reason}`);
+  }
+
+  /** Storage key of the live HLS playlist, once the recording has its name; undefined without HLS. */
+  get livePlaylistKey(): string | undefined {
+    if (!this.#headValue || !this.#o.record.formats.includes('hls')) return undefined;
+    return objectKey(this.identity.app, livePlaylistFileName(this.#headValue.head));
   }
 
   /** The HLS segments queued so far (a continued recording's include those of the node before). */

@@ -9,6 +9,7 @@ const session = (state: string, extra: Record<string, unknown> = {}) => ({
   interruptedAt: 1_000_000,
   bytesIn: 12345,
   restarts: 1,
+  livePlaylistKey: 'live/s1_2026-12-01-16-00-00.live.m3u8',
   ...extra,
 });
 
@@ -25,6 +26,7 @@ describe('streamView', () => {
       resumeSecondsLeft: null,
       restarts: 1,
       node: 'node-a',
+      livePlaylist: 'live/s1_2026-12-01-16-00-00.live.m3u8',
     });
   });
 
@@ -36,5 +38,6 @@ describe('streamView', () => {
   it('before its first media it has no start', () => {
     const starting = session('starting', { identity: { app: 'live', stream: 's1', mediaStartMs: 0 } });
     expect(streamView(starting, 'n', 0).startedAt).toBeNull();
+    expect(streamView(session('starting', { livePlaylistKey: undefined }), 'n', 0).livePlaylist).toBeNull();
   });
 });

@@ -14,6 +14,8 @@ export interface StreamView {
   resumeSecondsLeft: number | null;
   restarts: number;
   node: string;
+  /** Storage key of the live HLS playlist (its latest segments), once there is one. */
+  livePlaylist: string | null;
 }
 
 /** The view of one recording session at `now` (pure). */
@@ -26,6 +28,7 @@ export function streamView(
     interruptedAt: number;
     bytesIn: number;
     restarts: number;
+    livePlaylistKey?: string | undefined;
   },
   node: string,
   now: number,
@@ -53,5 +56,6 @@ export function streamView(
       : null,
     restarts: session.restarts,
     node,
+    livePlaylist: session.livePlaylistKey ?? null,
   };
 }

@@ -28,3 +28,29 @@ export async function launchChromium(): Promise<Browser> {
     ],
   });
 }
+
+/** What the tests' in-page functions use of a page (they run in Chromium: no DOM types in the tests' build). */
+export interface PageVideo {
+  currentTime: number;
+  duration: number;
+  readyState: number;
+  seeking: boolean;
+  videoWidth: number;
+  videoHeight: number;
+  pause(): void;
+}
+export interface PageWindow {
+  document: {
+    querySelector(selector: 'video'): PageVideo;
+    createElement(tag: 'canvas'): {
+      width: number;
+      height: number;
+      getContext(kind: '2d'): {
+        drawImage(video: PageVideo, x: number, y: number): void;
+        getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+      };
+    };
+    documentElement: { scrollWidth: number; clientWidth: number };
+  };
+  location: { hash: string };
+}

@@ -14,6 +14,8 @@ export default function setup(): void {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], {
     stdio: 'inherit',
   });
+  // The web console's bundle, which the console tests load in Chromium.
+  execFileSync(process.execPath, ['scripts/build-console.mjs'], { stdio: 'inherit' });
   ensureFixtures();
   // A real MinIO for the storage tests; a failed build fails the run with go's reason, never skips them.
   installMinio();

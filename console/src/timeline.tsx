@@ -1,0 +1,95 @@
+import { useRef, useState } from 'preact/hooks';
+import { clock } from './format.js';
+
+export interface TimelineProps {
+  /** Seconds of media. */
+  duration: number;
+  current: number;
+  /** Where a resumed recording's runs meet (a discontinuity), seconds. */
+  marks: readonly number[];
+  /** The wall-clock time of a media time, when it is known. */
+  wallClock: (seconds: number) => string | undefined;
+  onSeek: (seconds: number) => void;
+}
+
+const STEP_S = 5;
+
+/** A progress bar to click or drag, with the discontinuities marked and the time under the pointer shown. */
+export function Timeline({ duration, current, marks, wallClock, onSeek }: TimelineProps) {
+  const bar = useRef<HTMLDivElement>(null);
+  const [hover, setHover] = useState<number | null>(null);
+  const [drag, setDrag] = useState<number | null>(null);
+  const span = duration > 0 ? duration : 1;
+  const at = (clientX: number) => {
+    const box = bar.current!.getBoundingClientRect();
+    return Math.min(1, Math.max(0, (clientX - box.left) / box.width)) * span;
+  };
+  const shown = drag ?? current;
+  const pointer = hover ?? drag;
+  const key = (event: KeyboardEvent) => {
+    const moves: Record<string, number> = {
+      ArrowLeft: -STEP_S,
+      ArrowRight: STEP_S,
+      PageDown: -60,
+      PageUp: 60,
+      Home: -Infinity,
+      End: Infinity,
+    };
+    const move = moves[event.key];
+    if (move === undefined) return;
+    event.preventDefault();
+    onSeek(Math.min(span, Math.max(0, current + move)));
+  };
+  return (
+    <div class="timeline">
+      <div
+        ref={bar}
+        class="track"
+        role="slider"
+        tabIndex={0}
+        aria-label="position"
+        aria-valuemin={0}
+        aria-valuemax={Math.round(span)}
+        aria-valuenow={Math.round(shown)}
+        aria-valuetext={`${clock(shown)} of ${clock(span)}`}
+        onKeyDown={key}
+        onPointerDown={(e) => {
+          bar.current!.setPointerCapture(e.pointerId);
+          setDrag(at(e.clientX));
+        }}
+        onPointerMove={(e) => {
+          setHover(at(e.clientX));
+          if (drag !== null) setDrag(at(e.clientX));
+        }}
+        onPointerUp={(e) => {
+          if (drag === null) return;
+          const to = at(e.clientX);
+          setDrag(null);
+          onSeek(to);
+        }}
+        onPointerLeave={() => setHover(null)}
+      >
+        <div class="played" style={{ width: `${(shown / span) * 100}%` }} />
+        {marks.map((m) => (
+          <div
+            class="mark"
+            style={{ left: `${(m / span) * 100}%` }}
+            title={`resumed at ${clock(m)}`}
+            data-seconds={m}
+          />
+        ))}
+        <div class="head" style={{ left: `${(shown / span) * 100}%` }} />
+        {pointer !== null && (
+          <div class="tip" style={{ left: `${(pointer / span) * 100}%` }} role="tooltip">
+            <strong>{clock(pointer)}</strong>
+            {wallClock(pointer) && <span class="wall">{wallClock(pointer)}</span>}
+          </div>
+        )}
+      </div>
+      <div class="times">
+        <span>{clock(shown)}</span>
+        <span>{clock(span)}</span>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+
+/** A console login: who (the token's name and role), until when, and the CSRF token its changes carry. */
+export interface ConsoleSession {
+  id: string;
+  name: string;
+  role: 'admin' | 'viewer';
+  csrf: string;
+  expiresAt: number;
+}
+
+/**
+ * Where console sessions are kept. The memory store holds them in this process: behind a balancer, the
+ * console is sticky to one node (a session is asked for on the node that made it).
+ */
+export interface SessionStore {
+  create(who: { name: string; role: ConsoleSession['role'] }, ttlMs: number): Promise<ConsoleSession>;
+  /** The session of this id while it lasts; undefined once it expired or was ended. */
+  get(id: string): Promise<ConsoleSession | undefined>;
+  delete(id: string): Promise<void>;
+}
+
+const token = () => randomBytes(32).toString('base64url');
+
+export class MemorySessionStore implements SessionStore {
+  readonly #sessions = new Map<string, ConsoleSession>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  async create(who: { name: string; role: ConsoleSession['role'] }, ttlMs: number): Promise<ConsoleSession> {
+    this.#sweep();
+    const session = { id: token(), csrf: token(), ...who, expiresAt: this.#now() + ttlMs };
+    this.#sessions.set(session.id, session);
+    return session;
+  }
+
+  async get(id: string): Promise<ConsoleSession | undefined> {
+    const session = this.#sessions.get(id);
+    if (!session) return undefined;
+    if (session.expiresAt <= this.#now()) {
+      this.#sessions.delete(id);
+      return undefined;
+    }
+    return session;
+  }
+
+  async delete(id: string): Promise<void> {
+    this.#sessions.delete(id);
+  }
+
+  /** Drops expired sessions, so abandoned logins do not pile up. */
+  #sweep(): void {
+    const now = this.#now();
+    for (const [id, session] of this.#sessions) if (session.expiresAt <= now) this.#sessions.delete(id);
+  }
+}
