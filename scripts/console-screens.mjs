@@ -7,8 +7,12 @@ import { resolve } from 'node:path';
 
 const dir = resolve('docs', 'console');
 mkdirSync(dir, { recursive: true });
-const run = spawnSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', 'test/e2e/console.test.ts'], {
-  stdio: 'inherit',
-  env: { ...process.env, CONSOLE_SCREENS_DIR: dir },
-});
+const run = spawnSync(
+  process.execPath,
+  ['node_modules/vitest/vitest.mjs', 'run', 'test/e2e/console.test.ts'],
+  {
+    stdio: 'inherit',
+    env: { ...process.env, CONSOLE_SCREENS_DIR: dir },
+  },
+);
 process.exit(run.status ?? 1);

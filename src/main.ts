@@ -57,6 +57,7 @@ import {
   registerConsoleRoutes,
 } from './console/index.js';
 import { createStore } from './storage/index.js';
+import { ThumbnailMaker } from './thumbnails/thumbnail-maker.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { UploadQueue } from './storage/upload-queue.js';
 import type { AnnounceSpec } from './recording/file-finisher.js';
@@ -92,6 +93,8 @@ export class Recorder {
   readonly tencentActions = new TencentActionRegistry();
   /** Every stored media, by the FileId of its event 100 (dataDir/.index/media.sqlite, or Redis): SearchMedia and co. */
   readonly mediaIndex: MediaCatalog;
+  /** Covers and scrub thumbnails of stored media, made after their event 100. */
+  readonly thumbnails: ThumbnailMaker;
   /** Tencent recording templates and rules (dataDir/.state/templates.json). */
   readonly templates: TemplateBook;
   /** On-demand recording tasks (dataDir/.state/tasks.json). */
@@ -187,6 +190,22 @@ export class Recorder {
       recorderUrl,
     });
     const playback = new PlaybackServer({ store: this.store, key: config.playback.key });
+    // The recorder's own ffmpeg reads stored media back through the playback route, on loopback.
+    const loopbackUrl = () => `http://${loopbackHost(config.http.host)}:${this.httpPort}`;
+    this.thumbnails = new ThumbnailMaker({
+      ffmpegPath,
+      store: this.store,
+      catalog: {
+        get: (ids) => this.mediaIndex.get(ids),
+        setThumbnails: (id, t) => this.mediaIndex.setThumbnails(id, t),
+      },
+      sourceUrl: (key) => videoUrls.playUrl(key, loopbackUrl()),
+      intervalSeconds: config.record.thumbnails.intervalSeconds,
+      concurrency: config.record.thumbnails.concurrency,
+      workDir: join(dataDir, '.thumbnails'),
+      logger: this.logger,
+    });
+    const thumbnails = this.thumbnails;
     this.uploads = new UploadQueue({
       dir: join(dataDir, '.uploads'),
       store: this.store,
@@ -196,7 +215,9 @@ export class Recorder {
       ...options.uploadRetry,
       // Event 100 goes out only once every object of the file is stored.
       onDone: async (job) => {
-        if (job.announce) await finisher.announce(job.announce as AnnounceSpec);
+        if (!job.announce) return;
+        const file = await finisher.announce(job.announce as AnnounceSpec);
+        thumbnails.enqueue(file);
       },
     });
     const work = new WorkTracker(shared.work, { handover: shared.handover, ledger: shared.ledger });
@@ -646,4 +667,10 @@ function countingBytes(decision: AdmitDecision, counter: () => (bytes: number) =
 function errorCode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code) ? code : 'UNKNOWN';
+}
+
+/** The address the recorder reaches its own HTTP port at: loopback when it listens on every address. */
+function loopbackHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
 }

@@ -94,6 +94,10 @@ export interface StreamView {
 
 export interface Recording {
   url?: string;
+  coverUrl: string | null;
+  thumbnailsUrl: string | null;
+  /** The event 100 that announced it (one recording's answer only). */
+  announcement?: Record<string, unknown> | null;
   fileId: string;
   key: string;
   name: string;

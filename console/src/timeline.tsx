@@ -1,5 +1,6 @@
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { clock } from './format.js';
+import { cueAt, type ThumbnailCue } from './vtt.js';
 
 export interface TimelineProps {
   /** Seconds of media. */
@@ -10,12 +11,38 @@ export interface TimelineProps {
   /** The wall-clock time of a media time, when it is known. */
   wallClock: (seconds: number) => string | undefined;
   onSeek: (seconds: number) => void;
+  /** Scrub thumbnails, when the recording has them. */
+  thumbnails?: readonly ThumbnailCue[];
+}
+
+/** The tile of the sprite for time t, drawn on a canvas (loaded once per sprite). */
+function Thumbnail({ cue }: { cue: ThumbnailCue }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    const image = spriteImage(cue.src);
+    const draw = () =>
+      canvas.current?.getContext('2d')?.drawImage(image, cue.x, cue.y, cue.w, cue.h, 0, 0, cue.w, cue.h);
+    if (image.complete) draw();
+    else image.addEventListener('load', draw, { once: true });
+  }, [cue]);
+  return <canvas ref={canvas} class="thumb" width={cue.w} height={cue.h} aria-hidden="true" />;
+}
+
+const sprites = new Map<string, HTMLImageElement>();
+function spriteImage(src: string): HTMLImageElement {
+  let image = sprites.get(src);
+  if (!image) {
+    image = new Image();
+    image.src = src;
+    sprites.set(src, image);
+  }
+  return image;
 }
 
 const STEP_S = 5;
 
 /** A progress bar to click or drag, with the discontinuities marked and the time under the pointer shown. */
-export function Timeline({ duration, current, marks, wallClock, onSeek }: TimelineProps) {
+export function Timeline({ duration, current, marks, wallClock, onSeek, thumbnails }: TimelineProps) {
   const bar = useRef<HTMLDivElement>(null);
   const [hover, setHover] = useState<number | null>(null);
   const [drag, setDrag] = useState<number | null>(null);
@@ -81,6 +108,7 @@ export function Timeline({ duration, current, marks, wallClock, onSeek }: Timeli
         <div class="head" style={{ left: `${(shown / span) * 100}%` }} />
         {pointer !== null && (
           <div class="tip" style={{ left: `${(pointer / span) * 100}%` }} role="tooltip">
+            {thumbnails && cueAt(thumbnails, pointer) && <Thumbnail cue={cueAt(thumbnails, pointer)!} />}
             <strong>{clock(pointer)}</strong>
             {wallClock(pointer) && <span class="wall">{wallClock(pointer)}</span>}
           </div>

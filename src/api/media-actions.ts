@@ -151,6 +151,8 @@ export async function deleteMediaById(options: MediaActionsOptions, fileId: stri
   } catch (err) {
     throw tencentStorageError(err);
   }
+  // Its thumbnails go too, even when the media itself is already gone.
+  for (const key of Object.values(entry.thumbnails ?? {})) if (key && !keys.includes(key)) keys.push(key);
   // Segments before their playlist: a failure part-way leaves a playlist that still names what is left, so a
   // second DeleteMedia finishes the job.
   for (const key of [...keys.slice(1), ...keys.slice(0, 1)]) {
@@ -212,7 +214,7 @@ async function basicInfo(urls: Pick<ObjectStore, 'urlFor'>, entry: MediaEntry): 
     ClassId: 0,
     ClassName: '',
     ClassPath: '',
-    CoverUrl: '',
+    CoverUrl: entry.thumbnails?.cover ? await urls.urlFor(entry.thumbnails.cover) : '',
     Type: entry.key.slice(entry.key.lastIndexOf('.') + 1),
     MediaUrl: await urls.urlFor(entry.key),
     SourceInfo: {

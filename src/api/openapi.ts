@@ -71,6 +71,11 @@ const stream = object({
 const time = { ...string, format: 'date-time' };
 const recording = object({
   url: { ...string, description: 'where it plays: video_url’s rule, signed when playback.key is set' },
+  coverUrl: nullable({ ...string, description: 'its cover, a JPEG of the first keyframe, once made' }),
+  thumbnailsUrl: nullable({
+    ...string,
+    description: 'WebVTT of its scrub thumbnails (tiles of a sprite beside it)',
+  }),
   fileId: string,
   key: { ...string, description: 'storage key, app/file' },
   name: string,
@@ -308,7 +313,19 @@ const DOCS: Record<string, OperationDoc> = {
     summary: 'One recording',
     tags: ['recordings'],
     params: object({ fileId: string }, ['fileId']),
-    response: { 200: recording, 404: apiError },
+    response: {
+      200: {
+        ...recording,
+        properties: {
+          ...(recording.properties as object),
+          announcement: nullable({
+            type: 'object',
+            description: 'the event 100 body that announced it, without t, sign and event_id',
+          }),
+        },
+      },
+      404: apiError,
+    },
   },
   'DELETE /api/recordings/:fileId': {
     summary:

@@ -55,9 +55,14 @@ const listQuery = z
 const fileIdParams = z.object({ fileId: z.string().min(1).max(128) });
 
 /** One recording as the API shows it: times in ISO 8601 (UTC), duration in seconds, size in bytes. */
-export function recordingView(entry: MediaEntry, url?: string) {
+export function recordingView(
+  entry: MediaEntry,
+  urls: { url?: string; coverUrl?: string; thumbnailsUrl?: string } = {},
+) {
   return {
-    ...(url !== undefined ? { url } : {}),
+    ...(urls.url !== undefined ? { url: urls.url } : {}),
+    coverUrl: urls.coverUrl ?? null,
+    thumbnailsUrl: urls.thumbnailsUrl ?? null,
     fileId: entry.fileId,
     key: entry.key,
     name: entry.name,
@@ -89,8 +94,16 @@ export function recordingView(entry: MediaEntry, url?: string) {
  */
 export function registerRecordingRoutes(app: FastifyInstance, options: RecordingRoutesOptions): void {
   const { catalog } = options;
-  const view = async (entry: MediaEntry) =>
-    recordingView(entry, options.urlFor ? await options.urlFor(entry.key) : undefined);
+  const view = async (entry: MediaEntry) => {
+    const urlFor = options.urlFor;
+    if (!urlFor) return recordingView(entry);
+    const { cover, vtt } = entry.thumbnails ?? {};
+    return recordingView(entry, {
+      url: await urlFor(entry.key),
+      ...(cover ? { coverUrl: await urlFor(cover) } : {}),
+      ...(vtt ? { thumbnailsUrl: await urlFor(vtt) } : {}),
+    });
+  };
 
   app.get('/api/recordings', async (request) => {
     const q = parseTencentParams(listQuery, request.query as TencentParams);
@@ -118,7 +131,8 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
     const { fileId } = parseTencentParams(fileIdParams, request.params as TencentParams);
     const [entry] = await catalog.get([fileId]);
     if (!entry) throw new AppError('NOT_FOUND', `no recording ${fileId}`);
-    return view(entry);
+    // One recording also says how it was announced: the event 100 body (without t, sign and event_id).
+    return { ...(await view(entry)), announcement: entry.announcement ?? null };
   });
 
   app.delete('/api/recordings/:fileId', async (request) => {

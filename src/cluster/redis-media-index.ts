@@ -9,6 +9,7 @@ import {
   type MediaCatalog,
   type MediaEntry,
   type MediaQuery,
+  type MediaThumbnails,
   type MediaSearchResult,
   type RecordingListQuery,
   type RecordingPage,
@@ -120,6 +121,14 @@ export class RedisMediaIndex implements MediaCatalog {
     if (!entry) return false;
     await this.client.set(this.#entryKey(entry.fileId), JSON.stringify({ ...entry, expireTimeMs }));
     return true;
+  }
+
+  async setThumbnails(fileId: string, thumbnails: MediaThumbnails): Promise<boolean> {
+    const [entry] = await this.#entries([fileId]);
+    if (!entry) return false;
+    // Only while the entry is there: a media deleted meanwhile is not brought back.
+    const set = await this.client.set(this.#entryKey(fileId), JSON.stringify({ ...entry, thumbnails }), 'XX');
+    return set === 'OK';
   }
 
   async remove(fileId: string): Promise<boolean> {

@@ -314,6 +314,14 @@ export const configSchema = z
           .default(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
         // false: only streams a recording rule (or task) selects are recorded; others are accepted, not recorded.
         auto: z.boolean({ error: 'must be true or false' }).default(true),
+        // Made after a file is stored, in a queue of their own: a cover (the first keyframe) and a sprite of scrub
+        // thumbnails every intervalSeconds (0: no sprite), with its WebVTT.
+        thumbnails: z
+          .strictObject({
+            intervalSeconds: intIn(0, 3600).default(10),
+            concurrency: intIn(1, 16).default(1),
+          })
+          .prefault({}),
         // Media time repaired at the ingest, per publish: resets, unconfirmed forward jumps, 32-bit wraps, drift.
         timestamps: z
           .strictObject({

@@ -39,6 +39,17 @@ export interface MediaEntry {
   vid: string;
   taskId: string;
   sourceContext: string;
+  /** Storage keys of its thumbnails, once made: the cover, and the scrub sprite with its WebVTT. */
+  thumbnails?: MediaThumbnails | undefined;
+  /** The event 100 that announced it, without what its delivery adds (`t`, `sign`, `event_id`). */
+  announcement?: Record<string, unknown> | undefined;
+}
+
+/** A media's thumbnails, by storage key. */
+export interface MediaThumbnails {
+  cover: string;
+  sprite?: string | undefined;
+  vtt?: string | undefined;
 }
 
 /** A search; every given filter must hold (each list matches any of its items). */
@@ -212,6 +223,8 @@ export interface MediaCatalog extends MediaIndexSink {
   get(fileIds: readonly string[]): Promise<MediaEntry[]>;
   /** Moves the expiry of the media stored under key (null: never); false when no media has that key. */
   setExpiry(key: string, expireTimeMs: number | null): Promise<boolean>;
+  /** Records the thumbnails made of a media; false when it is not indexed (deleted meanwhile). */
+  setThumbnails(fileId: string, thumbnails: MediaThumbnails): Promise<boolean>;
   /** Removes one media; false when there was none. */
   remove(fileId: string): Promise<boolean>;
   /** Entries matching the query, by create time then file id, with the (capped) count of all matches. */
@@ -248,7 +261,9 @@ CREATE TABLE IF NOT EXISTS media (
   audio_streams TEXT NOT NULL,
   vid TEXT NOT NULL,
   task_id TEXT NOT NULL,
-  source_context TEXT NOT NULL
+  source_context TEXT NOT NULL,
+  thumbnails TEXT,
+  announcement TEXT
 ) WITHOUT ROWID;
 -- (name, create_time) covers a prefix search's sort: only the page's rows are read in full.
 CREATE INDEX IF NOT EXISTS media_name ON media (name, create_time);
@@ -295,7 +310,37 @@ interface Row {
   vid: string;
   task_id: string;
   source_context: string;
+  thumbnails: string | null;
+  announcement: string | null;
 }
+
+// The columns in the order #insert gives them.
+const COLUMNS = [
+  'file_id',
+  'name',
+  'key',
+  'format',
+  'stream_id',
+  'app',
+  'domain',
+  'create_time',
+  'expire_time',
+  'start_time',
+  'end_time',
+  'size',
+  'duration',
+  'container',
+  'width',
+  'height',
+  'bitrate',
+  'video_streams',
+  'audio_streams',
+  'vid',
+  'task_id',
+  'source_context',
+  'thumbnails',
+  'announcement',
+];
 
 type SqlValue = string | number | null;
 
@@ -324,6 +369,13 @@ export class MediaIndex implements MediaCatalog {
     try {
       db.exec('PRAGMA synchronous = FULL;');
       db.exec(SCHEMA);
+      // An index made before these columns existed gets them.
+      const columns = new Set(
+        (db.all('PRAGMA table_info(media)') as unknown as { name: string }[]).map((c) => c.name),
+      );
+      for (const added of ['thumbnails', 'announcement']) {
+        if (!columns.has(added)) db.exec(`ALTER TABLE media ADD COLUMN ${added} TEXT`);
+      }
     } catch (err) {
       db.close();
       throw err;
@@ -349,30 +401,42 @@ export class MediaIndex implements MediaCatalog {
   }
 
   #insert(entry: MediaEntry): void {
-    this.#db.run(`INSERT OR REPLACE INTO media VALUES (${Array(22).fill('?').join(', ')})`, [
-      entry.fileId,
-      entry.name,
-      entry.key,
-      entry.format,
-      entry.streamId,
-      entry.app,
-      entry.domain,
-      entry.createTimeMs,
-      entry.expireTimeMs,
-      entry.startMs,
-      entry.endMs,
-      entry.size,
-      entry.duration,
-      entry.container,
-      entry.width,
-      entry.height,
-      entry.bitrate,
-      JSON.stringify(entry.videoStreams),
-      JSON.stringify(entry.audioStreams),
-      entry.vid,
-      entry.taskId,
-      entry.sourceContext,
-    ]);
+    this.#db.run(
+      `INSERT OR REPLACE INTO media (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
+      [
+        entry.fileId,
+        entry.name,
+        entry.key,
+        entry.format,
+        entry.streamId,
+        entry.app,
+        entry.domain,
+        entry.createTimeMs,
+        entry.expireTimeMs,
+        entry.startMs,
+        entry.endMs,
+        entry.size,
+        entry.duration,
+        entry.container,
+        entry.width,
+        entry.height,
+        entry.bitrate,
+        JSON.stringify(entry.videoStreams),
+        JSON.stringify(entry.audioStreams),
+        entry.vid,
+        entry.taskId,
+        entry.sourceContext,
+        entry.thumbnails ? JSON.stringify(entry.thumbnails) : null,
+        entry.announcement ? JSON.stringify(entry.announcement) : null,
+      ],
+    );
+  }
+
+  async setThumbnails(fileId: string, thumbnails: MediaThumbnails): Promise<boolean> {
+    return (
+      this.#db.run('UPDATE media SET thumbnails = ? WHERE file_id = ?', [JSON.stringify(thumbnails), fileId])
+        .changes > 0
+    );
   }
 
   /** The entries of these ids that exist, in no particular order. */
@@ -561,5 +625,7 @@ function toEntry(row: Row): MediaEntry {
     vid: row.vid,
     taskId: row.task_id,
     sourceContext: row.source_context,
+    ...(row.thumbnails ? { thumbnails: JSON.parse(row.thumbnails) as MediaThumbnails } : {}),
+    ...(row.announcement ? { announcement: JSON.parse(row.announcement) as Record<string, unknown> } : {}),
   };
 }

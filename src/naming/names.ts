@@ -364,3 +364,8 @@ export function firstFree(candidate: (n: number) => string, isTaken: (name: stri
     `no free name among ${MAX_FREE_TRIES} candidates from ${show(candidate(0))}`,
   );
 }
+
+/** Where a media's thumbnails are stored: beside it, named after its key (its format included). */
+export function thumbnailKeys(key: string): { cover: string; sprite: string; vtt: string } {
+  return { cover: `${key}.jpg`, sprite: `${key}.sprite.jpg`, vtt: `${key}.vtt` };
+}

@@ -35,9 +35,12 @@ export class VideoUrls {
       options.storage.type === 'minio' && minioVideoUrl(options.storage, options.playback) === 'playback';
   }
 
-  /** Where a stored object plays on the playback route, whatever the store: signed with playback.key. */
-  playUrl(key: string): string {
-    return this.#signed(`${this.#recorderUrl().replace(/\/+$/, '')}${playbackPath(key)}`);
+  /**
+   * Where a stored object plays on the playback route, whatever the store: signed with playback.key. `base` is
+   * the recorder's public base URL unless given (the loopback one, for the recorder's own ffmpeg).
+   */
+  playUrl(key: string, base = this.#recorderUrl()): string {
+    return this.#signed(`${base.replace(/\/+$/, '')}${playbackPath(key)}`);
   }
 
   #signed(url: string): string {

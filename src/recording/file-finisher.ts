@@ -362,7 +362,12 @@ export class FileFinisher {
   }
 
   /** Writes the media index entry of an announced file (same FileId as its event 100). */
-  async #index(spec: AnnounceSpec, file: FinishedFile, videoId: string): Promise<void> {
+  async #index(
+    spec: AnnounceSpec,
+    file: FinishedFile,
+    videoId: string,
+    announcement: Record<string, unknown> | undefined,
+  ): Promise<void> {
     const index = this.#o.mediaIndex;
     if (!index) return;
     const probed = spec.metaData ?? (spec.format === 'hls' ? await this.#probeStoredHls(spec) : undefined);
@@ -392,6 +397,7 @@ export class FileFinisher {
       vid: videoId,
       taskId: spec.taskId ?? spec.recordingId,
       sourceContext: '',
+      ...(announcement ? { announcement } : {}),
     };
     await index.add(entry);
   }
@@ -442,33 +448,36 @@ export class FileFinisher {
       durationSeconds: spec.durationSeconds,
     };
     const { callback, callbacks } = this.#o;
-    // Indexed first: a failure fails the upload job, which retries with the same ids, so no callback names a
-    // file the media API cannot find.
-    await this.#index(spec, file, videoId);
     const url = notifyUrls(callback).record;
-    if (url && callbacks) {
-      const body = buildRecordEvent({
-        appid: callback.appid,
-        domain: callback.domain ?? spec.host,
-        appName: spec.app,
-        streamId: spec.stream,
-        fileId: file.fileId,
-        format: spec.format,
-        taskId: spec.taskId ?? spec.recordingId,
-        templateId: spec.templateId ?? '',
-        startMs: spec.startMs,
-        endMs: spec.endMs,
-        durationSeconds: spec.durationSeconds,
-        fileSize: spec.size,
-        // Tencent: callbacks of task recordings carry no stream_param.
-        streamParam: spec.taskId ? '' : spec.query,
-        videoUrl: file.url,
-        videoId,
-        mediaStartMs: spec.mediaStartMs,
-        videoCodec: spec.videoCodec,
-        resolution: spec.resolution,
-        sessionId: spec.recordingId,
-      });
+    const body =
+      url && callbacks
+        ? buildRecordEvent({
+            appid: callback.appid,
+            domain: callback.domain ?? spec.host,
+            appName: spec.app,
+            streamId: spec.stream,
+            fileId: file.fileId,
+            format: spec.format,
+            taskId: spec.taskId ?? spec.recordingId,
+            templateId: spec.templateId ?? '',
+            startMs: spec.startMs,
+            endMs: spec.endMs,
+            durationSeconds: spec.durationSeconds,
+            fileSize: spec.size,
+            // Tencent: callbacks of task recordings carry no stream_param.
+            streamParam: spec.taskId ? '' : spec.query,
+            videoUrl: file.url,
+            videoId,
+            mediaStartMs: spec.mediaStartMs,
+            videoCodec: spec.videoCodec,
+            resolution: spec.resolution,
+            sessionId: spec.recordingId,
+          })
+        : undefined;
+    // Indexed first, with the event it is announced by: a failure fails the upload job, which retries with the
+    // same ids, so no callback names a file the media API cannot find.
+    await this.#index(spec, file, videoId, body as unknown as Record<string, unknown> | undefined);
+    if (url && callbacks && body) {
       await callbacks.enqueue(url, body as unknown as Record<string, unknown>);
     }
     this.#log.info(

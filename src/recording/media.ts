@@ -1,15 +1,20 @@
 import { text } from 'node:stream/consumers';
+import { thumbnailKeys } from '../naming/names.js';
 import { AppError } from '../shared/errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { parsePlaylist } from './hls-playlist.js';
 
-/** Every object of one media: the file itself, or an HLS playlist and each segment it names. */
+/** Every object of one media: the file itself, or an HLS playlist and each segment it names; its thumbnails. */
 export async function mediaKeys(store: ObjectStore, key: string): Promise<string[]> {
   if (!(await store.stat(key))) throw new AppError('NOT_FOUND', `no media ${key}`);
-  if (!key.endsWith('.m3u8')) return [key];
+  const thumbnails = Object.values(thumbnailKeys(key));
+  const made = (await Promise.all(thumbnails.map((k) => store.stat(k)))).flatMap((info, i) =>
+    info ? [thumbnails[i]!] : [],
+  );
+  if (!key.endsWith('.m3u8')) return [key, ...made];
   const dir = key.slice(0, key.lastIndexOf('/') + 1);
   const { segments } = parsePlaylist(await text(await store.get(key)));
-  return [key, ...segments.map((s) => dir + s.uri)];
+  return [key, ...made, ...segments.map((s) => dir + s.uri)];
 }
 
 /** Extends, shortens or clears (undefined: keep forever) the expiry of every object of one media. */

@@ -8,6 +8,9 @@ export const MEDIA_CONTENT_TYPES: Readonly<Record<string, string>> = Object.free
   '.mp4': 'video/mp4',
   '.flv': 'video/x-flv',
   '.aac': 'audio/aac',
+  // A recording's thumbnails: its cover and sprite, and the WebVTT that maps times to the sprite.
+  '.jpg': 'image/jpeg',
+  '.vtt': 'text/vtt',
 });
 
 /** Content type of a recorded file by its key or path. */

@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,6 +148,23 @@ describe.each(backends)('MediaCatalog conformance: $name', ({ open }) => {
     expect(await index.remove('5')).toBe(true);
     expect(await index.remove('5')).toBe(false);
     expect((await index.get(['5', '1'])).map((e) => e.fileId)).toEqual(['1']);
+  });
+
+  it('records the thumbnails of a media, kept with its entry; none for a media not indexed', async () => {
+    const thumbnails = { cover: 'live/a.mp4.jpg', sprite: 'live/a.mp4.sprite.jpg', vtt: 'live/a.mp4.vtt' };
+    expect((await index.get(['2']))[0]!.thumbnails).toBeUndefined();
+    expect(await index.setThumbnails('2', thumbnails)).toBe(true);
+    expect((await index.get(['2']))[0]!.thumbnails).toEqual(thumbnails);
+    expect((await index.search(query({ fileIds: ['2'] }))).entries[0]!.thumbnails).toEqual(thumbnails);
+    await index.remove('2');
+    expect(await index.setThumbnails('2', thumbnails)).toBe(false);
+    // The event 100 that announced a media is kept with it.
+    const announcement = { event_type: 100, file_id: '6', video_url: 'http://h/live/a.mp4', duration: 3 };
+    await index.add(
+      entry('6', 'room6_user1_main_2020-02-16-12-00-00_2020-02-16-12-10-00', 6000, { announcement }),
+    );
+    expect((await index.get(['6']))[0]!.announcement).toEqual(announcement);
+    expect(await index.get(['2'])).toEqual([]);
   });
 
   it('replaces an entry added again under the same FileId (a retried announce)', async () => {
@@ -375,6 +393,21 @@ describe('MediaIndex (SQLite) on its own', () => {
     await index.addMany(FIXTURE);
   });
   afterEach(() => index.close());
+
+  it('opens an index made before thumbnails existed, adding their column and keeping every entry', async () => {
+    await index.close();
+    const { Database } = createRequire(import.meta.url)(
+      'node-sqlite3-wasm',
+    ) as typeof import('node-sqlite3-wasm');
+    const old = new Database(path);
+    old.exec('ALTER TABLE media DROP COLUMN thumbnails');
+    old.exec('ALTER TABLE media DROP COLUMN announcement');
+    old.close();
+    index = MediaIndex.open(path);
+    expect((await index.get(['1', '2', '3', '4', '5'])).length).toBe(5);
+    expect(await index.setThumbnails('1', { cover: 'live/x.mp4.jpg' })).toBe(true);
+    expect((await index.get(['1']))[0]!.thumbnails).toEqual({ cover: 'live/x.mp4.jpg' });
+  });
 
   it('searches the name index for a prefix', async () => {
     const plan = (index as MediaIndex).explain('SELECT file_id FROM media WHERE name >= ? AND name <= ?', [

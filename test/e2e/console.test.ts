@@ -32,7 +32,13 @@ beforeAll(async () => {
   await mkdir(screens, { recursive: true });
   // A private MinIO bucket: everything the console plays comes through the playback route.
   rec = await startRecorder({
-    record: { formats: ['hls', 'mp4'], hlsSegmentSeconds: 1, hlsResumeTimeoutSeconds: 8, storageDays: 30 },
+    record: {
+      formats: ['hls', 'mp4'],
+      hlsSegmentSeconds: 1,
+      hlsResumeTimeoutSeconds: 8,
+      storageDays: 30,
+      thumbnails: { intervalSeconds: 2 },
+    },
     callback: { url: receiver.url },
     api: {
       tokens: [
@@ -186,6 +192,73 @@ describe('the web console (Chromium)', () => {
     await context.close();
   }, 120_000);
 
+  it('thumbnails: a cover in the list, a sprite whose WebVTT covers the recording, the tile of the time on hover', async () => {
+    await rec.recorder.thumbnails.idle();
+    const auth = { headers: { authorization: `Bearer ${ADMIN}` } };
+    const hls = (await (await fetch(`${base()}/api/recordings/${fileIds.get('hls')}`, auth)).json()) as {
+      coverUrl: string;
+      thumbnailsUrl: string;
+      duration: number;
+    };
+    expect((await fetch(hls.coverUrl)).headers.get('content-type')).toBe('image/jpeg');
+    const vtt = await (await fetch(hls.thumbnailsUrl)).text();
+    const cues = [
+      ...vtt.matchAll(/(\d\d):(\d\d):(\d\d\.\d{3}) --> (\d\d):(\d\d):(\d\d\.\d{3})\n(\S+)#xywh=/g),
+    ];
+    const at = (h: string, m: string, sec: string) => Number(h) * 3600 + Number(m) * 60 + Number(sec);
+    expect(at(cues[0]![1]!, cues[0]![2]!, cues[0]![3]!)).toBe(0);
+    const end = cues.at(-1)!;
+    expect(Math.abs(at(end[4]!, end[5]!, end[6]!) - hls.duration)).toBeLessThan(0.01);
+    expect(cues).toHaveLength(Math.ceil(hls.duration / 2));
+    const sprite = await fetch(new URL(cues[0]![7]!, hls.thumbnailsUrl));
+    expect(sprite.headers.get('content-type')).toBe('image/jpeg');
+
+    const { context, page } = await loggedIn(VIEWER);
+    await page.goto(`${base()}/console/#/recordings?q=${STREAM}`);
+    const cover = page.locator(`tr[data-file-id="${fileIds.get('hls')}"] img.cover`);
+    await cover.waitFor();
+    await page.waitForFunction(() => {
+      const img = (globalThis as unknown as PageWindow).document.querySelector(
+        'img.cover' as 'video',
+      ) as unknown as {
+        naturalWidth: number;
+      };
+      return img.naturalWidth > 0;
+    });
+    await page.goto(`${base()}/console/#/play/${fileIds.get('hls')}`);
+    await page.locator('.track').waitFor();
+    await page.waitForFunction(
+      () => (globalThis as unknown as PageWindow).document.querySelector('video').duration > 0,
+    );
+    const duration = await page.evaluate(
+      () => (globalThis as unknown as PageWindow).document.querySelector('video').duration,
+    );
+    const box = (await page.locator('.track').boundingBox())!;
+    // 4.5 s in: the tile of 4 s, the colour clock's blue.
+    await page.mouse.move(box.x + (box.width * 4.5) / duration, box.y + box.height / 2);
+    const thumb = page.locator('.tip canvas.thumb');
+    await thumb.waitFor();
+    await page.waitForTimeout(300);
+    const colour = await thumb.evaluate((canvas) => {
+      const c = canvas as unknown as {
+        width: number;
+        height: number;
+        getContext(k: '2d'): {
+          getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+        };
+      };
+      return [
+        ...c
+          .getContext('2d')
+          .getImageData(c.width / 2, c.height / 2, 1, 1)
+          .data.slice(0, 3),
+      ];
+    });
+    expect(hueDistance(hueOf(colour)!, clockHue(4)), `${colour}`).toBeLessThan(25);
+    await shot(page, 'thumbnails');
+    await context.close();
+  });
+
   it('search: a name prefix finds exactly the recordings of one room among others', async () => {
     const entry = (room: string, user: string, i: number): MediaEntry => ({
       fileId: `52858907${room.slice(-1)}${user.length}${i}`,
@@ -219,7 +292,7 @@ describe('the web console (Chromium)', () => {
     const { context, page } = await loggedIn(VIEWER);
     await page.goto(`${base()}/console/#/recordings`);
     await page.fill('input[name=q]', '1400000123_1001_');
-    await page.click('text=Search');
+    await page.click('form[role=search] button[type=submit]');
     await page.waitForFunction(() =>
       (globalThis as unknown as PageWindow).location.hash.includes('q=1400000123_1001_'),
     );
@@ -269,6 +342,12 @@ describe('the web console (Chromium)', () => {
       hueDistance(hueOf(await sample(page))!, clockHue(after)),
       `at ${after} s after the mark`,
     ).toBeLessThan(25);
+    // The event 100 that announced it, as the receiver got it (but for what each delivery adds: t, sign, event_id).
+    await page.click('text=The event 100 that announced it');
+    const shown = JSON.parse((await page.textContent('details.event pre'))!) as Record<string, unknown>;
+    const received = receiver.bodies.find((b) => b.event_type === 100 && b.file_id === fileIds.get('hls'))!;
+    const { t: _t, sign: _sign, event_id: _id, ...unsigned } = received;
+    expect(shown).toEqual(unsigned);
     // The wall-clock time of the point under the pointer, from EXT-X-PROGRAM-DATE-TIME.
     const box = (await page.locator('.track').boundingBox())!;
     await page.mouse.move(box.x + box.width / 4, box.y + box.height / 2);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
+import { probe } from '../helpers/media.js';
 import { publish, startRecorder, type TestRecorder } from '../helpers/recorder.js';
 
 const KEY = { secretId: 'AKIDrecorderMedia001', secretKey: 'recorder-media-secret-key-001' };
@@ -19,6 +20,7 @@ let rec: TestRecorder;
 let receiver: CallbackReceiver;
 let dataDir: string;
 let events: Record<string, unknown>[];
+const covers: { hls?: string } = {};
 
 function client(): VodClient {
   return new vod.v20180717.Client({
@@ -113,6 +115,26 @@ describe('VOD media actions against real recordings, with the official SDK', () 
     expect(answer.NotExistFileIdSet).toEqual(['5285890799999999999']);
   });
 
+  it('gives each media with video a cover, BasicInfo.CoverUrl; DeleteMedia removes it with the media', async () => {
+    await rec.recorder.thumbnails.idle();
+    const answer = await client().DescribeMediaInfos({ FileIds: [fileIdOf('mp4'), fileIdOf('hls')] });
+    for (const info of answer.MediaInfoSet!) {
+      const cover = info.BasicInfo!.CoverUrl!;
+      expect(cover, info.FileId).toMatch(/\.(mp4|m3u8)\.jpg$/);
+      const image = await fetch(cover);
+      expect(image.status).toBe(200);
+      expect(image.headers.get('content-type')).toBe('image/jpeg');
+      const info2 = await probe(cover);
+      expect(info2.streams[0]).toMatchObject({ codec_name: 'mjpeg', width: 640 });
+    }
+    const hlsCover = join(
+      dataDir,
+      new URL(answer.MediaInfoSet!.find((m) => m.FileId === fileIdOf('hls'))!.BasicInfo!.CoverUrl!).pathname,
+    );
+    expect(existsSync(hlsCover)).toBe(true);
+    covers.hls = hlsCover;
+  });
+
   it('DeleteMedia of the HLS media removes the playlist, every segment and its index entry', async () => {
     const hls = events.find((b) => b.file_format === 'hls')!;
     const playlist = join(dataDir, new URL(String(hls.video_url)).pathname);
@@ -128,6 +150,9 @@ describe('VOD media actions against real recordings, with the official SDK', () 
     expect(answer.RequestId).toBeTruthy();
     expect(existsSync(playlist)).toBe(false);
     expect(await segmentsOf()).toEqual([]);
+    // Its cover, sprite and WebVTT too.
+    expect(existsSync(covers.hls!)).toBe(false);
+    expect((await readdir(join(dataDir, 'live'))).filter((f) => f.includes('.m3u8.'))).toEqual([]);
     expect(
       existsSync(
         join(dataDir, new URL(String(events.find((b) => b.file_format === 'mp4')!.video_url)).pathname),

@@ -149,6 +149,8 @@ describe('GET /api/recordings', () => {
     expect(body.next).toBeTypeOf('string');
     const newest = ALL.find((e) => e.fileId === recordings[0]!.fileId)!;
     expect(recordings[0]).toEqual({
+      coverUrl: null,
+      thumbnailsUrl: null,
       fileId: newest.fileId,
       key: newest.key,
       name: newest.name,

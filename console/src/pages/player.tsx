@@ -5,6 +5,7 @@ import { api, type Recording, type Session } from '../api.js';
 import { bytes, clock, when } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { Timeline } from '../timeline.js';
+import { parseThumbnailVtt, type ThumbnailCue } from '../vtt.js';
 
 /** One piece of an HLS recording's timeline: where it starts, its wall-clock start, and its run. */
 interface Piece {
@@ -192,6 +193,15 @@ export function Player({ fileId, session }: { fileId: string; session: Session }
   const [current, setCurrent] = useState(0);
   const [duration, setDuration] = useState(0);
   const recording = loaded.value;
+  const [thumbnails, setThumbnails] = useState<ThumbnailCue[] | undefined>(undefined);
+  useEffect(() => {
+    const url = recording?.thumbnailsUrl;
+    if (!url) return;
+    fetch(url, { credentials: 'same-origin' })
+      .then((answer) => (answer.ok ? answer.text() : Promise.reject(new Error(String(answer.status)))))
+      .then((text) => setThumbnails(parseThumbnailVtt(text, url)))
+      .catch(() => setThumbnails(undefined));
+  }, [recording?.thumbnailsUrl]);
 
   useEffect(() => {
     const element = media.current;
@@ -266,6 +276,7 @@ export function Player({ fileId, session }: { fileId: string; session: Session }
           marks={marks}
           wallClock={wallClock}
           onSeek={seek}
+          {...(thumbnails ? { thumbnails } : {})}
         />
       </div>
       {marks.length > 0 && (
@@ -275,6 +286,12 @@ export function Player({ fileId, session }: { fileId: string; session: Session }
         </p>
       )}
       <Actions recording={recording} session={session} onChanged={loaded.reload} />
+      {recording.announcement && (
+        <details class="event">
+          <summary>The event 100 that announced it</summary>
+          <pre>{JSON.stringify(recording.announcement, null, 2)}</pre>
+        </details>
+      )}
     </section>
   );
 }

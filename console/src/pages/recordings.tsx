@@ -106,6 +106,9 @@ export function Recordings({ query }: { query: URLSearchParams }) {
         <table class="recordings">
           <thead>
             <tr>
+              <th scope="col" class="cover-cell">
+                <span class="visually-hidden">Cover</span>
+              </th>
               <th scope="col">Name</th>
               <th scope="col">Stream</th>
               <th scope="col">Format</th>
@@ -122,6 +125,13 @@ export function Recordings({ query }: { query: URLSearchParams }) {
           <tbody>
             {page.value?.recordings.map((r) => (
               <tr key={r.fileId} data-file-id={r.fileId}>
+                <td class="cover-cell">
+                  {r.coverUrl ? (
+                    <img class="cover" src={r.coverUrl} width={80} height={45} loading="lazy" alt="" />
+                  ) : (
+                    <span class="cover none" />
+                  )}
+                </td>
                 <td class="name">
                   <a href={`#/play/${encodeURIComponent(r.fileId)}`}>{r.name}</a>
                 </td>
