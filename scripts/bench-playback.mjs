@@ -57,15 +57,7 @@ async function measure(url) {
 
 const minio = await startMinio();
 const rec = await startRecorder({
-  storage: {
-    type: 'minio',
-    endPoint: minio.endPoint,
-    port: minio.port,
-    accessKey: minio.accessKey,
-    secretKey: minio.secretKey,
-    bucket: 'playback',
-    videoUrl: 'playback',
-  },
+  storage: minio.storage('playback', { videoUrl: 'playback' }),
 });
 try {
   await rec.recorder.store.init();

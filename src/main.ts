@@ -561,6 +561,8 @@ export class Recorder {
       await this.uploads.close();
       await this.outbox.drain(this.#drainTimeoutMs);
       await this.outbox.close();
+      // Before the HTTP server and the index they read and write.
+      await this.thumbnails.close();
       await this.http.close();
       await this.store.close();
       await this.mediaIndex.close();

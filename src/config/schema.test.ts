@@ -4,6 +4,13 @@ import { parseConfig } from './load.js';
 import { minioVideoUrl } from './schema.js';
 
 const MIB = 1024 * 1024;
+const minio = {
+  type: 'minio',
+  endPoint: '127.0.0.1',
+  accessKey: 'a',
+  secretKey: 'b',
+  bucket: 'rec',
+} as const;
 
 describe('record.maxBufferedBytes', () => {
   it('defaults to 64 MiB', () => {
@@ -51,14 +58,6 @@ describe('mix.auto', () => {
 });
 
 describe('cluster', () => {
-  const minio = {
-    type: 'minio',
-    endPoint: '127.0.0.1',
-    accessKey: 'a',
-    secretKey: 'b',
-    bucket: 'rec',
-  } as const;
-
   it('is off by default: no Redis, a node id from the host name, the default lease', () => {
     const { cluster } = parseConfig({});
     expect(cluster.redis).toBeUndefined();
@@ -91,14 +90,6 @@ describe('cluster', () => {
 });
 
 describe('playback and storage.videoUrl', () => {
-  const minio = {
-    type: 'minio',
-    endPoint: '127.0.0.1',
-    accessKey: 'a',
-    secretKey: 'b',
-    bucket: 'rec',
-  } as const;
-
   it('signs nothing by default; a signed video_url lives 7 days', () => {
     expect(parseConfig({}).playback).toEqual({ urlTtlSeconds: 604_800 });
   });

@@ -37,6 +37,7 @@ export class ThumbnailMaker extends TypedEmitter<ThumbnailMakerEvents> {
   readonly #o: ThumbnailMakerOptions;
   readonly #queue: PQueue;
   readonly #log: Logger;
+  #closed = false;
 
   constructor(options: ThumbnailMakerOptions) {
     super();
@@ -47,8 +48,23 @@ export class ThumbnailMaker extends TypedEmitter<ThumbnailMakerEvents> {
 
   /** Queues the thumbnails of a stored media; audio-only media get none. */
   enqueue(file: { fileId: string; key: string; format: string }): void {
-    if (file.format === 'aac') return;
+    if (this.#closed || file.format === 'aac') return;
     void this.#queue.add(() => this.#make(file.fileId, file.key));
+  }
+
+  /**
+   * Drops what is still queued and waits (at most timeoutMs) for the job running: thumbnails are a convenience,
+   * and a media left without them is not remade.
+   */
+  async close(timeoutMs = 10_000): Promise<void> {
+    this.#closed = true;
+    this.#queue.clear();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#queue.onIdle(),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Resolves once every queued media has its thumbnails (or failed). */
@@ -57,8 +73,22 @@ export class ThumbnailMaker extends TypedEmitter<ThumbnailMakerEvents> {
   }
 
   async #make(fileId: string, key: string): Promise<void> {
-    const [entry] = await this.#o.catalog.get([fileId]);
-    if (!entry || (entry.width === 0 && entry.videoStreams.length === 0)) return;
+    // Never rejects: a failure (the index or store away, ffmpeg unable to read) is logged and emitted.
+    try {
+      const [entry] = await this.#o.catalog.get([fileId]);
+      if (!entry || (entry.width === 0 && entry.videoStreams.length === 0)) return;
+      await this.#render(fileId, key, entry);
+    } catch (err) {
+      this.#log.warn({ fileId, key, err: errorMessage(err) }, 'thumbnails failed');
+      this.emit('failed', fileId, errorMessage(err));
+    }
+  }
+
+  async #render(
+    fileId: string,
+    key: string,
+    entry: { duration: number; width: number; height: number; expireTimeMs: number | null },
+  ): Promise<void> {
     await mkdir(this.#o.workDir, { recursive: true });
     const dir = await mkdtemp(join(this.#o.workDir, 'thumbs-'));
     const keys = thumbnailKeys(key);
@@ -94,9 +124,6 @@ export class ThumbnailMaker extends TypedEmitter<ThumbnailMakerEvents> {
       }
       this.#log.info({ fileId, key, tiles: grid?.tiles ?? 0 }, 'thumbnails stored');
       this.emit('made', fileId, made);
-    } catch (err) {
-      this.#log.warn({ fileId, key, err: errorMessage(err) }, 'thumbnails failed');
-      this.emit('failed', fileId, errorMessage(err));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -33,7 +33,7 @@ beforeAll(async () => {
   // A private MinIO bucket: everything the console plays comes through the playback route.
   rec = await startRecorder({
     record: {
-      formats: ['hls', 'mp4'],
+      formats: ['hls', 'mp4', 'flv', 'aac'],
       hlsSegmentSeconds: 1,
       hlsResumeTimeoutSeconds: 8,
       storageDays: 30,
@@ -46,15 +46,7 @@ beforeAll(async () => {
         { name: 'wall', token: VIEWER, role: 'viewer' },
       ],
     },
-    storage: {
-      type: 'minio',
-      endPoint: minio.endPoint,
-      port: minio.port,
-      accessKey: minio.accessKey,
-      secretKey: minio.secretKey,
-      bucket: BUCKET,
-      videoUrl: 'playback',
-    },
+    storage: minio.storage(BUCKET, { videoUrl: 'playback' }),
   });
   browser = await launchChromium();
 }, 60_000);
@@ -174,18 +166,15 @@ describe('the web console (Chromium)', () => {
     await item.locator('.resume').waitFor({ timeout: 10_000 });
     const second = pushColourClock(rec.rtmpUrl(STREAM), PART_SECONDS);
     expect(await second.exited).toBe(0);
-    for (const format of ['hls', 'mp4']) {
-      const [body] = await receiver.waitFor(
+    for (const format of ['hls', 'mp4', 'flv', 'aac']) {
+      // One HLS recording across the resume; the other formats have a file per push.
+      const bodies = await receiver.waitFor(
         (b) => b.event_type === 100 && b.stream_id === STREAM && b.file_format === format,
         format === 'hls' ? 1 : 2,
         60_000,
       );
-      if (format === 'hls') fileIds.set('hls', String(body!.file_id));
+      fileIds.set(format, String(bodies[0]!.file_id));
     }
-    const mp4s = receiver.bodies.filter(
-      (b) => b.event_type === 100 && b.stream_id === STREAM && b.file_format === 'mp4',
-    );
-    fileIds.set('mp4', String(mp4s[0]!.file_id));
     await item.waitFor({ state: 'detached', timeout: 15_000 });
     await page.goto(`${base()}/console/#/recordings?q=${STREAM}`);
     await page.locator(`tr[data-file-id="${fileIds.get('hls')}"]`).waitFor({ timeout: 5000 });
@@ -380,6 +369,33 @@ describe('the web console (Chromium)', () => {
     await context.close();
   }, 60_000);
 
+  it('plays FLV through mpegts.js and AAC in the page', async () => {
+    const { context, page } = await loggedIn(VIEWER);
+    await page.goto(`${base()}/console/#/play/${fileIds.get('flv')}`);
+    await page.locator('video').waitFor();
+    await page.click('text=Play / pause');
+    await page.waitForFunction(
+      () => (globalThis as unknown as PageWindow).document.querySelector('video').currentTime > 1,
+      undefined,
+      { timeout: 15_000 },
+    );
+    await page.evaluate(() => (globalThis as unknown as PageWindow).document.querySelector('video').pause());
+    const at = await mediaTime(page);
+    expect(hueDistance(hueOf(await sample(page))!, clockHue(at)), `FLV at ${at} s`).toBeLessThan(25);
+    await page.goto(`${base()}/console/#/play/${fileIds.get('aac')}`);
+    await page.locator('audio').waitFor({ state: 'attached' });
+    await page.click('text=Play / pause');
+    await page.waitForFunction(
+      () =>
+        (
+          globalThis as unknown as { document: { querySelector(s: 'audio'): { currentTime: number } } }
+        ).document.querySelector('audio').currentTime > 1,
+      undefined,
+      { timeout: 15_000 },
+    );
+    await context.close();
+  }, 60_000);
+
   it('actions: pin changes the expiry shown; a viewer has no delete and its call is refused; an admin deletes', async () => {
     const mp4 = fileIds.get('mp4')!;
     const viewer = await loggedIn(VIEWER);
@@ -456,5 +472,35 @@ describe('the web console (Chromium)', () => {
     }
     await shot(page, 'phone-player');
     await context.close();
+  });
+});
+
+describe('the web console with no token configured', () => {
+  it('is open to a browser on loopback, with no login, as /api/ is', async () => {
+    const open = await startRecorder({});
+    try {
+      const url = `http://127.0.0.1:${open.recorder.httpPort}`;
+      expect((await fetch(`${url}/console/`)).status).toBe(200);
+      expect(await (await fetch(`${url}/console/session`)).json()).toMatchObject({
+        name: 'loopback',
+        open: true,
+      });
+      // Nobody to log in as: a login is refused with the reason.
+      const login = await fetch(`${url}/console/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: 'x'.repeat(20) }),
+      });
+      expect(login.status).toBe(403);
+      const page = await browser.newPage();
+      await page.goto(`${url}/console/`);
+      await page.locator('main h2').waitFor();
+      expect(await page.textContent('.who')).toContain('loopback · admin');
+      expect(await page.locator('text=Log out').count()).toBe(0);
+      expect(await page.textContent('main')).toContain('No recording in progress');
+      await page.close();
+    } finally {
+      await open.stop();
+    }
   });
 });

@@ -108,15 +108,7 @@ beforeAll(async () => {
     record: { formats: ['hls', 'mp4'], hlsSegmentSeconds: 1 },
     callback: { url: receiver.url },
     http: { cors: { origins: [allowed.origin] } },
-    storage: {
-      type: 'minio',
-      endPoint: minio.endPoint,
-      port: minio.port,
-      accessKey: minio.accessKey,
-      secretKey: minio.secretKey,
-      bucket: 'business',
-      videoUrl: 'playback',
-    },
+    storage: minio.storage('business', { videoUrl: 'playback' }),
   });
   browser = await launchChromium();
   expect(await publish(rec.rtmpUrl('corsplay'), { seconds: PUSH_SECONDS }).exited).toBe(0);

@@ -59,15 +59,7 @@ beforeAll(async () => {
   remote = await startRecorder({
     record: { formats: ['hls', 'mp4'], hlsSegmentSeconds: 1 },
     callback: { url: receiver.url },
-    storage: {
-      type: 'minio',
-      endPoint: minio.endPoint,
-      port: minio.port,
-      accessKey: minio.accessKey,
-      secretKey: minio.secretKey,
-      bucket,
-      videoUrl: 'playback',
-    },
+    storage: minio.storage(bucket, { videoUrl: 'playback' }),
   });
   const pushes = [publish(local.rtmpUrl('signed'), { seconds: PUSH_SECONDS })];
   pushes.push(publish(remote.rtmpUrl('private'), { seconds: PUSH_SECONDS }));

@@ -24,6 +24,17 @@ export interface TestMinio {
   restart(): Promise<void>;
   /** Stops the server and removes dir. */
   destroy(): Promise<void>;
+  /** The recorder's `storage` section for a bucket of this server (plain HTTP), with `extra` keys. */
+  storage<const T extends Record<string, unknown>>(bucket: string, extra?: T): MinioStorageSection & T;
+}
+
+export interface MinioStorageSection {
+  type: 'minio';
+  endPoint: string;
+  port: number;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
 }
 
 export interface StartMinioOptions {
@@ -137,6 +148,17 @@ export async function startMinio(options: StartMinioOptions = {}): Promise<TestM
     async destroy() {
       await stop();
       await rm(dir, { recursive: true, force: true });
+    },
+    storage<const T extends Record<string, unknown>>(bucket: string, extra?: T) {
+      const section = {
+        type: 'minio' as const,
+        endPoint: '127.0.0.1',
+        port,
+        accessKey: env.MINIO_ACCESS_KEY!,
+        secretKey: env.MINIO_SECRET_KEY!,
+        bucket,
+      };
+      return { ...section, ...(extra as T) };
     },
   };
 }

@@ -12,7 +12,10 @@ export interface TestRecorder {
   recorder: Recorder;
   dataDir: string;
   rtmpUrl(stream: string, query?: string): string;
-  /** Files under dataDir/app (not the work or outbox dirs), sorted, once pending uploads are done. */
+  /**
+   * Media files under dataDir/app (not the work or outbox dirs), sorted, once pending uploads and thumbnails
+   * are done; the thumbnails themselves (`.jpg`, `.vtt`) are left out.
+   */
   files(app?: string): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -45,7 +48,9 @@ export async function startRecorder(
     files: async (app = 'live') => {
       // Finished files reach the store through the upload queue; list them once it is idle.
       await recorder.uploads.drain(60_000);
-      return (await readdir(join(dataDir, app)).catch(() => [] as string[])).sort();
+      await recorder.thumbnails.idle();
+      const all = await readdir(join(dataDir, app)).catch(() => [] as string[]);
+      return all.filter((f) => !/\.(jpg|vtt)$/.test(f)).sort();
     },
     async stop() {
       await recorder.stop();
