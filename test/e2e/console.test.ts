@@ -369,6 +369,45 @@ describe('the web console (Chromium)', () => {
     await context.close();
   }, 60_000);
 
+  it('resumes HLS playback where it stalled when the network drops and comes back', async () => {
+    const { context, page } = await loggedIn(VIEWER);
+    // The network drops after the first two segments: every later one fails until it returns.
+    let served = 0;
+    let dropped = 0;
+    await page.route('**/play/**/*.ts*', async (route) => {
+      if (served < 2) {
+        served++;
+        await route.continue();
+      } else {
+        dropped++;
+        await route.abort('internetdisconnected');
+      }
+    });
+    await page.goto(`${base()}/console/#/play/${fileIds.get('hls')}`);
+    await page.locator('video').waitFor();
+    await page.click('text=Play / pause');
+    // It plays what it has, then waits at the edge of it.
+    await page.waitForFunction(
+      () => (globalThis as unknown as PageWindow).document.querySelector('video').currentTime > 1,
+      undefined,
+      { timeout: 15_000 },
+    );
+    await expect.poll(() => dropped, { timeout: 15_000 }).toBeGreaterThan(0);
+    await page.waitForTimeout(2500);
+    const stalledAt = await page.evaluate(
+      () => (globalThis as unknown as PageWindow).document.querySelector('video').currentTime,
+    );
+    expect(stalledAt).toBeLessThan(2 * PART_SECONDS - 2);
+    // The network is back: playback goes on from there, past the stall, without starting over.
+    await page.unroute('**/play/**/*.ts*');
+    await page.waitForFunction(
+      (from) => (globalThis as unknown as PageWindow).document.querySelector('video').currentTime > from + 2,
+      stalledAt,
+      { timeout: 20_000 },
+    );
+    await context.close();
+  }, 60_000);
+
   it('plays FLV through mpegts.js and AAC in the page', async () => {
     const { context, page } = await loggedIn(VIEWER);
     await page.goto(`${base()}/console/#/play/${fileIds.get('flv')}`);
