@@ -50,12 +50,7 @@ import { registerTemplateActions } from './api/template-actions.js';
 import { TaskBook } from './tasks/task-book.js';
 import { requireRetention, TemplateBook } from './templates/index.js';
 import { PlaybackServer, registerPlaybackRoutes, signedRawRoutes, VideoUrls } from './playback/index.js';
-import {
-  consoleAssetsDir,
-  consoleSessions,
-  MemorySessionStore,
-  registerConsoleRoutes,
-} from './console/index.js';
+import { consoleAssetsDir, consoleSessions, registerConsoleRoutes } from './console/index.js';
 import { createStore } from './storage/index.js';
 import { ThumbnailMaker } from './thumbnails/thumbnail-maker.js';
 import type { ObjectStore } from './storage/object-store.js';
@@ -400,7 +395,7 @@ export class Recorder {
     });
     registerTaskActions(this.tencentActions, this.tasks);
     registerMixActions(this.tencentActions, this.mixes);
-    const sessions = new MemorySessionStore();
+    const sessions = shared.sessions;
     // Through addRoutes, so /api/openapi.json sees each route.
     this.http.addRoutes((app) => {
       registerPlaybackRoutes(app, playback);

@@ -13,6 +13,8 @@ import { LocalWorkRegistry, RedisWorkRegistry, type WorkRegistry } from './work-
 import { LocalHandover, RedisHandover, type RecordingHandover } from './handover.js';
 import { LocalRecordingLedger, RedisRecordingLedger, type RecordingLedger } from './recording-ledger.js';
 
+import { MemorySessionStore, type SessionStore } from '../console/sessions.js';
+import { RedisSessionStore } from './redis-sessions.js';
 export { claimedAdmission } from './stream-claims.js';
 export type { ClusterCallbacks } from './redis-callbacks.js';
 export type { StreamClaims, StreamHolder } from './stream-claims.js';
@@ -38,6 +40,8 @@ export interface SharedState {
   document(name: BookName): DocumentStore;
   /** The media index: dataDir/.index/media.sqlite, or the cluster's Redis. */
   openMediaIndex(): MediaCatalog;
+  /** Console logins: in this process on one node, in Redis in a cluster (a login holds on every node). */
+  readonly sessions: SessionStore;
   readonly claims: StreamClaims;
   /** Which node runs each kept mix session (one at a time, across the cluster). */
   readonly mixClaims: StreamClaims;
@@ -86,6 +90,7 @@ function singleNode(config: Config, dataDir: string): SharedState {
     advertise,
     document: (name) => new FileDocumentStore(join(dataDir, '.state', `${name}.json`)),
     openMediaIndex: () => MediaIndex.open(join(dataDir, '.index', 'media.sqlite')),
+    sessions: new MemorySessionStore(),
     claims: new LocalStreamClaims({ node: config.cluster.nodeId, advertise }),
     mixClaims: new LocalStreamClaims({ node: config.cluster.nodeId, advertise }),
     work: new LocalWorkRegistry({ node: config.cluster.nodeId, advertise }),
@@ -156,6 +161,7 @@ export async function openSharedState(config: Config, dataDir: string, logger: L
     advertise,
     document: (name) => new RedisDocumentStore(feed, name, cluster.keyPrefix),
     openMediaIndex: () => new RedisMediaIndex(link.client, cluster.keyPrefix),
+    sessions: new RedisSessionStore(link.client, cluster.keyPrefix),
     claims,
     mixClaims,
     work,

@@ -10,8 +10,8 @@ export interface ConsoleSession {
 }
 
 /**
- * Where console sessions are kept. The memory store holds them in this process: behind a balancer, the
- * console is sticky to one node (a session is asked for on the node that made it).
+ * Where console sessions are kept: in this process on one node (the memory store), in Redis in a cluster
+ * (src/cluster), so that a login holds on every node behind the balancer.
  */
 export interface SessionStore {
   create(who: { name: string; role: ConsoleSession['role'] }, ttlMs: number): Promise<ConsoleSession>;
