@@ -20,8 +20,16 @@ export function apiTokens(api: { adminToken?: string | undefined; tokens: readon
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function isLoopback(address: string): boolean {
+/** Whether a client address is this machine's. */
+export function isLoopback(address: string): boolean {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+/** Whether a given secret equals the expected one, in a time that does not tell how much of it matched. */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** Who a request is (its token's name) or why it is refused (pure but for the timing-safe compare). */
@@ -34,13 +42,10 @@ export function apiCaller(
       throw new AppError('FORBIDDEN', 'set api.tokens (or api.adminToken) to use /api/ from other hosts');
     return { name: 'loopback', role: 'admin' };
   }
-  const given = Buffer.from(/^Bearer (.+)$/.exec(o.authorization ?? '')?.[1] ?? '');
+  const given = /^Bearer (.+)$/.exec(o.authorization ?? '')?.[1] ?? '';
   // Every token is compared, so the time taken does not tell which one nearly matched.
   let found: ApiToken | undefined;
-  for (const t of tokens) {
-    const expected = Buffer.from(t.token);
-    if (given.length === expected.length && timingSafeEqual(given, expected)) found ??= t;
-  }
+  for (const t of tokens) if (sameSecret(given, t.token)) found ??= t;
   if (!found) throw new AppError('UNAUTHORIZED', 'missing or wrong bearer token');
   if (found.role === 'viewer' && !READS.has(o.method)) {
     throw new AppError('FORBIDDEN', `token ${found.name} is a viewer: it may not ${o.method} ${o.path}`);
@@ -62,9 +67,7 @@ export function sessionCaller(
   o: { method: string; path: string; csrf: string | undefined },
 ): { name: string; role: ApiToken['role'] } {
   if (!READS.has(o.method)) {
-    const given = Buffer.from(o.csrf ?? '');
-    const expected = Buffer.from(session.csrf);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!sameSecret(o.csrf ?? '', session.csrf)) {
       throw new AppError('FORBIDDEN', `a change from the console needs its ${CSRF_HEADER} header`);
     }
     if (session.role === 'viewer') {

@@ -103,6 +103,15 @@ const recording = object({
   sourceContext: string,
 });
 
+const callback = object({
+  id: string,
+  url: string,
+  eventType: nullable(integer),
+  attempts: integer,
+  lastError: nullable(string),
+  createdAt: time,
+});
+
 const signature = {
   t: { ...string, description: 'expiry, Unix seconds in lowercase hex' },
   exper: { ...string, description: 'preview seconds; 0 or empty: all (HLS playlists are cut to it)' },
@@ -184,14 +193,7 @@ const DOCS: Record<string, OperationDoc> = {
       200: object({
         dead: {
           type: 'array',
-          items: object({
-            id: string,
-            url: string,
-            eventType: nullable(integer),
-            attempts: integer,
-            lastError: nullable(string),
-            createdAt: { ...string, format: 'date-time' },
-          }),
+          items: callback,
         },
       }),
     },
@@ -203,14 +205,7 @@ const DOCS: Record<string, OperationDoc> = {
       200: object({
         pending: {
           type: 'array',
-          items: object({
-            id: string,
-            url: string,
-            eventType: nullable(integer),
-            attempts: integer,
-            lastError: nullable(string),
-            createdAt: time,
-          }),
+          items: callback,
         },
       }),
     },

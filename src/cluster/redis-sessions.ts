@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { ConsoleSession, SessionStore } from '../console/sessions.js';
+import { newSession, type ConsoleSession, type SessionStore } from '../console/sessions.js';
 
 /**
  * Console sessions in Redis, so a login made on one node is honoured by every node behind the balancer, and a
@@ -18,12 +17,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async create(who: { name: string; role: ConsoleSession['role'] }, ttlMs: number): Promise<ConsoleSession> {
-    const session: ConsoleSession = {
-      id: randomBytes(32).toString('base64url'),
-      csrf: randomBytes(32).toString('base64url'),
-      ...who,
-      expiresAt: this.#now() + ttlMs,
-    };
+    const session = newSession(who, ttlMs, this.#now());
     await this.#client.set(this.#prefix + session.id, JSON.stringify(session), 'PX', ttlMs);
     return session;
   }

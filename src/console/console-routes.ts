@@ -3,7 +3,14 @@ import { fastifyStatic } from '@fastify/static';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { apiCaller, CSRF_HEADER, type ApiToken, type SessionLookup } from '../api/api-guard.js';
+import {
+  apiCaller,
+  CSRF_HEADER,
+  isLoopback,
+  sameSecret,
+  type ApiToken,
+  type SessionLookup,
+} from '../api/api-guard.js';
 import { parseTencentParams, type TencentParams } from '../api/tencent-api.js';
 import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -36,10 +43,6 @@ export function consoleSessions(store: SessionStore): SessionLookup {
     const id = cookieSession(request);
     return id ? store.get(id) : undefined;
   };
-}
-
-function isLoopback(ip: string): boolean {
-  return ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
 }
 
 /**
@@ -103,7 +106,8 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleOpti
     const id = cookieSession(request);
     const session = id ? await options.sessions.get(id) : undefined;
     if (session) {
-      if (request.headers[CSRF_HEADER] !== session.csrf) {
+      const csrf = request.headers[CSRF_HEADER];
+      if (typeof csrf !== 'string' || !sameSecret(csrf, session.csrf)) {
         throw new AppError('FORBIDDEN', `logout needs the session's ${CSRF_HEADER} header`);
       }
       await options.sessions.delete(session.id);

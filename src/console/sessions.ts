@@ -22,6 +22,15 @@ export interface SessionStore {
 
 const token = () => randomBytes(32).toString('base64url');
 
+/** A new session for `who`, lasting ttlMs from now: random ids, one for the cookie and one against CSRF. */
+export function newSession(
+  who: { name: string; role: ConsoleSession['role'] },
+  ttlMs: number,
+  now: number,
+): ConsoleSession {
+  return { id: token(), csrf: token(), ...who, expiresAt: now + ttlMs };
+}
+
 export class MemorySessionStore implements SessionStore {
   readonly #sessions = new Map<string, ConsoleSession>();
   readonly #now: () => number;
@@ -32,7 +41,7 @@ export class MemorySessionStore implements SessionStore {
 
   async create(who: { name: string; role: ConsoleSession['role'] }, ttlMs: number): Promise<ConsoleSession> {
     this.#sweep();
-    const session = { id: token(), csrf: token(), ...who, expiresAt: this.#now() + ttlMs };
+    const session = newSession(who, ttlMs, this.#now());
     this.#sessions.set(session.id, session);
     return session;
   }
