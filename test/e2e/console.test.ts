@@ -86,6 +86,29 @@ const sample = (page: Page) =>
 const mediaTime = (page: Page) =>
   page.evaluate(() => (globalThis as unknown as PageWindow).document.querySelector('video')!.currentTime);
 
+/**
+ * Pauses, then seeks to the middle of the second it paused in: the pattern changes colour on each
+ * whole second, and the frame painted within a frame's time of a boundary may be either colour.
+ */
+async function pauseMidSecond(page: Page): Promise<number> {
+  const target = await page.evaluate(() => {
+    const video = (globalThis as unknown as PageWindow).document.querySelector('video')!;
+    video.pause();
+    video.currentTime = Math.floor(video.currentTime) + 0.5;
+    return video.currentTime;
+  });
+  await page.waitForFunction(
+    (to) => {
+      const video = (globalThis as unknown as PageWindow).document.querySelector('video')!;
+      return Math.abs(video.currentTime - to) < 0.1 && video.readyState >= 2 && !video.seeking;
+    },
+    target,
+    { timeout: 15_000 },
+  );
+  await page.waitForTimeout(300);
+  return mediaTime(page);
+}
+
 /** Seeks by clicking the timeline where `seconds` is, then pauses at the frame it lands on. */
 async function seekByTimeline(page: Page, seconds: number, duration: number): Promise<void> {
   const box = (await page.locator('.track').boundingBox())!;
@@ -306,8 +329,7 @@ describe('the web console (Chromium)', () => {
         timeout: 15_000,
       },
     );
-    await page.evaluate(() => (globalThis as unknown as PageWindow).document.querySelector('video')!.pause());
-    const early = await mediaTime(page);
+    const early = await pauseMidSecond(page);
     const colour = await sample(page);
     expect(Math.max(...colour), `a black frame: ${colour}`).toBeGreaterThan(100);
     expect(hueDistance(hueOf(colour)!, clockHue(early)), `${colour} at ${early} s`).toBeLessThan(25);
@@ -418,8 +440,7 @@ describe('the web console (Chromium)', () => {
       undefined,
       { timeout: 15_000 },
     );
-    await page.evaluate(() => (globalThis as unknown as PageWindow).document.querySelector('video').pause());
-    const at = await mediaTime(page);
+    const at = await pauseMidSecond(page);
     expect(hueDistance(hueOf(await sample(page))!, clockHue(at)), `FLV at ${at} s`).toBeLessThan(25);
     await page.goto(`${base()}/console/#/play/${fileIds.get('aac')}`);
     await page.locator('audio').waitFor({ state: 'attached' });
