@@ -8,7 +8,7 @@ import {
 import { mediaKeys } from '../recording/media.js';
 import { AppError } from '../shared/errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { MediaCatalog, MediaEntry } from '../media/media-index.js';
+import type { MediaCatalog, MediaEntry, MediaTimeline } from '../media/media-index.js';
 
 export interface MediaActionsOptions {
   index: MediaCatalog;
@@ -59,6 +59,8 @@ const searchSchema = z
     Offset: z.number().int().min(0).max(SEARCH_WINDOW).optional(),
     Limit: z.number().int().min(1).max(SEARCH_WINDOW).optional(),
     Filters: filters.optional(),
+    // The recorder's extension: only recordings whose timeline has a marker (true), or has none (false).
+    HasMarkers: z.boolean().optional(),
     // Deprecated by Tencent in favour of the lists above; still honoured.
     StreamId: z.string().min(1).optional(),
     SourceType: z.string().min(1).optional(),
@@ -101,6 +103,7 @@ export async function searchMedia(options: MediaActionsOptions, params: TencentP
     ...(streamIds.length ? { streamIds } : {}),
     ...(after ? { createdAtOrAfterMs: Date.parse(after) } : {}),
     ...(before ? { createdBeforeMs: Date.parse(before) } : {}),
+    ...(p.HasMarkers !== undefined ? { hasMarkers: p.HasMarkers } : {}),
     order: p.Sort?.Order === 'Asc' ? 'asc' : 'desc',
     offset,
     limit,
@@ -151,8 +154,10 @@ export async function deleteMediaById(options: MediaActionsOptions, fileId: stri
   } catch (err) {
     throw tencentStorageError(err);
   }
-  // Its thumbnails go too, even when the media itself is already gone.
-  for (const key of Object.values(entry.thumbnails ?? {})) if (key && !keys.includes(key)) keys.push(key);
+  // Its thumbnails and timeline sidecars go too, even when the media itself is already gone.
+  const { events, danmaku, chapters } = entry.timeline ?? {};
+  for (const key of [...Object.values(entry.thumbnails ?? {}), events, danmaku, chapters])
+    if (key && !keys.includes(key)) keys.push(key);
   // Segments before their playlist: a failure part-way leaves a playlist that still names what is left, so a
   // second DeleteMedia finishes the job.
   for (const key of [...keys.slice(1), ...keys.slice(0, 1)]) {
@@ -190,7 +195,10 @@ function tencentStorageError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/** Tencent's MediaInfo of one entry, with the parts Filters asks for (all when Filters is absent). */
+/**
+ * Tencent's MediaInfo of one entry, with the parts Filters asks for (all when Filters is absent), and the recorder's
+ * extension TimelineInfo when the media has a timeline (whatever Filters says: Tencent's filters do not name it).
+ */
 async function mediaInfo(
   urls: Pick<ObjectStore, 'urlFor'>,
   entry: MediaEntry,
@@ -201,6 +209,20 @@ async function mediaInfo(
     FileId: entry.fileId,
     ...(want('basicInfo') ? { BasicInfo: await basicInfo(urls, entry) } : {}),
     ...(want('metaData') ? { MetaData: metaData(entry) } : {}),
+    ...(entry.timeline ? { TimelineInfo: await timelineInfo(urls, entry.timeline) } : {}),
+  };
+}
+
+/** The recorder's extension of MediaInfo: where its timeline sidecars are, and what they hold in short. */
+async function timelineInfo(urls: Pick<ObjectStore, 'urlFor'>, timeline: MediaTimeline): Promise<object> {
+  return {
+    EventsUrl: await urls.urlFor(timeline.events),
+    DanmakuUrl: await urls.urlFor(timeline.danmaku),
+    ChaptersUrl: await urls.urlFor(timeline.chapters),
+    // Offset: seconds from the media's start.
+    Markers: timeline.markers.map((m) => ({ Id: m.id, Label: m.label, Offset: m.seconds })),
+    MessageCount: timeline.messages,
+    ProductCount: timeline.products,
   };
 }
 

@@ -10,6 +10,7 @@ import {
   type MediaEntry,
   type MediaQuery,
   type MediaThumbnails,
+  type MediaTimeline,
   type MediaSearchResult,
   type RecordingListQuery,
   type RecordingPage,
@@ -30,6 +31,15 @@ end
 return 1
 `;
 
+// Sets a media's timeline only while its entry is there, and keeps the set of media with markers in step.
+// KEYS: the entry, the markers set; ARGV: the entry's new JSON, '1' when it has markers, its FileId.
+const SET_TIMELINE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+if ARGV[2] == '1' then redis.call('SADD', KEYS[2], ARGV[3]) else redis.call('SREM', KEYS[2], ARGV[3]) end
+return 1
+`;
+
 /** Members read per round of a listing, at most; a filtered page reads rounds until it has its entries. */
 const LIST_ROUND_MAX = 1000;
 
@@ -37,7 +47,7 @@ const LIST_ROUND_MAX = 1000;
  * The media index in Redis, shared by every node. Per media: its entry as JSON (`e:<fileId>`). Indexes: a sorted
  * set by create time (ties ordered by FileId, as SQLite's ORDER BY create_time, file_id), one by name (scores 0,
  * members `name \0 fileId`, so a prefix is one ZRANGE BYLEX), one per stream id by create time, and the storage
- * key's FileId (for a change of expiry).
+ * key's FileId (for a change of expiry), and the set of FileIds whose timeline has markers.
  *
  * A search takes the narrowest index its filters allow, then filters, sorts and pages the candidates here. A
  * query by time alone pages in Redis.
@@ -64,6 +74,9 @@ export class RedisMediaIndex implements MediaCatalog {
   }
   get #byName() {
     return `${this.#p}by-name`;
+  }
+  get #withMarkers() {
+    return `${this.#p}with-markers`;
   }
   #listKey = (sort: RecordingSort) => `${this.#p}list:${sort}`;
   // Set once every media indexed before the listing existed is in its sets.
@@ -92,6 +105,7 @@ export class RedisMediaIndex implements MediaCatalog {
         tx.zadd(this.#streamKey(entry.streamId), entry.createTimeMs, entry.fileId);
         tx.set(this.#objectKey(entry.key), entry.fileId);
         for (const sort of RECORDING_SORTS) tx.zadd(this.#listKey(sort), 0, listMember(entry, sort));
+        if (entry.timeline?.markers.length) tx.sadd(this.#withMarkers, entry.fileId);
       }
       await exec(tx);
     }
@@ -103,6 +117,7 @@ export class RedisMediaIndex implements MediaCatalog {
     tx.zrem(this.#streamKey(entry.streamId), entry.fileId);
     tx.del(this.#objectKey(entry.key));
     for (const sort of RECORDING_SORTS) tx.zrem(this.#listKey(sort), listMember(entry, sort));
+    tx.srem(this.#withMarkers, entry.fileId);
   }
 
   async get(fileIds: readonly string[]): Promise<MediaEntry[]> {
@@ -131,6 +146,22 @@ export class RedisMediaIndex implements MediaCatalog {
     return set === 'OK';
   }
 
+  async setTimeline(fileId: string, timeline: MediaTimeline): Promise<boolean> {
+    const [entry] = await this.#entries([fileId]);
+    if (!entry) return false;
+    // Only while the entry is there: a media deleted meanwhile is not brought back, nor left in the markers set.
+    const set = await this.client.eval(
+      SET_TIMELINE,
+      2,
+      this.#entryKey(fileId),
+      this.#withMarkers,
+      JSON.stringify({ ...entry, timeline }),
+      timeline.markers.length > 0 ? '1' : '0',
+      fileId,
+    );
+    return set === 1;
+  }
+
   async remove(fileId: string): Promise<boolean> {
     const [entry] = await this.#entries([fileId]);
     if (!entry) return false;
@@ -145,7 +176,11 @@ export class RedisMediaIndex implements MediaCatalog {
     const lo = query.createdAtOrAfterMs ?? '-inf';
     const hi = query.createdBeforeMs === undefined ? '+inf' : `(${query.createdBeforeMs}`;
     const narrowed =
-      query.fileIds?.length || query.namePrefixes?.length || query.streamIds?.length || query.names?.length;
+      query.fileIds?.length ||
+      query.namePrefixes?.length ||
+      query.streamIds?.length ||
+      query.names?.length ||
+      query.hasMarkers !== undefined;
     if (!narrowed) return this.#searchByTime(query, lo, hi);
 
     // The candidates of the narrowest filter given; the others are checked on them.
@@ -155,6 +190,7 @@ export class RedisMediaIndex implements MediaCatalog {
       candidates = candidates ? new Set([...candidates].filter((id) => next.has(id))) : next;
     };
     if (query.fileIds?.length) narrow(query.fileIds);
+    if (query.hasMarkers === true) narrow(await this.client.smembers(this.#withMarkers));
     if (query.streamIds?.length) {
       const lists = await Promise.all(
         query.streamIds.map((s) => this.client.zrangebyscore(this.#streamKey(s), lo, hi)),
@@ -175,6 +211,12 @@ export class RedisMediaIndex implements MediaCatalog {
           ? (await this.#entries([...candidates])).filter((e) => holds(e.name)).map((e) => e.fileId)
           : (await this.client.zrange(this.#byName, '0', '-1')).filter((m) => holds(nameOf(m))).map(fileIdOf);
       narrow(names);
+    }
+    if (query.hasMarkers === false) {
+      // The complement of the markers set: of the candidates, or else of every media in the time window.
+      const pool = candidates ? [...candidates] : await this.client.zrangebyscore(this.#byCreate, lo, hi);
+      const marked = pool.length ? await this.client.smismember(this.#withMarkers, ...pool) : [];
+      candidates = new Set(pool.filter((_, i) => !marked[i]));
     }
     const ids = [...(candidates ?? [])];
     const scores = ids.length ? await this.client.zmscore(this.#byCreate, ...ids) : [];

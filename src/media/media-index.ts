@@ -41,6 +41,8 @@ export interface MediaEntry {
   sourceContext: string;
   /** Storage keys of its thumbnails, once made: the cover, and the scrub sprite with its WebVTT. */
   thumbnails?: MediaThumbnails | undefined;
+  /** Its timeline sidecars (markers and live-room events), once written, with what they hold in short. */
+  timeline?: MediaTimeline | undefined;
   /** The event 100 that announced it, without what its delivery adds (`t`, `sign`, `event_id`). */
   announcement?: Record<string, unknown> | undefined;
 }
@@ -52,6 +54,21 @@ export interface MediaThumbnails {
   vtt?: string | undefined;
 }
 
+/** A media's timeline sidecars, by storage key, and what they hold in short. */
+export interface MediaTimeline {
+  /** Storage key of `<key>.events.json`. */
+  events: string;
+  /** Storage key of `<key>.danmaku.vtt`. */
+  danmaku: string;
+  /** Storage key of `<key>.chapters.vtt`. */
+  chapters: string;
+  /** Its markers, by media time (seconds from the media's start). */
+  markers: { id: string; label: string; seconds: number }[];
+  /** How many room messages, and product pushes, the timeline holds. */
+  messages: number;
+  products: number;
+}
+
 /** A search; every given filter must hold (each list matches any of its items). */
 export interface MediaQuery {
   fileIds?: readonly string[];
@@ -61,6 +78,8 @@ export interface MediaQuery {
   streamIds?: readonly string[];
   createdAtOrAfterMs?: number;
   createdBeforeMs?: number;
+  /** true: only media whose timeline has a marker; false: only those without (no timeline counts as none). */
+  hasMarkers?: boolean;
   order: 'asc' | 'desc';
   offset: number;
   limit: number;
@@ -225,6 +244,8 @@ export interface MediaCatalog extends MediaIndexSink {
   setExpiry(key: string, expireTimeMs: number | null): Promise<boolean>;
   /** Records the thumbnails made of a media; false when it is not indexed (deleted meanwhile). */
   setThumbnails(fileId: string, thumbnails: MediaThumbnails): Promise<boolean>;
+  /** Records the timeline of a media; false when it is not indexed (deleted meanwhile: it is not brought back). */
+  setTimeline(fileId: string, timeline: MediaTimeline): Promise<boolean>;
   /** Removes one media; false when there was none. */
   remove(fileId: string): Promise<boolean>;
   /** Entries matching the query, by create time then file id, with the (capped) count of all matches. */
@@ -263,7 +284,10 @@ CREATE TABLE IF NOT EXISTS media (
   task_id TEXT NOT NULL,
   source_context TEXT NOT NULL,
   thumbnails TEXT,
-  announcement TEXT
+  announcement TEXT,
+  timeline TEXT,
+  -- How many markers the timeline has (SearchMedia's HasMarkers).
+  markers INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 -- (name, create_time) covers a prefix search's sort: only the page's rows are read in full.
 CREATE INDEX IF NOT EXISTS media_name ON media (name, create_time);
@@ -312,6 +336,8 @@ interface Row {
   source_context: string;
   thumbnails: string | null;
   announcement: string | null;
+  timeline: string | null;
+  markers: number;
 }
 
 // The columns in the order #insert gives them.
@@ -340,6 +366,8 @@ const COLUMNS = [
   'source_context',
   'thumbnails',
   'announcement',
+  'timeline',
+  'markers',
 ];
 
 type SqlValue = string | number | null;
@@ -373,8 +401,14 @@ export class MediaIndex implements MediaCatalog {
       const columns = new Set(
         (db.all('PRAGMA table_info(media)') as unknown as { name: string }[]).map((c) => c.name),
       );
-      for (const added of ['thumbnails', 'announcement']) {
-        if (!columns.has(added)) db.exec(`ALTER TABLE media ADD COLUMN ${added} TEXT`);
+      const added: [string, string][] = [
+        ['thumbnails', 'TEXT'],
+        ['announcement', 'TEXT'],
+        ['timeline', 'TEXT'],
+        ['markers', 'INTEGER NOT NULL DEFAULT 0'],
+      ];
+      for (const [column, type] of added) {
+        if (!columns.has(column)) db.exec(`ALTER TABLE media ADD COLUMN ${column} ${type}`);
       }
     } catch (err) {
       db.close();
@@ -428,6 +462,8 @@ export class MediaIndex implements MediaCatalog {
         entry.sourceContext,
         entry.thumbnails ? JSON.stringify(entry.thumbnails) : null,
         entry.announcement ? JSON.stringify(entry.announcement) : null,
+        entry.timeline ? JSON.stringify(entry.timeline) : null,
+        entry.timeline?.markers.length ?? 0,
       ],
     );
   }
@@ -436,6 +472,16 @@ export class MediaIndex implements MediaCatalog {
     return (
       this.#db.run('UPDATE media SET thumbnails = ? WHERE file_id = ?', [JSON.stringify(thumbnails), fileId])
         .changes > 0
+    );
+  }
+
+  async setTimeline(fileId: string, timeline: MediaTimeline): Promise<boolean> {
+    return (
+      this.#db.run('UPDATE media SET timeline = ?, markers = ? WHERE file_id = ?', [
+        JSON.stringify(timeline),
+        timeline.markers.length,
+        fileId,
+      ]).changes > 0
     );
   }
 
@@ -486,6 +532,7 @@ export class MediaIndex implements MediaCatalog {
       where.push('create_time < ?');
       values.push(query.createdBeforeMs);
     }
+    if (query.hasMarkers !== undefined) where.push(query.hasMarkers ? 'markers > 0' : 'markers = 0');
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const dir = query.order === 'asc' ? 'ASC' : 'DESC';
     const order = `ORDER BY create_time ${dir}, file_id ${dir}`;
@@ -627,5 +674,6 @@ function toEntry(row: Row): MediaEntry {
     sourceContext: row.source_context,
     ...(row.thumbnails ? { thumbnails: JSON.parse(row.thumbnails) as MediaThumbnails } : {}),
     ...(row.announcement ? { announcement: JSON.parse(row.announcement) as Record<string, unknown> } : {}),
+    ...(row.timeline ? { timeline: JSON.parse(row.timeline) as MediaTimeline } : {}),
   };
 }

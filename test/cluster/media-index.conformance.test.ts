@@ -12,6 +12,7 @@ import {
   type MediaCatalog,
   type MediaEntry,
   type MediaQuery,
+  type MediaTimeline,
   type RecordingListQuery,
   type RecordingSort,
 } from '../../src/media/media-index.js';
@@ -64,6 +65,22 @@ function entry(
     taskId: 'task',
     sourceContext: '',
     ...extra,
+  };
+}
+
+/** A timeline of the media at key with n markers. */
+function timelineOf(key: string, n: number): MediaTimeline {
+  return {
+    events: `${key}.events.json`,
+    danmaku: `${key}.danmaku.vtt`,
+    chapters: `${key}.chapters.vtt`,
+    markers: Array.from({ length: n }, (_, i) => ({
+      id: `m${i}`,
+      label: `Marker ${i}`,
+      seconds: 1.5 + i * 10,
+    })),
+    messages: 12,
+    products: n,
   };
 }
 
@@ -165,6 +182,83 @@ describe.each(backends)('MediaCatalog conformance: $name', ({ open }) => {
     );
     expect((await index.get(['6']))[0]!.announcement).toEqual(announcement);
     expect(await index.get(['2'])).toEqual([]);
+  });
+
+  it('records the timeline of a media, kept with its entry; none for a media not indexed', async () => {
+    const timeline = timelineOf('live/b.mp4', 2);
+    expect((await index.get(['3']))[0]!.timeline).toBeUndefined();
+    expect(await index.setTimeline('3', timeline)).toBe(true);
+    expect((await index.get(['3']))[0]!.timeline).toEqual(timeline);
+    expect((await index.search(query({ fileIds: ['3'] }))).entries[0]!.timeline).toEqual(timeline);
+    // Set again (rewritten sidecars): the new one replaces it.
+    const none = timelineOf('live/b.mp4', 0);
+    expect(await index.setTimeline('3', none)).toBe(true);
+    expect((await index.get(['3']))[0]!.timeline).toEqual(none);
+    expect(await index.setTimeline('nosuchid', timeline)).toBe(false);
+    expect(await index.get(['nosuchid'])).toEqual([]);
+    // A media deleted meanwhile is not brought back, nor found by its markers.
+    await index.remove('3');
+    expect(await index.setTimeline('3', timeline)).toBe(false);
+    expect(await index.get(['3'])).toEqual([]);
+    expect(await ids({ hasMarkers: true })).toEqual([]);
+  });
+
+  it('keeps the timeline of an entry added with one', async () => {
+    const timeline = timelineOf('live/c.mp4', 1);
+    await index.add(
+      entry('6', 'room6_user1_main_2020-02-16-12-00-00_2020-02-16-12-10-00', 6000, { timeline }),
+    );
+    expect((await index.get(['6']))[0]!.timeline).toEqual(timeline);
+    expect(await ids({ hasMarkers: true })).toEqual(['6']);
+    // Added again without markers (a retried announce, timeline rewritten): no longer among those with markers.
+    await index.addMany([
+      entry('6', 'room6_user1_main_2020-02-16-12-00-00_2020-02-16-12-10-00', 6000, {
+        timeline: timelineOf('live/c.mp4', 0),
+      }),
+    ]);
+    expect(await ids({ hasMarkers: true })).toEqual([]);
+    expect(await ids({ hasMarkers: false })).toEqual(['6', '5', '4', '3', '2', '1']);
+  });
+
+  it('searches by whether the timeline has markers, counting the matches, with the other filters', async () => {
+    await index.setTimeline('1', timelineOf('live/1.mp4', 1));
+    await index.setTimeline('3', timelineOf('live/3.mp4', 3));
+    await index.setTimeline('4', timelineOf('live/4.mp4', 0));
+    await index.setTimeline('5', timelineOf('live/5.m3u8', 2));
+    const found = async (q: Partial<MediaQuery>) => {
+      const { totalCount, entries } = await index.search(query(q));
+      return { totalCount, ids: entries.map((e) => e.fileId) };
+    };
+    expect(await found({ hasMarkers: true })).toEqual({ totalCount: 3, ids: ['5', '3', '1'] });
+    // A timeline without markers, and no timeline at all, both count as none.
+    expect(await found({ hasMarkers: false })).toEqual({ totalCount: 2, ids: ['4', '2'] });
+    expect(await found({ hasMarkers: true, streamIds: ['room1'] })).toEqual({
+      totalCount: 2,
+      ids: ['5', '1'],
+    });
+    expect(await found({ hasMarkers: false, streamIds: ['room1', 'room2'] })).toEqual({
+      totalCount: 2,
+      ids: ['4', '2'],
+    });
+    expect(await found({ hasMarkers: true, streamIds: ['room2'] })).toEqual({ totalCount: 0, ids: [] });
+    expect(await found({ hasMarkers: true, order: 'asc', offset: 1, limit: 1 })).toEqual({
+      totalCount: 3,
+      ids: ['3'],
+    });
+    expect(await found({ hasMarkers: true, countCap: 2 })).toEqual({ totalCount: 2, ids: ['5', '3', '1'] });
+    expect(await found({ hasMarkers: false, createdAtOrAfterMs: 3000 })).toEqual({
+      totalCount: 1,
+      ids: ['4'],
+    });
+    expect(await found({ hasMarkers: true, namePrefixes: ['room1_'], createdBeforeMs: 5000 })).toEqual({
+      totalCount: 1,
+      ids: ['1'],
+    });
+    expect(await found({ hasMarkers: false, names: ['USER2'] })).toEqual({ totalCount: 1, ids: ['2'] });
+    // Removing a media takes it out of those with markers.
+    await index.remove('3');
+    expect(await found({ hasMarkers: true })).toEqual({ totalCount: 2, ids: ['5', '1'] });
+    expect(await found({ hasMarkers: false })).toEqual({ totalCount: 2, ids: ['4', '2'] });
   });
 
   it('replaces an entry added again under the same FileId (a retried announce)', async () => {
@@ -394,7 +488,7 @@ describe('MediaIndex (SQLite) on its own', () => {
   });
   afterEach(() => index.close());
 
-  it('opens an index made before thumbnails existed, adding their column and keeping every entry', async () => {
+  it('opens an index made before thumbnails and timelines existed, adding their columns and keeping every entry', async () => {
     await index.close();
     const { Database } = createRequire(import.meta.url)(
       'node-sqlite3-wasm',
@@ -402,11 +496,17 @@ describe('MediaIndex (SQLite) on its own', () => {
     const old = new Database(path);
     old.exec('ALTER TABLE media DROP COLUMN thumbnails');
     old.exec('ALTER TABLE media DROP COLUMN announcement');
+    old.exec('ALTER TABLE media DROP COLUMN timeline');
+    old.exec('ALTER TABLE media DROP COLUMN markers');
     old.close();
     index = MediaIndex.open(path);
     expect((await index.get(['1', '2', '3', '4', '5'])).length).toBe(5);
     expect(await index.setThumbnails('1', { cover: 'live/x.mp4.jpg' })).toBe(true);
     expect((await index.get(['1']))[0]!.thumbnails).toEqual({ cover: 'live/x.mp4.jpg' });
+    // And the timeline's: every old entry has no markers until its timeline is set.
+    expect(await ids({ hasMarkers: false })).toEqual(['5', '4', '3', '2', '1']);
+    expect(await index.setTimeline('2', timelineOf('live/x.mp4', 1))).toBe(true);
+    expect(await ids({ hasMarkers: true })).toEqual(['2']);
   });
 
   it('searches the name index for a prefix', async () => {

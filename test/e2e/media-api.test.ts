@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MediaTimeline } from '../../src/media/media-index.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { probe } from '../helpers/media.js';
 import { publish, startRecorder, type TestRecorder } from '../helpers/recorder.js';
@@ -39,6 +40,21 @@ async function startOn(dir?: string): Promise<TestRecorder> {
     callback: { url: receiver.url, key: 'cb-key', appid: 1253001, domain: 'push.example.com' },
     api: { credentials: [KEY] },
   });
+}
+
+/** A timeline of the media at key, with two markers. */
+function timelineOf(key: string): MediaTimeline {
+  return {
+    events: `${key}.events.json`,
+    danmaku: `${key}.danmaku.vtt`,
+    chapters: `${key}.chapters.vtt`,
+    markers: [
+      { id: 'mk1', label: 'Opening', seconds: 0.5 },
+      { id: 'mk2', label: 'Q&A', seconds: 2.25 },
+    ],
+    messages: 7,
+    products: 1,
+  };
 }
 
 function fileIdOf(format: string): string {
@@ -115,6 +131,58 @@ describe('VOD media actions against real recordings, with the official SDK', () 
     expect(answer.NotExistFileIdSet).toEqual(['5285890799999999999']);
   });
 
+  it('SearchMedia filters by the extension HasMarkers, and refuses a HasMarkers that is not a boolean', async () => {
+    const mp4 = fileIdOf('mp4');
+    const [entry] = await rec.recorder.mediaIndex.get([mp4]);
+    expect(await rec.recorder.mediaIndex.setTimeline(mp4, timelineOf(entry!.key))).toBe(true);
+    const search = async (params: Record<string, unknown>) => {
+      const answer = (await client().request('SearchMedia', { StreamIds: [STREAM], ...params })) as {
+        TotalCount: number;
+        MediaInfoSet: { FileId: string }[];
+      };
+      return { total: answer.TotalCount, ids: answer.MediaInfoSet.map((m) => m.FileId) };
+    };
+    expect(await search({ HasMarkers: true })).toEqual({ total: 1, ids: [mp4] });
+    expect(await search({ HasMarkers: false })).toEqual({ total: 1, ids: [fileIdOf('hls')] });
+    expect((await search({})).total).toBe(2);
+    for (const bad of ['yes', 1, [true]]) {
+      await expect(client().request('SearchMedia', { HasMarkers: bad }), String(bad)).rejects.toMatchObject({
+        code: 'InvalidParameter',
+        message: expect.stringMatching(/^HasMarkers: /),
+      });
+    }
+  });
+
+  it('DescribeMediaInfos and SearchMedia answer the extension TimelineInfo of a media with a timeline only', async () => {
+    const mp4 = fileIdOf('mp4');
+    const [entry] = await rec.recorder.mediaIndex.get([mp4]);
+    await rec.recorder.mediaIndex.setTimeline(mp4, timelineOf(entry!.key));
+    type Info = { FileId: string; BasicInfo?: { MediaUrl: string }; TimelineInfo?: unknown };
+    const answer = (await client().request('DescribeMediaInfos', {
+      FileIds: [mp4, fileIdOf('hls')],
+    })) as { MediaInfoSet: Info[] };
+    const [withTimeline, without] = answer.MediaInfoSet;
+    // Made like MediaUrl and CoverUrl: the sidecars' keys sit beside the media's.
+    const url = withTimeline!.BasicInfo!.MediaUrl;
+    expect(withTimeline!.TimelineInfo).toEqual({
+      EventsUrl: `${url}.events.json`,
+      DanmakuUrl: `${url}.danmaku.vtt`,
+      ChaptersUrl: `${url}.chapters.vtt`,
+      Markers: [
+        { Id: 'mk1', Label: 'Opening', Offset: 0.5 },
+        { Id: 'mk2', Label: 'Q&A', Offset: 2.25 },
+      ],
+      MessageCount: 7,
+      ProductCount: 1,
+    });
+    expect(without!.FileId).toBe(fileIdOf('hls'));
+    expect(without).not.toHaveProperty('TimelineInfo');
+    const found = (await client().request('SearchMedia', { StreamIds: [STREAM], HasMarkers: true })) as {
+      MediaInfoSet: Info[];
+    };
+    expect(found.MediaInfoSet[0]!.TimelineInfo).toEqual(withTimeline!.TimelineInfo);
+  });
+
   it('gives each media with video a cover, BasicInfo.CoverUrl; DeleteMedia removes it with the media', async () => {
     await rec.recorder.thumbnails.idle();
     const answer = await client().DescribeMediaInfos({ FileIds: [fileIdOf('mp4'), fileIdOf('hls')] });
@@ -146,11 +214,18 @@ describe('VOD media actions against real recordings, with the official SDK', () 
     expect(existsSync(playlist)).toBe(true);
     expect((await segmentsOf()).length).toBeGreaterThan(0);
 
+    // Its timeline's sidecars, as the timeline writer leaves them beside the playlist.
+    const [entry] = await rec.recorder.mediaIndex.get([String(hls.file_id)]);
+    const timeline = timelineOf(entry!.key);
+    for (const key of [timeline.events, timeline.danmaku, timeline.chapters])
+      await writeFile(join(dataDir, key), 'WEBVTT\n');
+    expect(await rec.recorder.mediaIndex.setTimeline(String(hls.file_id), timeline)).toBe(true);
+
     const answer = await client().DeleteMedia({ FileId: String(hls.file_id) });
     expect(answer.RequestId).toBeTruthy();
     expect(existsSync(playlist)).toBe(false);
     expect(await segmentsOf()).toEqual([]);
-    // Its cover, sprite and WebVTT too.
+    // Its cover, sprite and WebVTT too, and its timeline's sidecars.
     expect(existsSync(covers.hls!)).toBe(false);
     expect((await readdir(join(dataDir, 'live'))).filter((f) => f.includes('.m3u8.'))).toEqual([]);
     expect(
