@@ -56,6 +56,8 @@ import { ThumbnailMaker } from './thumbnails/thumbnail-maker.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { UploadQueue } from './storage/upload-queue.js';
 import type { AnnounceSpec } from './recording/file-finisher.js';
+import { createTimeline, type Timeline, type TimelineStore } from './timeline/index.js';
+import { registerTimelineRoutes } from './api/timeline-routes.js';
 
 export interface RecorderOptions {
   logger?: Logger;
@@ -90,6 +92,9 @@ export class Recorder {
   readonly mediaIndex: MediaCatalog;
   /** Covers and scrub thumbnails of stored media, made after their event 100. */
   readonly thumbnails: ThumbnailMaker;
+  /** Markers and a live room's IM events, stored with each recording as sidecars. */
+  readonly timeline: Timeline;
+  readonly #timelineStore: TimelineStore;
   /** Tencent recording templates and rules (dataDir/.state/templates.json). */
   readonly templates: TemplateBook;
   /** On-demand recording tasks (dataDir/.state/tasks.json). */
@@ -235,7 +240,19 @@ export class Recorder {
       this.#storageError = undefined;
     });
     this.mediaIndex = shared.openMediaIndex();
+    this.#timelineStore = shared.openTimeline();
+    this.timeline = createTimeline({
+      config,
+      store: this.#timelineStore,
+      work: shared.work,
+      sessionOf: (app, stream) => this.manager.sessionOf(app, stream),
+      uploads: this.uploads,
+      catalog: this.mediaIndex,
+      onOutcome: (outcome, n) => this.metrics.imEvents(outcome, n),
+      logger: this.logger,
+    });
     const finisher = new FileFinisher({
+      sidecars: this.timeline,
       ffmpegPath,
       ffprobePath: resolveFfprobePath(ffmpegPath),
       mediaIndex: this.mediaIndex,
@@ -429,6 +446,13 @@ export class Recorder {
       });
       registerTencentApi(app, { credentials: config.api.credentials, actions: this.tencentActions });
       registerMixRoutes(app, this.mixes);
+      registerTimelineRoutes(app, {
+        timeline: this.timeline,
+        callbackToken: config.im.callbackToken,
+        sdkAppId: config.im.sdkAppId,
+        onRefused: () => this.metrics.imEvents('refused'),
+        logger: this.logger,
+      });
       registerSetupRoutes(app, { templates: this.templates, tasks: this.tasks });
       registerRecordingRoutes(app, {
         catalog: this.mediaIndex,
@@ -559,6 +583,8 @@ export class Recorder {
       // Before the HTTP server and the index they read and write.
       await this.thumbnails.close();
       await this.http.close();
+      this.timeline.close();
+      await this.#timelineStore.close();
       await this.store.close();
       await this.mediaIndex.close();
       await this.shared.close();

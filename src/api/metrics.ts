@@ -35,6 +35,7 @@ export class RecorderMetrics {
   readonly #attempts: Histogram<'outcome'>;
   readonly #refused: Counter<'reason'>;
   readonly #repairs: Counter<'kind'>;
+  readonly #imEvents: Counter<'outcome'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -84,6 +85,16 @@ export class RecorderMetrics {
       registers,
     });
     for (const kind of REPAIR_KINDS) this.#repairs.inc({ kind }, 0);
+    this.#imEvents = new Counter({
+      name: 'recorder_im_events_total',
+      help:
+        'Tencent IM webhook events, by outcome: stored, duplicate (a retry), unmapped (no recording of its group: ' +
+        'dropped), ignored (a command the timeline does not keep), refused (bad sign or body).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    for (const outcome of ['stored', 'duplicate', 'unmapped', 'ignored', 'refused'])
+      this.#imEvents.inc({ outcome }, 0);
     // Every reason shows from the start at 0, so a rate() over it has a baseline.
     for (const reason of PUBLISH_REFUSALS) this.#refused.inc({ reason }, 0);
     this.#bytesIn = new Counter({
@@ -141,6 +152,10 @@ export class RecorderMetrics {
 
   mixRestarted(): void {
     this.#mixRestarts.inc();
+  }
+
+  imEvents(outcome: 'stored' | 'duplicate' | 'unmapped' | 'ignored' | 'refused', count = 1): void {
+    this.#imEvents.inc({ outcome }, count);
   }
 
   timestampRepaired(kind: RepairKind): void {

@@ -120,7 +120,63 @@ const signature = {
   sign: { ...string, description: 'md5(KEY + Dir + t + exper + rlimit + us)' },
 };
 
+const marker = object({
+  id: string,
+  app: string,
+  stream: string,
+  label: string,
+  at: time,
+  seconds: nullable({ type: 'number', description: 'media time in the recording that holds it, when known' }),
+});
+const streamParams = object({ app: string, stream: string }, ['app', 'stream']);
+
 const DOCS: Record<string, OperationDoc> = {
+  'POST /api/markers': {
+    summary:
+      'Set a marker on a live or interrupted recording, or (with at) on a stored one that holds that time',
+    tags: ['timeline'],
+    body: object(
+      {
+        app: string,
+        stream: string,
+        label: { ...string, description: '1..200 characters' },
+        at: { ...integer, description: 'wall-clock Unix ms; default now' },
+      },
+      ['app', 'stream', 'label'],
+    ),
+    response: { 201: marker, 400: apiError, 404: apiError },
+  },
+  'GET /api/markers': {
+    summary: 'The markers of a stream, by time',
+    tags: ['timeline'],
+    querystring: streamParams,
+    response: { 200: object({ markers: { type: 'array', items: marker } }), 400: apiError },
+  },
+  'DELETE /api/markers/:id': {
+    summary: 'Remove a marker (and from the sidecars of a stored recording that holds it)',
+    tags: ['timeline'],
+    params: object({ id: string }, ['id']),
+    querystring: streamParams,
+    response: { 200: object({ id: string, deleted: { type: 'boolean' } }), 404: apiError },
+  },
+  'DELETE /api/timeline/events': {
+    summary: 'Remove one account’s IM messages of a group from the timeline and every stored sidecar (admin)',
+    tags: ['timeline'],
+    querystring: object({ groupId: string, account: string }, ['groupId', 'account']),
+    response: {
+      200: object({
+        groupId: string,
+        account: string,
+        removed: { ...integer, description: 'messages removed' },
+        media: {
+          type: 'array',
+          items: string,
+          description: 'storage keys of the media whose sidecars changed',
+        },
+      }),
+      400: apiError,
+    },
+  },
   'GET /play/*': {
     summary: 'Play a stored recording from any store',
     description:

@@ -15,6 +15,8 @@ import { LocalRecordingLedger, RedisRecordingLedger, type RecordingLedger } from
 
 import { MemorySessionStore, type SessionStore } from '../console/sessions.js';
 import { RedisSessionStore } from './redis-sessions.js';
+import { RedisTimelineStore } from './redis-timeline.js';
+import { FileTimelineStore, type TimelineStore } from '../timeline/timeline-store.js';
 export { claimedAdmission } from './stream-claims.js';
 export type { ClusterCallbacks } from './redis-callbacks.js';
 export type { StreamClaims, StreamHolder } from './stream-claims.js';
@@ -40,6 +42,8 @@ export interface SharedState {
   document(name: BookName): DocumentStore;
   /** The media index: dataDir/.index/media.sqlite, or the cluster's Redis. */
   openMediaIndex(): MediaCatalog;
+  /** Markers and IM events: files in dataDir/.timeline, or the cluster's Redis (a webhook may reach any node). */
+  openTimeline(): TimelineStore;
   /** Console logins: in this process on one node, in Redis in a cluster (a login holds on every node). */
   readonly sessions: SessionStore;
   readonly claims: StreamClaims;
@@ -90,6 +94,7 @@ function singleNode(config: Config, dataDir: string): SharedState {
     advertise,
     document: (name) => new FileDocumentStore(join(dataDir, '.state', `${name}.json`)),
     openMediaIndex: () => MediaIndex.open(join(dataDir, '.index', 'media.sqlite')),
+    openTimeline: () => new FileTimelineStore(join(dataDir, '.timeline')),
     sessions: new MemorySessionStore(),
     claims: new LocalStreamClaims({ node: config.cluster.nodeId, advertise }),
     mixClaims: new LocalStreamClaims({ node: config.cluster.nodeId, advertise }),
@@ -161,6 +166,7 @@ export async function openSharedState(config: Config, dataDir: string, logger: L
     advertise,
     document: (name) => new RedisDocumentStore(feed, name, cluster.keyPrefix),
     openMediaIndex: () => new RedisMediaIndex(link.client, cluster.keyPrefix),
+    openTimeline: () => new RedisTimelineStore(link.client, cluster.keyPrefix),
     sessions: new RedisSessionStore(link.client, cluster.keyPrefix),
     claims,
     mixClaims,

@@ -216,6 +216,45 @@ export const configSchema = z
         sessionHours: intIn(1, 720).default(12),
       })
       .prefault({}),
+    im: z
+      .strictObject({
+        // The IM app (SdkAppid) whose webhooks POST /im/callback takes; unset: any.
+        sdkAppId: z
+          .number({ error: 'must be an IM SDKAppID' })
+          .int({ error: 'must be an IM SDKAppID' })
+          .min(1, { error: 'must be an IM SDKAppID' })
+          .optional(),
+        // IM's webhook authentication token (Sign = sha256(token + RequestTime)); unset: unsigned webhooks.
+        callbackToken: z
+          .string()
+          .min(1, { error: 'must be 1..128 characters' })
+          .max(128, { error: 'must be 1..128 characters' })
+          .optional(),
+        // The app-defined group field whose changes are product pushes.
+        productField: z
+          .string()
+          .regex(/^[A-Za-z0-9_]{1,32}$/, { error: 'must be 1..32 letters, digits or _' })
+          .default('product'),
+        // GroupId → the streams its events belong to: `app/stream` or `stream`, `*` for any characters.
+        groups: z
+          .record(
+            z.string().min(1, { error: 'must be a GroupId' }).max(128, { error: 'must be a GroupId' }),
+            z
+              .array(
+                z
+                  .string()
+                  .regex(/^[A-Za-z0-9_.~%*/-]{1,200}$/, { error: 'must be a stream name or pattern' }),
+                {
+                  error: 'must be a list of stream names or patterns',
+                },
+              )
+              .min(1, { error: 'must list at least one stream' }),
+          )
+          .default({}),
+        // A TRTC room's group (GroupId = roomId) holds the room's streams (mix.auto.pattern) and its mix output.
+        roomGroups: z.boolean({ error: 'must be true or false' }).default(true),
+      })
+      .prefault({}),
     playback: z
       .strictObject({
         // Tencent VOD's hotlink key (8..20 letters or digits): every media route then wants a signed URL.

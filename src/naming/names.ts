@@ -369,3 +369,8 @@ export function firstFree(candidate: (n: number) => string, isTaken: (name: stri
 export function thumbnailKeys(key: string): { cover: string; sprite: string; vtt: string } {
   return { cover: `${key}.jpg`, sprite: `${key}.sprite.jpg`, vtt: `${key}.vtt` };
 }
+
+/** Where a media's timeline sidecars are stored: beside it, named after its key (its format included). */
+export function sidecarKeys(key: string): { events: string; danmaku: string; chapters: string } {
+  return { events: `${key}.events.json`, danmaku: `${key}.danmaku.vtt`, chapters: `${key}.chapters.vtt` };
+}

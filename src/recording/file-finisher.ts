@@ -5,7 +5,7 @@ import { buildRecordEvent, newFileId, newVideoId, notifyUrls } from '../callback
 import type { CallbackConfig, RecordFormat } from '../config/schema.js';
 import { countPackets, probeMedia, probeMpegTs, type MediaProbe } from '../ffmpeg/probe.js';
 import { measureDuration, runFfmpeg } from '../ffmpeg/process.js';
-import type { MediaEntry, MediaIndexSink } from '../media/media-index.js';
+import type { MediaEntry, MediaIndexSink, MediaTimeline } from '../media/media-index.js';
 import {
   extensionOf,
   livePlaylistFileName,
@@ -19,7 +19,7 @@ import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
-import { renderPlaylist, type PlaylistSegment } from './hls-playlist.js';
+import { renderPlaylist, type PlaylistDateRange, type PlaylistSegment } from './hls-playlist.js';
 import { mediaKeys } from './media.js';
 import { OUTPUTS } from './outputs/index.js';
 import type { Tracks } from './tracks.js';
@@ -61,6 +61,24 @@ export interface CallbackSink {
   enqueue(url: string, body: Record<string, unknown>): Promise<unknown>;
 }
 
+/**
+ * A file's timeline at its close (src/timeline): the sidecars to store beside it, the date ranges of its
+ * playlist, and what the index and event 100 say of them; undefined when its window holds no event.
+ */
+export interface SidecarSource {
+  forMedia(media: {
+    fileId: string;
+    mediaKey: string;
+    app: string;
+    stream: string;
+    segments: { startMs: number; durationSeconds: number; discontinuity?: boolean }[];
+    retentionDays: number;
+  }): Promise<
+    | { objects: { key: string; text: string }[]; dateRanges: PlaylistDateRange[]; timeline: MediaTimeline }
+    | undefined
+  >;
+}
+
 /** What event 100 needs of a file, kept in its upload job so it survives a restart. */
 export interface AnnounceSpec {
   recordingId: string;
@@ -86,6 +104,8 @@ export interface AnnounceSpec {
   videoId?: string;
   /** ffprobe's facts of a file probed while it was local (HLS: its first segment queued); else probed at announce. */
   metaData?: MediaProbe;
+  /** Its timeline sidecars, stored before it (event 100 names them). */
+  timeline?: MediaTimeline;
 }
 
 export interface FileFinisherOptions {
@@ -109,6 +129,8 @@ export interface FileFinisherOptions {
   ffprobePath?: string;
   /** Where each announced file is indexed (SearchMedia); written before event 100 goes out. */
   mediaIndex?: MediaIndexSink;
+  /** Markers and live-room events of each file, as sidecars stored with it. */
+  sidecars?: SidecarSource;
 }
 
 /** Turns closed work files into named, stored files and announces each with a Tencent event 100. */
@@ -255,12 +277,16 @@ export class FileFinisher {
       const span = (endMs - startMs) / 1000;
       // ADTS has no timestamps: an AAC file holds its frames back to back, without a pause the push kept.
       const duration = format === 'aac' ? ((await this.#aacSeconds(source, metaData)) ?? span) : span;
+      const spec = this.#spec(identity, format, key, size, startMs, endMs, duration);
+      const days = this.#retentionDays(identity, format);
+      const sidecars = await this.#sidecars(identity, spec, [{ startMs, durationSeconds: span }], days);
       await this.#o.uploads.enqueue(
         `file/${key}`,
-        [{ kind: 'file', path: source, key, retentionDays: this.#retentionDays(identity, format) }],
+        [...sidecarItems(sidecars, days), { kind: 'file', path: source, key, retentionDays: days }],
         {
-          ...this.#spec(identity, format, key, size, startMs, endMs, duration),
+          ...spec,
           ...(metaData ? { metaData } : {}),
+          ...(sidecars ? { timeline: sidecars.timeline } : {}),
         },
       );
     } finally {
@@ -290,19 +316,61 @@ export class FileFinisher {
       head.disambiguator,
     );
     const key = objectKey(identity.app, `${name}.m3u8`);
-    const text = renderPlaylist(segments, true, this.#o.hlsSegmentSeconds);
     const duration = segments.reduce((sum, s) => sum + s.durationSeconds, 0);
+    const days = this.#retentionDays(identity, 'hls');
+    // The size counts the playlist as rendered below; its date ranges add a few bytes not counted.
+    const spec = this.#spec(identity, 'hls', key, segmentsSize, startMs, endMs, duration);
+    const sidecars = await this.#sidecars(
+      identity,
+      spec,
+      segments.map((s) => ({
+        startMs: s.programDateTime.getTime(),
+        durationSeconds: s.durationSeconds,
+        discontinuity: s.discontinuity,
+      })),
+      days,
+    );
+    const text = renderPlaylist(segments, true, this.#o.hlsSegmentSeconds, sidecars?.dateRanges);
+    spec.size += Buffer.byteLength(text);
     await this.#o.uploads.enqueue(
       hlsLane(identity),
       [
-        { kind: 'text', text, key, retentionDays: this.#retentionDays(identity, 'hls') },
+        ...sidecarItems(sidecars, days),
+        { kind: 'text', text, key, retentionDays: days },
         { kind: 'delete', key: objectKey(identity.app, livePlaylistFileName(head.head)) },
       ],
       {
-        ...this.#spec(identity, 'hls', key, Buffer.byteLength(text) + segmentsSize, startMs, endMs, duration),
+        ...spec,
         ...(metaData ? { metaData } : {}),
+        ...(sidecars ? { timeline: sidecars.timeline } : {}),
       },
     );
+  }
+
+  /** The file's sidecars; none (logged) when the timeline cannot be read: the file is stored all the same. */
+  async #sidecars(
+    identity: RecordingIdentity,
+    spec: AnnounceSpec,
+    segments: { startMs: number; durationSeconds: number; discontinuity?: boolean }[],
+    retentionDays: number,
+  ) {
+    if (!this.#o.sidecars) return undefined;
+    try {
+      return await this.#o.sidecars.forMedia({
+        fileId: spec.fileId!,
+        mediaKey: spec.key,
+        app: identity.app,
+        stream: identity.stream,
+        segments,
+        retentionDays,
+      });
+    } catch (err) {
+      this.#log.warn(
+        { key: spec.key, err: errorMessage(err) },
+        'cannot read the timeline, storing the file without sidecars',
+      );
+      return undefined;
+    }
   }
 
   #retentionDays(identity: RecordingIdentity, format: RecordFormat): number {
@@ -398,6 +466,7 @@ export class FileFinisher {
       taskId: spec.taskId ?? spec.recordingId,
       sourceContext: '',
       ...(announcement ? { announcement } : {}),
+      ...(spec.timeline ? { timeline: spec.timeline } : {}),
     };
     await index.add(entry);
   }
@@ -474,6 +543,20 @@ export class FileFinisher {
             sessionId: spec.recordingId,
           })
         : undefined;
+    if (body && spec.timeline) {
+      // Outside Tencent's fields: where the file's markers and room events are.
+      const urls = this.#o.urls ?? this.#o.store;
+      Object.assign(body, {
+        timeline: {
+          events_url: await urls.urlFor(spec.timeline.events),
+          danmaku_url: await urls.urlFor(spec.timeline.danmaku),
+          chapters_url: await urls.urlFor(spec.timeline.chapters),
+          markers: spec.timeline.markers.length,
+          messages: spec.timeline.messages,
+          products: spec.timeline.products,
+        },
+      });
+    }
     // Indexed first, with the event it is announced by: a failure fails the upload job, which retries with the
     // same ids, so no callback names a file the media API cannot find.
     await this.#index(spec, file, videoId, body as unknown as Record<string, unknown> | undefined);
@@ -515,6 +598,14 @@ function announcedMetaData(spec: AnnounceSpec): MediaProbe {
     videoStreams: spec.videoCodec ? [{ codec: spec.videoCodec, bitrate: 0, width, height, fps: 0 }] : [],
     audioStreams: [],
   };
+}
+
+/** The upload steps of a file's sidecars: before the file, so event 100 never names one not stored. */
+function sidecarItems(
+  sidecars: { objects: { key: string; text: string }[] } | undefined,
+  retentionDays: number,
+): { kind: 'text'; text: string; key: string; retentionDays: number }[] {
+  return (sidecars?.objects ?? []).map((o) => ({ kind: 'text', text: o.text, key: o.key, retentionDays }));
 }
 
 /** Where a part's remuxed file is written beside its work file. */

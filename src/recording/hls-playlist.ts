@@ -17,11 +17,21 @@ export interface PlaylistSegment {
   fmp4?: { initLength: number; size: number };
 }
 
+/** An EXT-X-DATERANGE of a recording's playlist (a marker, a product push): its values are quoted-string safe. */
+export interface PlaylistDateRange {
+  id: string;
+  classId: string;
+  start: Date;
+  /** `X-` attributes. */
+  attributes: Record<string, string>;
+}
+
 /** Renders the playlist of a recording; `ended` adds EXT-X-ENDLIST and marks it VOD. */
 export function renderPlaylist(
   segments: readonly PlaylistSegment[],
   ended: boolean,
   segmentSeconds: number,
+  dateRanges: readonly PlaylistDateRange[] = [],
 ): string {
   const first = segments[0];
   const longest = Math.max(segmentSeconds, ...segments.map((s) => s.durationSeconds));
@@ -31,6 +41,7 @@ export function renderPlaylist(
     targetDuration: Math.ceil(longest),
     mediaSequenceBase: first?.seq ?? 0,
     endlist: ended,
+    dateRanges: dateRanges.map((d) => new HLS.types.DateRange({ ...d })),
     ...(ended ? { playlistType: 'VOD' as const } : { playlistType: 'EVENT' as const }),
     segments: segments.map(
       (s) =>

@@ -1,15 +1,15 @@
 import { text } from 'node:stream/consumers';
-import { thumbnailKeys } from '../naming/names.js';
+import { sidecarKeys, thumbnailKeys } from '../naming/names.js';
 import { AppError } from '../shared/errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { parsePlaylist } from './hls-playlist.js';
 
-/** Every object of one media: the file itself, or an HLS playlist and each segment it names; its thumbnails. */
+/** Every object of one media: the file itself, or an HLS playlist and each segment it names; its thumbnails and sidecars. */
 export async function mediaKeys(store: ObjectStore, key: string): Promise<string[]> {
   if (!(await store.stat(key))) throw new AppError('NOT_FOUND', `no media ${key}`);
-  const thumbnails = Object.values(thumbnailKeys(key));
-  const made = (await Promise.all(thumbnails.map((k) => store.stat(k)))).flatMap((info, i) =>
-    info ? [thumbnails[i]!] : [],
+  const extras = [...Object.values(thumbnailKeys(key)), ...Object.values(sidecarKeys(key))];
+  const made = (await Promise.all(extras.map((k) => store.stat(k)))).flatMap((info, i) =>
+    info ? [extras[i]!] : [],
   );
   if (!key.endsWith('.m3u8')) return [key, ...made];
   const dir = key.slice(0, key.lastIndexOf('/') + 1);

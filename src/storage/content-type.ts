@@ -11,6 +11,8 @@ export const MEDIA_CONTENT_TYPES: Readonly<Record<string, string>> = Object.free
   // A recording's thumbnails: its cover and sprite, and the WebVTT that maps times to the sprite.
   '.jpg': 'image/jpeg',
   '.vtt': 'text/vtt',
+  // A recording's timeline: its markers and room events.
+  '.json': 'application/json',
 });
 
 /** Content type of a recorded file by its key or path. */

@@ -14,7 +14,7 @@ export interface TestRecorder {
   rtmpUrl(stream: string, query?: string): string;
   /**
    * Media files under dataDir/app (not the work or outbox dirs), sorted, once pending uploads and thumbnails
-   * are done; the thumbnails themselves (`.jpg`, `.vtt`) are left out.
+   * are done; thumbnails (`.jpg`, `.vtt`) and timeline sidecars (`.vtt`, `.json`) are left out.
    */
   files(app?: string): Promise<string[]>;
   stop(): Promise<void>;
@@ -50,7 +50,7 @@ export async function startRecorder(
       await recorder.uploads.drain(60_000);
       await recorder.thumbnails.idle();
       const all = await readdir(join(dataDir, app)).catch(() => [] as string[]);
-      return all.filter((f) => !/\.(jpg|vtt)$/.test(f)).sort();
+      return all.filter((f) => !/\.(jpg|vtt|json)$/.test(f)).sort();
     },
     async stop() {
       await recorder.stop();
