@@ -98,6 +98,8 @@ export interface Recording {
   thumbnailsUrl: string | null;
   /** The event 100 that announced it (one recording's answer only). */
   announcement?: Record<string, unknown> | null;
+  /** Its markers and live-room events (one recording's answer only); null: none fell in its window. */
+  timeline?: RecordingTimeline | null;
   fileId: string;
   key: string;
   name: string;
@@ -113,6 +115,32 @@ export interface Recording {
   width: number;
   height: number;
   bitrate: number;
+}
+
+/** A recording's timeline sidecars (URLs on the playback route, signed as its url is) and its markers. */
+export interface RecordingTimeline {
+  eventsUrl: string | null;
+  danmakuUrl: string | null;
+  chaptersUrl: string | null;
+  /** By media time: seconds from the recording's start. */
+  markers: { id: string; label: string; seconds: number }[];
+  messages: number;
+  products: number;
+}
+
+/** One event of a recording's `.events.json` sidecar, placed at its media time. */
+export interface TimelineEvent {
+  kind: 'marker' | 'message' | 'group';
+  id: string;
+  seconds: number;
+  at: string;
+  label?: string;
+  account?: string;
+  text?: string;
+  /** A group change: the field changed and its new value; a product push when `product`. */
+  field?: string;
+  value?: string;
+  product?: boolean;
 }
 
 export interface RecordingPage {

@@ -2,6 +2,15 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { clock } from './format.js';
 import { cueAt, type ThumbnailCue } from './vtt.js';
 
+/** A point of a recording's timeline to jump to: a marker (a chapter) or a product push. */
+export interface TimelinePoint {
+  id: string;
+  kind: 'marker' | 'product';
+  /** Media seconds. */
+  seconds: number;
+  label: string;
+}
+
 export interface TimelineProps {
   /** Seconds of media. */
   duration: number;
@@ -13,6 +22,8 @@ export interface TimelineProps {
   onSeek: (seconds: number) => void;
   /** Scrub thumbnails, when the recording has them. */
   thumbnails?: readonly ThumbnailCue[];
+  /** Markers and product pushes, drawn as flags beside the track. */
+  points?: readonly TimelinePoint[];
 }
 
 /** The tile of the sprite for time t, drawn on a canvas (loaded once per sprite). */
@@ -39,10 +50,46 @@ function spriteImage(src: string): HTMLImageElement {
   return image;
 }
 
+/**
+ * One lane of points, beside the slider, not in it: a slider's children are not buttons to assistive
+ * technology, and a click on a flag must not start a drag of the track. Markers are above the track, product
+ * pushes below it, so that a marker and the push announced with it are both there to click.
+ */
+function Flags({
+  points,
+  kind,
+  span,
+  onSeek,
+}: {
+  points: readonly TimelinePoint[] | undefined;
+  kind: TimelinePoint['kind'];
+  span: number;
+  onSeek: (seconds: number) => void;
+}) {
+  const lane = (points ?? []).filter((p) => p.kind === kind);
+  if (lane.length === 0) return null;
+  return (
+    <div class={`flags ${kind}s`}>
+      {lane.map((p) => (
+        <button
+          key={p.id}
+          type="button"
+          class={`flag ${p.kind}`}
+          style={{ left: `${(Math.min(p.seconds, span) / span) * 100}%` }}
+          title={p.label}
+          aria-label={`${p.kind} ${p.label} at ${clock(p.seconds)}`}
+          data-seconds={p.seconds}
+          onClick={() => onSeek(p.seconds)}
+        />
+      ))}
+    </div>
+  );
+}
+
 const STEP_S = 5;
 
 /** A progress bar to click or drag, with the discontinuities marked and the time under the pointer shown. */
-export function Timeline({ duration, current, marks, wallClock, onSeek, thumbnails }: TimelineProps) {
+export function Timeline({ duration, current, marks, wallClock, onSeek, thumbnails, points }: TimelineProps) {
   const bar = useRef<HTMLDivElement>(null);
   const [hover, setHover] = useState<number | null>(null);
   const [drag, setDrag] = useState<number | null>(null);
@@ -69,6 +116,7 @@ export function Timeline({ duration, current, marks, wallClock, onSeek, thumbnai
   };
   return (
     <div class="timeline">
+      <Flags points={points} kind="marker" span={span} onSeek={onSeek} />
       <div
         ref={bar}
         class="track"
@@ -114,6 +162,7 @@ export function Timeline({ duration, current, marks, wallClock, onSeek, thumbnai
           </div>
         )}
       </div>
+      <Flags points={points} kind="product" span={span} onSeek={onSeek} />
       <div class="times">
         <span>{clock(shown)}</span>
         <span>{clock(span)}</span>

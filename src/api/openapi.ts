@@ -373,6 +373,21 @@ const DOCS: Record<string, OperationDoc> = {
             type: 'object',
             description: 'the event 100 body that announced it, without t, sign and event_id',
           }),
+          timeline: nullable({
+            ...object({
+              eventsUrl: nullable(string),
+              danmakuUrl: nullable(string),
+              chaptersUrl: nullable(string),
+              markers: {
+                type: 'array',
+                items: object({ id: string, label: string, seconds: { type: 'number' } }),
+              },
+              messages: integer,
+              products: integer,
+            }),
+            description:
+              'its markers and room events (sidecars beside it); null when none fell in its window',
+          }),
         },
       },
       404: apiError,

@@ -127,12 +127,32 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
     return { recordings: await Promise.all(page.entries.map(view)), next: page.next ?? null };
   });
 
+  // Where a recording's timeline sidecars play (null without urlFor), and what they hold; null: no timeline.
+  const timelineView = async (entry: MediaEntry) => {
+    const timeline = entry.timeline;
+    if (!timeline) return null;
+    const urlFor = options.urlFor ?? (async () => null);
+    return {
+      eventsUrl: await urlFor(timeline.events),
+      danmakuUrl: await urlFor(timeline.danmaku),
+      chaptersUrl: await urlFor(timeline.chapters),
+      markers: timeline.markers,
+      messages: timeline.messages,
+      products: timeline.products,
+    };
+  };
+
   app.get('/api/recordings/:fileId', async (request) => {
     const { fileId } = parseTencentParams(fileIdParams, request.params as TencentParams);
     const [entry] = await catalog.get([fileId]);
     if (!entry) throw new AppError('NOT_FOUND', `no recording ${fileId}`);
-    // One recording also says how it was announced: the event 100 body (without t, sign and event_id).
-    return { ...(await view(entry)), announcement: entry.announcement ?? null };
+    // One recording also says how it was announced (the event 100 body, without t, sign and event_id), and
+    // its timeline.
+    return {
+      ...(await view(entry)),
+      announcement: entry.announcement ?? null,
+      timeline: await timelineView(entry),
+    };
   });
 
   app.delete('/api/recordings/:fileId', async (request) => {

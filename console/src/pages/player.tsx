@@ -1,10 +1,10 @@
 import Hls from 'hls.js';
 import mpegts from 'mpegts.js';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, type Recording, type Session } from '../api.js';
+import { api, type Recording, type RecordingTimeline, type Session, type TimelineEvent } from '../api.js';
 import { bytes, clock, when } from '../format.js';
 import { useLoad } from '../hooks.js';
-import { Timeline } from '../timeline.js';
+import { Timeline, type TimelinePoint } from '../timeline.js';
 import { parseThumbnailVtt, type ThumbnailCue } from '../vtt.js';
 
 /** One piece of an HLS recording's timeline: where it starts, its wall-clock start, and its run. */
@@ -89,6 +89,107 @@ function attach(
       void element.play().catch(() => undefined);
     },
   };
+}
+
+/** A sidecar of a recording (thumbnails, timeline), as text. */
+async function sidecar(url: string): Promise<string> {
+  const answer = await fetch(url, { credentials: 'same-origin' });
+  if (!answer.ok) throw new Error(String(answer.status));
+  return answer.text();
+}
+
+/** The product pushes of a recording's events sidecar; none while it loads or when it cannot be read. */
+function useProducts(timeline: RecordingTimeline | null | undefined): TimelinePoint[] {
+  const [products, setProducts] = useState<TimelinePoint[]>([]);
+  const url = timeline?.products ? timeline.eventsUrl : null;
+  useEffect(() => {
+    setProducts([]);
+    if (!url) return;
+    let live = true;
+    sidecar(url)
+      .then((text) => {
+        const { events } = JSON.parse(text) as { events: TimelineEvent[] };
+        const pushes = events.filter((e) => e.kind === 'group' && e.product);
+        if (live)
+          setProducts(
+            pushes.map((e) => ({ id: e.id, kind: 'product', seconds: e.seconds, label: e.value ?? '' })),
+          );
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [url]);
+  return products;
+}
+
+/**
+ * The danmaku sidecar as a blob: URL for the video's <track>. A track's own src on another origin (a presigned
+ * or public bucket URL) loads only in CORS mode, which would put the media itself in CORS mode too; fetched
+ * here, it needs CORS on the sidecar alone, as the thumbnails do.
+ */
+function useDanmaku(url: string | null | undefined): string | undefined {
+  const [src, setSrc] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    setSrc(undefined);
+    if (!url) return;
+    let blob: string | undefined;
+    let live = true;
+    sidecar(url)
+      .then((text) => {
+        if (!live) return;
+        blob = URL.createObjectURL(new Blob([text], { type: 'text/vtt' }));
+        setSrc(blob);
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+      if (blob) URL.revokeObjectURL(blob);
+    };
+  }, [url]);
+  return src;
+}
+
+/** The recording's markers as chapters: a click jumps to one; the one playing is marked current. */
+function Chapters({
+  timeline,
+  current,
+  onSeek,
+}: {
+  timeline: RecordingTimeline;
+  current: number;
+  onSeek: (seconds: number) => void;
+}) {
+  const markers = [...timeline.markers].sort((a, b) => a.seconds - b.seconds);
+  const playing = markers.findLast((m) => m.seconds <= current + 0.05);
+  return (
+    <section class="chapters" aria-labelledby="chapters-title">
+      <h3 id="chapters-title">Markers</h3>
+      {markers.length === 0 ? (
+        <p class="empty">No marker.</p>
+      ) : (
+        <ol>
+          {markers.map((m) => (
+            <li key={m.id}>
+              <button
+                type="button"
+                class="quiet"
+                aria-current={m === playing ? 'true' : undefined}
+                data-seconds={m.seconds}
+                onClick={() => onSeek(m.seconds)}
+              >
+                <span class="at">{clock(m.seconds)}</span> {m.label}
+              </button>
+            </li>
+          ))}
+        </ol>
+      )}
+      <p class="hint">
+        {timeline.messages} room message{timeline.messages === 1 ? '' : 's'} in the danmaku ·{' '}
+        {timeline.products} product push{timeline.products === 1 ? '' : 'es'}
+      </p>
+    </section>
+  );
 }
 
 function Actions({
@@ -197,11 +298,19 @@ export function Player({ fileId, session }: { fileId: string; session: Session }
   useEffect(() => {
     const url = recording?.thumbnailsUrl;
     if (!url) return;
-    fetch(url, { credentials: 'same-origin' })
-      .then((answer) => (answer.ok ? answer.text() : Promise.reject(new Error(String(answer.status)))))
+    sidecar(url)
       .then((text) => setThumbnails(parseThumbnailVtt(text, url)))
       .catch(() => setThumbnails(undefined));
   }, [recording?.thumbnailsUrl]);
+  const products = useProducts(recording?.timeline);
+  const danmaku = useDanmaku(recording?.timeline?.messages ? recording.timeline.danmakuUrl : null);
+  const danmakuTrack = useRef<HTMLTrackElement>(null);
+  const [danmakuShown, setDanmakuShown] = useState(true);
+  useEffect(() => {
+    // `default` picks a track only when the media loads; this one comes later, so it is switched on here.
+    const track = danmakuTrack.current?.track;
+    if (track) track.mode = danmakuShown ? 'showing' : 'hidden';
+  }, [danmaku, danmakuShown]);
 
   useEffect(() => {
     const element = media.current;
@@ -242,6 +351,10 @@ export function Player({ fileId, session }: { fileId: string; session: Session }
     setCurrent(t);
   };
   const audioOnly = recording.format === 'aac';
+  const points: TimelinePoint[] = [
+    ...(recording.timeline?.markers ?? []).map((m) => ({ ...m, kind: 'marker' as const })),
+    ...products,
+  ];
   return (
     <section aria-labelledby="play-title" class="player">
       <p>
@@ -257,7 +370,24 @@ export function Player({ fileId, session }: { fileId: string; session: Session }
         <span class="expiry">{recording.expiresAt ? when(recording.expiresAt) : 'never'}</span>
       </p>
       <div class={audioOnly ? 'stage audio' : 'stage'}>
-        {audioOnly ? <audio ref={media} controls={false} /> : <video ref={media} playsInline muted={false} />}
+        {audioOnly ? (
+          <audio ref={media} controls={false} />
+        ) : (
+          <video ref={media} playsInline muted={false}>
+            {/* The room's messages as cues: the browser shows those of the current time, through seeks. Their
+                language is the room's, not known here (und). */}
+            {danmaku && (
+              <track
+                ref={danmakuTrack}
+                kind="subtitles"
+                label="Danmaku"
+                srcLang="und"
+                default
+                src={danmaku}
+              />
+            )}
+          </video>
+        )}
       </div>
       <div class="controls">
         <button
@@ -270,6 +400,16 @@ export function Player({ fileId, session }: { fileId: string; session: Session }
         >
           Play / pause
         </button>
+        {danmaku && (
+          <button
+            type="button"
+            class="quiet"
+            aria-pressed={danmakuShown}
+            onClick={() => setDanmakuShown((shown) => !shown)}
+          >
+            Danmaku
+          </button>
+        )}
         <Timeline
           duration={duration || recording.duration}
           current={current}
@@ -277,8 +417,10 @@ export function Player({ fileId, session }: { fileId: string; session: Session }
           wallClock={wallClock}
           onSeek={seek}
           {...(thumbnails ? { thumbnails } : {})}
+          points={points}
         />
       </div>
+      {recording.timeline && <Chapters timeline={recording.timeline} current={current} onSeek={seek} />}
       {marks.length > 0 && (
         <p class="hint">
           Resumed {marks.length} time{marks.length > 1 ? 's' : ''}: the publisher dropped and came back within
