@@ -451,6 +451,7 @@ export class Recorder {
         callbackToken: config.im.callbackToken,
         sdkAppId: config.im.sdkAppId,
         onRefused: () => this.metrics.imEvents('refused'),
+        onAnswered: (ms) => this.metrics.imAnswered(ms),
         logger: this.logger,
       });
       registerSetupRoutes(app, { templates: this.templates, tasks: this.tasks });

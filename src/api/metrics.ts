@@ -36,6 +36,7 @@ export class RecorderMetrics {
   readonly #refused: Counter<'reason'>;
   readonly #repairs: Counter<'kind'>;
   readonly #imEvents: Counter<'outcome'>;
+  readonly #imAnswers: Histogram;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -95,6 +96,12 @@ export class RecorderMetrics {
     });
     for (const outcome of ['stored', 'duplicate', 'unmapped', 'ignored', 'refused'])
       this.#imEvents.inc({ outcome }, 0);
+    this.#imAnswers = new Histogram({
+      name: 'recorder_im_webhook_seconds',
+      help: 'From an IM webhook received to its answer: its events durable (fsynced), or it refused.',
+      buckets: [0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1, 2],
+      registers,
+    });
     // Every reason shows from the start at 0, so a rate() over it has a baseline.
     for (const reason of PUBLISH_REFUSALS) this.#refused.inc({ reason }, 0);
     this.#bytesIn = new Counter({
@@ -156,6 +163,10 @@ export class RecorderMetrics {
 
   imEvents(outcome: 'stored' | 'duplicate' | 'unmapped' | 'ignored' | 'refused', count = 1): void {
     this.#imEvents.inc({ outcome }, count);
+  }
+
+  imAnswered(ms: number): void {
+    this.#imAnswers.observe(ms / 1000);
   }
 
   timestampRepaired(kind: RepairKind): void {

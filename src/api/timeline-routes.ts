@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -14,6 +14,8 @@ export interface TimelineRoutesOptions {
   sdkAppId?: number | undefined;
   /** A webhook refused for its sign or body. */
   onRefused?: (reason: string) => void;
+  /** How long a webhook took from its arrival to its answer, ms. */
+  onAnswered?: (ms: number) => void;
   logger: Logger;
   now?: () => number;
 }
@@ -55,6 +57,15 @@ export function registerTimelineRoutes(app: FastifyInstance, options: TimelineRo
   const now = options.now ?? Date.now;
 
   app.post('/im/callback', async (request, reply) => {
+    const started = performance.now();
+    try {
+      return await imCallback(request, reply);
+    } finally {
+      options.onAnswered?.(performance.now() - started);
+    }
+  });
+
+  const imCallback = async (request: FastifyRequest, reply: FastifyReply) => {
     const fail = (status: number, reason: string, message: string) => {
       options.onRefused?.(reason);
       log.warn({ reason, err: message }, 'IM webhook refused');
@@ -76,7 +87,7 @@ export function registerTimelineRoutes(app: FastifyInstance, options: TimelineRo
       return reply.code(500).send({ ActionStatus: 'FAIL', ErrorInfo: 'cannot store it now', ErrorCode: 1 });
     }
     return IM_OK;
-  });
+  };
 
   app.post('/api/markers', async (request, reply) => {
     const body = parseTencentParams(markerBody, (request.body ?? {}) as TencentParams);

@@ -38,8 +38,11 @@ export interface TimelineStore {
   close(): Promise<void>;
 }
 
-/** How often, at most, the file store fsyncs: appends within it share one fsync per file. */
-export const TIMELINE_FLUSH_MS = 50;
+/**
+ * The file store's batching window: appends within it share one write and one fdatasync per file, and an
+ * append waits at most this long for its fsync to start (a webhook's answer waits for it).
+ */
+export const TIMELINE_FLUSH_MS = 10;
 /** Ids remembered per timeline for deduplication (a retried webhook is a recent one). */
 const MAX_IDS_PER_KEY = 200_000;
 /** Timelines whose ids are held in memory at once; the least recently used is dropped beyond. */
@@ -62,7 +65,7 @@ interface Batch {
 
 /**
  * The timeline store of one node: one append-only JSON-lines file per timeline under `dir`. Appends are
- * batched: one write and one fdatasync per file at most every TIMELINE_FLUSH_MS, and each append resolves
+ * batched: one write and one fdatasync per file every TIMELINE_FLUSH_MS at most, and each append resolves
  * only after the fsync that holds it. A line torn by a crash is skipped when read.
  */
 export class FileTimelineStore implements TimelineStore {
