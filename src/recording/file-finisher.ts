@@ -66,17 +66,26 @@ export interface CallbackSink {
  * playlist, and what the index and event 100 say of them; undefined when its window holds no event.
  */
 export interface SidecarSource {
-  forMedia(media: {
-    fileId: string;
-    mediaKey: string;
-    app: string;
-    stream: string;
-    segments: { startMs: number; durationSeconds: number; discontinuity?: boolean }[];
-    retentionDays: number;
-  }): Promise<
-    | { objects: { key: string; text: string }[]; dateRanges: PlaylistDateRange[]; timeline: MediaTimeline }
-    | undefined
-  >;
+  forMedia(media: SidecarMedia): Promise<FileSidecars | undefined>;
+}
+
+/** A file at its close, as its sidecars need it. */
+export interface SidecarMedia {
+  fileId: string;
+  /** Storage key of the file (its .m3u8, .mp4, .flv or .aac). */
+  mediaKey: string;
+  app: string;
+  stream: string;
+  /** Its HLS segments, or its one part, in wall-clock time. */
+  segments: { startMs: number; durationSeconds: number; discontinuity?: boolean }[];
+  retentionDays: number;
+}
+
+/** A file's sidecars: the objects to store before it, its playlist's date ranges, the index's summary. */
+export interface FileSidecars {
+  objects: { key: string; text: string }[];
+  dateRanges: PlaylistDateRange[];
+  timeline: MediaTimeline;
 }
 
 /** What event 100 needs of a file, kept in its upload job so it survives a restart. */

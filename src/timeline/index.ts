@@ -6,7 +6,7 @@ import { liveSpans } from './media-time.js';
 import { Timeline, type ImOutcome } from './timeline.js';
 import type { TimelineStore } from './timeline-store.js';
 
-export { Timeline, type ImOutcome, type MarkerView, type RenderedSidecars } from './timeline.js';
+export { Timeline, type ImOutcome, type MarkerView } from './timeline.js';
 export { FileTimelineStore, type SidecarRender, type TimelineStore } from './timeline-store.js';
 
 /** Recording states in which a stream's recording takes markers and room events. */

@@ -1,3 +1,4 @@
+import type { PlaylistDateRange } from '../recording/hls-playlist.js';
 import type { TimelineEvent } from './events.js';
 import { mediaSecondsAt, type MediaSpan } from './media-time.js';
 
@@ -6,14 +7,6 @@ export const DANMAKU_SECONDS = 4;
 
 /** One event of a recording's timeline, placed in its media: what the sidecar lists. */
 export type PlacedEvent = TimelineEvent & { seconds: number };
-
-/** An EXT-X-DATERANGE of the recording's playlist: a marker or a product push. */
-export interface PlaylistDateRange {
-  id: string;
-  classId: 'com.tencent.recorder.marker' | 'com.tencent.recorder.product';
-  start: Date;
-  attributes: Record<string, string>;
-}
 
 /** What a recording's sidecars say, in short: the media index and DescribeMediaInfos carry it. */
 export interface TimelineSummary {
@@ -72,6 +65,10 @@ export function renderChaptersVtt(placed: readonly PlacedEvent[], durationSecond
   return ['WEBVTT', ...cues].join('\n\n') + '\n';
 }
 
+/** The CLASS of a marker's and a product push's date range: players tell them apart by it. */
+const MARKER_CLASS = 'com.tencent.recorder.marker';
+const PRODUCT_CLASS = 'com.tencent.recorder.product';
+
 /** The playlist's date ranges: markers and product pushes, START-DATE on the program date-time clock. */
 export function playlistDateRanges(
   placed: readonly PlacedEvent[],
@@ -83,7 +80,7 @@ export function playlistDateRanges(
       return [
         {
           id: e.id,
-          classId: 'com.tencent.recorder.marker',
+          classId: MARKER_CLASS,
           start,
           attributes: { 'X-LABEL': quoted(e.label) },
         },
@@ -93,7 +90,7 @@ export function playlistDateRanges(
       return [
         {
           id: e.id,
-          classId: 'com.tencent.recorder.product',
+          classId: PRODUCT_CLASS,
           start,
           attributes: { 'X-PRODUCT': quoted(e.value) },
         },

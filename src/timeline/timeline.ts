@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { MediaTimeline } from '../media/media-index.js';
+import type { FileSidecars, SidecarMedia, SidecarSource } from '../recording/file-finisher.js';
 import { sidecarKeys } from '../naming/names.js';
 import { AppError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -14,31 +15,11 @@ import {
   renderDanmakuVtt,
   renderEventsJson,
   summarize,
-  type PlaylistDateRange,
 } from './sidecars.js';
 import type { SidecarRender, TimelineStore } from './timeline-store.js';
 
 /** What becomes of the events of one webhook. */
 export type ImOutcome = 'stored' | 'duplicate' | 'unmapped' | 'ignored';
-
-/** A media at its close, as the file finisher describes it. */
-export interface TimelineMedia {
-  fileId: string;
-  /** Storage key of the media. */
-  mediaKey: string;
-  app: string;
-  stream: string;
-  /** Its HLS segments, or its one part, in wall-clock time. */
-  segments: { startMs: number; durationSeconds: number; discontinuity?: boolean }[];
-  retentionDays: number;
-}
-
-/** A media's sidecars: the objects to store beside it, the playlist's date ranges, and the index's summary. */
-export interface RenderedSidecars {
-  objects: { key: string; text: string }[];
-  dateRanges: PlaylistDateRange[];
-  timeline: MediaTimeline;
-}
 
 /** A marker as the API shows it. */
 export interface MarkerView {
@@ -88,7 +69,7 @@ const RERENDER_TRIES = 30;
  * finished file (a marker set in the past, a late webhook, an account's messages removed) render its sidecars
  * again.
  */
-export class Timeline {
+export class Timeline implements SidecarSource {
   readonly #o: TimelineOptions;
   readonly #log: Logger;
   readonly #now: () => number;
@@ -112,7 +93,7 @@ export class Timeline {
   }
 
   /** The sidecars of a media at its close; undefined when its window holds no event. Remembered for later. */
-  async forMedia(media: TimelineMedia): Promise<RenderedSidecars | undefined> {
+  async forMedia(media: SidecarMedia): Promise<FileSidecars | undefined> {
     const { segments, ...rest } = media;
     const render: SidecarRender = {
       ...rest,
@@ -258,7 +239,7 @@ export class Timeline {
     return renders.filter((r) => events.some((e) => holds(r, e.atMs)));
   }
 
-  async #render(render: SidecarRender): Promise<RenderedSidecars | undefined> {
+  async #render(render: SidecarRender): Promise<FileSidecars | undefined> {
     const window = spanWindow(render.spans);
     if (!window) return undefined;
     const events = await this.#o.store.range(render.keys, window.fromMs, window.toMs);

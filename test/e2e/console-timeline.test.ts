@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
+import { consoleLogin, launchChromium } from '../helpers/browser.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
+import { groupFieldChange, groupMessage, sendImWebhook, type EventsSidecar } from '../helpers/im.js';
 import { startMinio, type TestMinio } from '../helpers/minio.js';
 import { pushColourClock } from '../helpers/pattern.js';
 import { eventually, startRecorder, type TestRecorder } from '../helpers/recorder.js';
@@ -44,16 +45,7 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-async function loggedIn(token: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  await page.goto(`${base()}/console/login.html`);
-  await page.fill('#token', token);
-  await page.click('button[type=submit]');
-  await page.waitForURL(`${base()}/console/`);
-  await page.waitForSelector('header.bar');
-  return { context, page };
-}
+const loggedIn = (token: string) => consoleLogin(browser, base(), token);
 
 /** What the in-page functions use of the player's video (they run in Chromium: no DOM types in the tests' build). */
 interface PlayerVideo {
@@ -99,38 +91,18 @@ const danmakuShown = (page: Page) =>
     return Array.from(track?.activeCues ?? []).map((c) => c.text);
   });
 
-/** One Tencent IM webhook, as IM sends it (unsigned: no im.callbackToken in this config). */
-async function imWebhook(command: string, body: Record<string, unknown>): Promise<void> {
-  const query = new URLSearchParams({
-    SdkAppid: String(SDK_APP_ID),
-    CallbackCommand: command,
-    contenttype: 'json',
-    ClientIP: '127.0.0.1',
-    OptPlatform: 'RESTAPI',
-  });
-  const answer = await fetch(`${base()}/im/callback?${query}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ CallbackCommand: command, ...body }),
-  });
-  expect(answer.status).toBe(200);
-  expect(await answer.json()).toEqual({ ActionStatus: 'OK', ErrorInfo: '', ErrorCode: 0 });
+/** One Tencent IM webhook, as IM sends it (unsigned: no im.callbackToken in this config); it must be taken. */
+async function imWebhook(body: Record<string, unknown>): Promise<void> {
+  const { status, answer } = await sendImWebhook({ base: base(), sdkAppId: SDK_APP_ID }, body);
+  expect(status).toBe(200);
+  expect(answer).toEqual({ ActionStatus: 'OK', ErrorInfo: '', ErrorCode: 0 });
 }
 
 let seq = 100;
 async function say(account: string, text: string): Promise<number> {
   const at = Date.now();
   seq++;
-  await imWebhook('Group.CallbackAfterSendMsg', {
-    GroupId: ROOM,
-    Type: 'AVChatRoom',
-    From_Account: account,
-    MsgSeq: seq,
-    Random: 7000 + seq,
-    MsgTime: Math.floor(at / 1000),
-    EventTime: at,
-    MsgBody: [{ MsgType: 'TIMTextElem', MsgContent: { Text: text } }],
-  });
+  await imWebhook(groupMessage({ groupId: ROOM, account, seq, atMs: at, text }));
   return at;
 }
 
@@ -157,17 +129,6 @@ interface RecordingView {
   } | null;
 }
 type Marker = NonNullable<RecordingView['timeline']>['markers'][number];
-interface EventsSidecar {
-  events: {
-    kind: string;
-    id: string;
-    seconds: number;
-    at: string;
-    label?: string;
-    text?: string;
-    value?: string;
-  }[];
-}
 
 describe('the console player with a timeline (Chromium)', () => {
   it('draws markers and product pushes on the track, jumps to them, and plays the danmaku in step with seeks', async () => {
@@ -188,13 +149,15 @@ describe('the console player with a timeline (Chromium)', () => {
     sent.push({ kind: 'message', label: 'second one', at: await say('carol', 'second one') });
     await pause(1000);
     sent.push({ kind: 'marker', label: 'Product demo', at: await mark('Product demo') });
-    await imWebhook('Group.CallbackAfterGroupInfoChanged', {
-      GroupId: ROOM,
-      Type: 'AVChatRoom',
-      Operator_Account: 'host',
-      EventTime: Date.now(),
-      AppDefinedData: [{ Key: 'product', Value: '{"sku":"A1"}' }],
-    });
+    await imWebhook(
+      groupFieldChange({
+        groupId: ROOM,
+        account: 'host',
+        atMs: Date.now(),
+        key: 'product',
+        value: '{"sku":"A1"}',
+      }),
+    );
     await pause(800);
     sent.push({ kind: 'message', label: 'third <b>bold</b>', at: await say('dave', 'third <b>bold</b>') });
     expect(await push.exited).toBe(0);

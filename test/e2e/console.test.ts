@@ -2,10 +2,10 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'minio';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaEntry } from '../../src/media/media-index.js';
-import { launchChromium, type PageWindow } from '../helpers/browser.js';
+import { consoleLogin, launchChromium, type PageWindow } from '../helpers/browser.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { startMinio, type TestMinio } from '../helpers/minio.js';
 import { clockHue, hueDistance, hueOf, pushColourClock } from '../helpers/pattern.js';
@@ -58,16 +58,7 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-async function loggedIn(token: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  await page.goto(`${base()}/console/login.html`);
-  await page.fill('#token', token);
-  await page.click('button[type=submit]');
-  await page.waitForURL(`${base()}/console/`);
-  await page.waitForSelector('header.bar');
-  return { context, page };
-}
+const loggedIn = (token: string) => consoleLogin(browser, base(), token);
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(screens, `${name}.png`) });
 

@@ -6,7 +6,13 @@ import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { FFPROBE } from '../helpers/fixtures.js';
-import { groupFieldChange, groupMessage, sendImWebhook, type ImSender } from '../helpers/im.js';
+import {
+  groupFieldChange,
+  groupMessage,
+  sendImWebhook,
+  type EventsSidecar,
+  type ImSender,
+} from '../helpers/im.js';
 import { pushColourClock } from '../helpers/pattern.js';
 import { eventually, startRecorder, type TestRecorder } from '../helpers/recorder.js';
 
@@ -17,22 +23,6 @@ const STREAM = `${SDKAPPID}_${ROOM}_alice_main`;
 const TOKEN = 'im-webhook-token-0123';
 const PUSH_SECONDS = 7;
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-interface Sidecar {
-  media: string;
-  spans: { start: string; seconds: number }[];
-  events: {
-    kind: string;
-    id: string;
-    seconds: number;
-    at: string;
-    label?: string;
-    text?: string;
-    account?: string;
-    value?: string;
-    product?: boolean;
-  }[];
-}
 
 interface Cue {
   id: string;
@@ -134,7 +124,7 @@ async function intoPush(ms: number): Promise<void> {
 }
 
 const sidecarOf = async (name: string) =>
-  JSON.parse(await readFile(join(rec.dataDir, 'live', `${name}.events.json`), 'utf8')) as Sidecar;
+  JSON.parse(await readFile(join(rec.dataDir, 'live', `${name}.events.json`), 'utf8')) as EventsSidecar;
 const textOf = (name: string) => readFile(join(rec.dataDir, 'live', name), 'utf8');
 
 describe('the timeline: markers and IM room events in a recording', () => {
@@ -333,7 +323,7 @@ describe('the timeline: markers and IM room events in a recording', () => {
     const events = await fetch(String(timeline.events_url));
     expect(events.status).toBe(200);
     expect(events.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(((await events.json()) as Sidecar).events).toHaveLength(7);
+    expect(((await events.json()) as EventsSidecar).events).toHaveLength(7);
     const vtt = await fetch(String(timeline.danmaku_url));
     expect(vtt.headers.get('content-type')).toMatch(/^text\/vtt/);
     const [entry] = await rec.recorder.mediaIndex.get([String(hls[0]!.file_id)]);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's chromium (.ci/run installs it); CHROMIUM_PATH names another. Playwright's own download is not used. */
 export function chromiumPath(): string {
@@ -53,4 +53,20 @@ export interface PageWindow {
     documentElement: { scrollWidth: number; clientWidth: number };
   };
   location: { hash: string };
+}
+
+/** A new browser context at 1280×800, logged in to the console at `base` with `token`. */
+export async function consoleLogin(
+  browser: Browser,
+  base: string,
+  token: string,
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${base}/console/login.html`);
+  await page.fill('#token', token);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${base}/console/`);
+  await page.waitForSelector('header.bar');
+  return { context, page };
 }

@@ -89,3 +89,20 @@ export function groupFieldChange(o: {
     AppDefinedData: [{ Key: o.key, Value: o.value }],
   };
 }
+
+/** A recording's `<key>.events.json`, as far as the tests read it. */
+export interface EventsSidecar {
+  media: string;
+  spans: { start: string; seconds: number }[];
+  events: {
+    kind: string;
+    id: string;
+    seconds: number;
+    at: string;
+    label?: string;
+    text?: string;
+    account?: string;
+    value?: string;
+    product?: boolean;
+  }[];
+}
