@@ -9,7 +9,7 @@ const dir = resolve('docs', 'console');
 mkdirSync(dir, { recursive: true });
 const run = spawnSync(
   process.execPath,
-  ['node_modules/vitest/vitest.mjs', 'run', 'test/e2e/console.test.ts'],
+  ['node_modules/vitest/vitest.mjs', 'run', 'test/e2e/console.test.ts', 'test/e2e/console-timeline.test.ts'],
   {
     stdio: 'inherit',
     env: { ...process.env, CONSOLE_SCREENS_DIR: dir },
