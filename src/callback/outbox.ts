@@ -314,7 +314,6 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
 
   async #delivered(record: OutboxRecord, attempt: number, status: number, attemptMs: number): Promise<void> {
     record.attempts = attempt;
-    this.#pending.delete(record.id);
     // With `send`, the record went to the cluster's queue, whose delivery logs the POST.
     this.#log.info(
       { eventId: record.id, ...callbackFields(record.body), url: record.url, status, attempt },
@@ -326,6 +325,8 @@ export class CallbackOutbox extends TypedEmitter<OutboxEvents> {
       // The receiver has it; a leftover file is sent again after a restart, with the same event id.
       this.#log.error({ eventId: record.id, err: errorMessage(err) }, 'callback record not removed');
     }
+    // Out of pending() when it is counted delivered, not before: a reader of both never sees it in neither.
+    this.#pending.delete(record.id);
     this.emit('delivered', structuredClone(record), attemptMs);
   }
 
