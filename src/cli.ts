@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { auditCommand } from './audit/command.js';
 import { benchCommand } from './bench/command.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -121,5 +122,6 @@ program
   .action(drain);
 
 program.addCommand(benchCommand());
+program.addCommand(auditCommand());
 
 await program.parseAsync(process.argv);

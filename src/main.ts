@@ -58,6 +58,17 @@ import { UploadQueue } from './storage/upload-queue.js';
 import type { AnnounceSpec } from './recording/file-finisher.js';
 import { createTimeline, type Timeline, type TimelineStore } from './timeline/index.js';
 import { registerTimelineRoutes } from './api/timeline-routes.js';
+import { registerAuditRoutes } from './api/audit-routes.js';
+import {
+  AuditedStore,
+  AuditLog,
+  auditDelivery,
+  auditedAdmission,
+  auditSession,
+  anchorKey,
+  issuedUrls,
+  startAnchors,
+} from './audit/index.js';
 
 export interface RecorderOptions {
   logger?: Logger;
@@ -120,6 +131,7 @@ export class Recorder {
   /** Recordings a previous process left unfinished (a crash), finished in the background after start. */
   recovered: Promise<RecoveredRecording[]> = Promise.resolve([]);
   #diskWasFull = false;
+  #stopAnchors: () => void = () => {};
   /** The exclusive lock on dataDir: one recorder per data dir. */
   readonly #lock: HeldLock;
   readonly #notifier: StreamNotifier;
@@ -131,6 +143,8 @@ export class Recorder {
     lock: HeldLock,
     readonly ffmpegCapabilities: FfmpegCapabilities,
     readonly shared: SharedState,
+    /** This node's tamper-evident audit trail. */
+    readonly audit: AuditLog,
   ) {
     this.config = config;
     this.#lock = lock;
@@ -182,12 +196,18 @@ export class Recorder {
         : outboxOptions,
     );
     const recorderUrl = () => config.http.publicBaseUrl ?? `http://127.0.0.1:${this.httpPort}`;
-    this.store = createStore(config.storage, { dataDir, publicBaseUrl: recorderUrl });
+    this.store = new AuditedStore(
+      createStore(config.storage, { dataDir, publicBaseUrl: recorderUrl }),
+      (f) => {
+        void audit.record(f);
+      },
+    );
     const videoUrls = new VideoUrls({
       store: this.store,
       storage: config.storage,
       playback: config.playback,
       recorderUrl,
+      onIssued: issuedUrls(audit),
     });
     const playback = new PlaybackServer({ store: this.store, key: config.playback.key });
     // The recorder's own ffmpeg reads stored media back through the playback route, on loopback.
@@ -218,6 +238,16 @@ export class Recorder {
         if (!job.announce) return;
         const file = await finisher.announce(job.announce as AnnounceSpec);
         thumbnails.enqueue(file);
+        void audit.record({
+          action: 'file.stored',
+          subject: file.key,
+          detail: {
+            fileId: file.fileId,
+            format: file.format,
+            size: file.size,
+            duration: file.durationSeconds,
+          },
+        });
       },
     });
     const work = new WorkTracker(shared.work, { handover: shared.handover, ledger: shared.ledger });
@@ -236,6 +266,7 @@ export class Recorder {
     const delivery = shared.callbacks ?? this.outbox;
     delivery.on('delivered', (_record, ms) => this.metrics.callbackAttempted('delivered', ms));
     delivery.on('failed', (_record, _reason, ms) => this.metrics.callbackAttempted('failed', ms));
+    auditDelivery(audit, delivery);
     this.uploads.on('stored', () => {
       this.#storageError = undefined;
     });
@@ -310,6 +341,7 @@ export class Recorder {
       ...(options.timings ? { timings: options.timings } : {}),
       kick: (connectionId, reason) => this.ingest.kick(connectionId, reason),
       onSession: (session) => {
+        auditSession(audit, session);
         notifier.watch(session);
         work.session(session);
         session.on('restart', () => {
@@ -359,33 +391,36 @@ export class Recorder {
       // A push is claimed across the cluster first; then it reaches the mixes that take it as an input, after its
       // own recording.
       // The node's own gate first (maxSlots, draining): a push it cannot take costs no claim.
-      admit: this.gate.admitting(
-        claimedAdmission({
-          claims: shared.claims,
-          resumesHere: (request) =>
-            this.manager.sessionOf(request.app, request.stream)?.state === 'interrupted',
-          // An interrupted recording of the stream on another node is handed over; this publish continues it.
-          // Or the recording of a node that died: its stored segments continue here.
-          prepare: async (request) => {
-            const key = `${request.app}/${request.stream}`;
-            const seed = await shared.handover.take(key);
-            if (seed) return void continuations.set(request.connectionId, parseSeed(seed));
-            const dead = await shared.ledger.takeDead(key);
-            if (dead) continuations.set(request.connectionId, await this.#seedOf(dead));
-          },
-          logger: this.logger,
-          admit: (request) => {
-            const decision = countingBytes(admit(request), () =>
-              this.metrics.bytesIn(request.app, request.stream),
-            );
-            // A handed-over recording this publish did not continue (it was refused) is closed, not lost.
-            const unused = takeContinuation(request.connectionId);
-            if (unused) void this.manager.closeHandedOver(unused, 'its publish here was refused');
-            return 'accept' in decision
-              ? { accept: this.#mixing.hub.tap(request, decision.accept) }
-              : decision;
-          },
-        }),
+      admit: auditedAdmission(
+        audit,
+        this.gate.admitting(
+          claimedAdmission({
+            claims: shared.claims,
+            resumesHere: (request) =>
+              this.manager.sessionOf(request.app, request.stream)?.state === 'interrupted',
+            // An interrupted recording of the stream on another node is handed over; this publish continues it.
+            // Or the recording of a node that died: its stored segments continue here.
+            prepare: async (request) => {
+              const key = `${request.app}/${request.stream}`;
+              const seed = await shared.handover.take(key);
+              if (seed) return void continuations.set(request.connectionId, parseSeed(seed));
+              const dead = await shared.ledger.takeDead(key);
+              if (dead) continuations.set(request.connectionId, await this.#seedOf(dead));
+            },
+            logger: this.logger,
+            admit: (request) => {
+              const decision = countingBytes(admit(request), () =>
+                this.metrics.bytesIn(request.app, request.stream),
+              );
+              // A handed-over recording this publish did not continue (it was refused) is closed, not lost.
+              const unused = takeContinuation(request.connectionId);
+              if (unused) void this.manager.closeHandedOver(unused, 'its publish here was refused');
+              return 'accept' in decision
+                ? { accept: this.#mixing.hub.tap(request, decision.accept) }
+                : decision;
+            },
+          }),
+        ),
       ),
     });
     this.http = createHttpServer({
@@ -424,8 +459,14 @@ export class Recorder {
           sessionHours: config.console.sessionHours,
           assetsDir: consoleAssetsDir(),
           logger: this.logger,
+          onAudit: (facts) => void audit.record(facts),
         });
       }
+      registerAuditRoutes(app, {
+        audit,
+        store: shared.audit,
+        consoleUser: async (request) => (await consoleSessions(sessions)(request))?.name,
+      });
       registerMediaRoutes(app, {
         store: this.store,
         index: this.mediaIndex,
@@ -461,6 +502,18 @@ export class Recorder {
         urlFor: (key) => videoUrls.urlFor(key),
       });
     });
+    this.#stopAnchors = startAnchors(
+      audit,
+      config.audit.anchor.intervalSeconds * 1000,
+      async (anchor) => {
+        if (config.audit.anchor.sink === 'log') return void this.logger.info({ anchor }, 'audit anchor');
+        // Under object lock when the store has it: a copy of the head no operator can rewrite in its retention.
+        await this.store.putBuffer(Buffer.from(JSON.stringify(anchor)), anchorKey(anchor), {
+          retentionDays: config.audit.anchor.retentionDays,
+        });
+      },
+      (err) => this.logger.error({ err: errorMessage(err) }, 'cannot write the audit anchor'),
+    );
     this.tasks.on('start', (task) => this.manager.onTaskStart(task));
     this.tasks.on('end', (task, reason) => this.manager.onTaskEnd(task, reason));
   }
@@ -507,7 +560,10 @@ export class Recorder {
       const capabilities = await probeCapabilities(ffmpegPath);
       const logger = options.logger ?? createLogger();
       shared = await openSharedState(config, resolve(config.dataDir), logger);
-      recorder = new Recorder(config, { ...options, logger }, lock, capabilities, shared);
+      const audit = await AuditLog.open(shared.audit, config.cluster.nodeId, logger, {
+        enabled: config.audit.enabled,
+      });
+      recorder = new Recorder(config, { ...options, logger }, lock, capabilities, shared, audit);
     } catch (err) {
       await shared?.close();
       await lock.release();
@@ -588,6 +644,8 @@ export class Recorder {
       await this.#timelineStore.close();
       await this.store.close();
       await this.mediaIndex.close();
+      this.#stopAnchors();
+      await this.audit.close();
       await this.shared.close();
       await this.#lock.release();
       this.logger.info('recorder stopped');

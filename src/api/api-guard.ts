@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { actorOf, runAs, setActor } from '../audit/context.js';
 import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -88,6 +89,14 @@ export function registerApiGuard(
   sessions?: SessionLookup,
 ): void {
   const log = logger.child({ component: 'api' });
+  // Each handler runs as its request's caller, so what it records (a delete, a signed URL) names them: a hook's
+  // context does not reach the handler on its own.
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler;
+    route.handler = function (this: unknown, request, reply) {
+      return runAs(actorOf(request), () => handler.call(this as never, request, reply));
+    };
+  });
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (!request.url.startsWith('/api/')) return;
     const path = request.url.split('?')[0]!;
@@ -105,6 +114,8 @@ export function registerApiGuard(
           authorization: request.headers.authorization,
           path,
         });
+    // What the request does from here on (its audit entries, and the one of the change itself) is the caller's.
+    setActor(request, { who: caller.name, from: request.ip, role: caller.role });
     if (!READS.has(request.method))
       log.info({ user: caller.name, method: request.method, path }, 'api change');
   });

@@ -159,6 +159,37 @@ const DOCS: Record<string, OperationDoc> = {
     querystring: streamParams,
     response: { 200: object({ id: string, deleted: { type: 'boolean' } }), 404: apiError },
   },
+  'GET /api/audit': {
+    summary: 'The audit trail, every node’s entries by time (admin)',
+    tags: ['audit'],
+    querystring: object({
+      from: { ...string, description: 'at or after: ISO 8601 or Unix seconds' },
+      to: { ...string, description: 'before' },
+      stream: { ...string, description: 'only entries whose subject starts with it: live/stream1' },
+      limit: { ...integer, description: '1..10000, default 1000' },
+    }),
+    response: {
+      200: object({
+        entries: {
+          type: 'array',
+          items: object({
+            seq: integer,
+            at: time,
+            node: string,
+            who: string,
+            from: string,
+            action: string,
+            subject: string,
+            detail: { type: 'object' },
+            prev: { ...string, description: 'SHA-256 of the entry before' },
+            hash: { ...string, description: 'SHA-256 of this entry without hash' },
+          }),
+        },
+      }),
+      400: apiError,
+      403: apiError,
+    },
+  },
   'DELETE /api/timeline/events': {
     summary: 'Remove one account’s IM messages of a group from the timeline and every stored sidecar (admin)',
     tags: ['timeline'],

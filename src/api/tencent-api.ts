@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { setActor } from '../audit/context.js';
 import { AppError, errorMessage } from '../shared/errors.js';
 import { verifyTc3, type Tc3Credential } from './tc3.js';
 
@@ -179,6 +180,8 @@ async function handleCall(
     log.info({ code: auth.code, reason: auth.message }, 'tencent api call refused');
     return answerError(reply, requestId, auth.code, auth.message);
   }
+  // The action's audit entries name the key that signed it (its SecretId; never the secret).
+  setActor(request, { who: auth.secretId, from: request.ip });
 
   const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (contentType !== 'application/json') {

@@ -16,6 +16,8 @@ import { LocalRecordingLedger, RedisRecordingLedger, type RecordingLedger } from
 import { MemorySessionStore, type SessionStore } from '../console/sessions.js';
 import { RedisSessionStore } from './redis-sessions.js';
 import { RedisTimelineStore } from './redis-timeline.js';
+import { RedisAuditStore } from './redis-audit.js';
+import { FileAuditStore, type AuditStore } from '../audit/audit-store.js';
 import { FileTimelineStore, type TimelineStore } from '../timeline/timeline-store.js';
 export { claimedAdmission } from './stream-claims.js';
 export type { ClusterCallbacks } from './redis-callbacks.js';
@@ -42,6 +44,8 @@ export interface SharedState {
   document(name: BookName): DocumentStore;
   /** The media index: dataDir/.index/media.sqlite, or the cluster's Redis. */
   openMediaIndex(): MediaCatalog;
+  /** Each node's audit chain: files in dataDir/.audit, or the cluster's Redis (verified from any node). */
+  readonly audit: AuditStore;
   /** Markers and IM events: files in dataDir/.timeline, or the cluster's Redis (a webhook may reach any node). */
   openTimeline(): TimelineStore;
   /** Console logins: in this process on one node, in Redis in a cluster (a login holds on every node). */
@@ -95,6 +99,7 @@ function singleNode(config: Config, dataDir: string): SharedState {
     document: (name) => new FileDocumentStore(join(dataDir, '.state', `${name}.json`)),
     openMediaIndex: () => MediaIndex.open(join(dataDir, '.index', 'media.sqlite')),
     openTimeline: () => new FileTimelineStore(join(dataDir, '.timeline')),
+    audit: new FileAuditStore(join(dataDir, '.audit')),
     sessions: new MemorySessionStore(),
     claims: new LocalStreamClaims({ node: config.cluster.nodeId, advertise }),
     mixClaims: new LocalStreamClaims({ node: config.cluster.nodeId, advertise }),
@@ -106,6 +111,28 @@ function singleNode(config: Config, dataDir: string): SharedState {
     problem: () => undefined,
     close: async () => undefined,
   };
+}
+
+/**
+ * The audit chains of the recorder a config describes, for `recorder audit` (no node is started): the files of
+ * dataDir/.audit, or the cluster's Redis.
+ */
+export async function openAuditStore(
+  config: Config,
+  dataDir: string,
+  logger: Logger,
+): Promise<{ store: AuditStore; close(): Promise<void> }> {
+  const { cluster } = config;
+  if (!cluster.redis) {
+    const store = new FileAuditStore(join(dataDir, '.audit'));
+    return { store, close: () => store.close() };
+  }
+  const link = await RedisLink.connect({
+    url: cluster.redis,
+    ...(cluster.tlsCaFile ? { tlsCaFile: cluster.tlsCaFile } : {}),
+    logger,
+  });
+  return { store: new RedisAuditStore(link.client, cluster.keyPrefix), close: () => link.close() };
 }
 
 /**
@@ -167,6 +194,7 @@ export async function openSharedState(config: Config, dataDir: string, logger: L
     document: (name) => new RedisDocumentStore(feed, name, cluster.keyPrefix),
     openMediaIndex: () => new RedisMediaIndex(link.client, cluster.keyPrefix),
     openTimeline: () => new RedisTimelineStore(link.client, cluster.keyPrefix),
+    audit: new RedisAuditStore(link.client, cluster.keyPrefix),
     sessions: new RedisSessionStore(link.client, cluster.keyPrefix),
     claims,
     mixClaims,

@@ -216,6 +216,23 @@ export const configSchema = z
         sessionHours: intIn(1, 720).default(12),
       })
       .prefault({}),
+    audit: z
+      .strictObject({
+        // The tamper-evident audit trail (a hash chain per node) of every operation on recordings and the service.
+        enabled: z.boolean({ error: 'must be true or false' }).default(true),
+        anchor: z
+          .strictObject({
+            // How often the chain's head (seq and hash) is written out; 0: never.
+            intervalSeconds: intIn(0, 86_400).default(3600),
+            // `log`: an `audit anchor` log line; `storage`: an object audit-anchors/<node>/<time>.json in the store
+            // (under object lock when storage.objectLock is set: a WORM copy the chain can be checked against).
+            sink: z.enum(['log', 'storage'], { error: 'must be log or storage' }).default('log'),
+            // Days an anchor object is kept (and locked); 0: forever.
+            retentionDays: intIn(0, 36_500).default(0),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     im: z
       .strictObject({
         // The IM app (SdkAppid) whose webhooks POST /im/callback takes; unset: any.

@@ -12,7 +12,8 @@ import {
   type SessionLookup,
 } from '../api/api-guard.js';
 import { parseTencentParams, type TencentParams } from '../api/tencent-api.js';
-import { AppError } from '../shared/errors.js';
+import type { AuditRecord } from '../audit/audit-log.js';
+import { AppError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { ConsoleSession, SessionStore } from './sessions.js';
 
@@ -28,6 +29,8 @@ export interface ConsoleOptions {
   /** The built console (dist/console): index.html, login.html, their scripts and style. */
   assetsDir: string;
   logger: Logger;
+  /** Logins, refused logins and logouts, for the audit trail. */
+  onAudit?: (facts: AuditRecord) => void;
 }
 
 const loginBody = z.strictObject({ token: z.string().min(1).max(512) });
@@ -80,10 +83,22 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleOpti
       });
     } catch (err) {
       log.warn({ ip: request.ip }, 'console login refused');
+      options.onAudit?.({
+        action: 'console.login_refused',
+        who: 'unknown',
+        from: request.ip,
+        detail: { reason: errorMessage(err) },
+      });
       throw err;
     }
     const session = await options.sessions.create(caller, ttlMs);
     log.info({ user: session.name, role: session.role }, 'console login');
+    options.onAudit?.({
+      action: 'console.login',
+      who: session.name,
+      from: request.ip,
+      detail: { role: session.role },
+    });
     return reply
       .header(
         'set-cookie',
@@ -112,6 +127,7 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleOpti
       }
       await options.sessions.delete(session.id);
       log.info({ user: session.name }, 'console logout');
+      options.onAudit?.({ action: 'console.logout', who: session.name, from: request.ip });
     }
     return reply
       .header(

@@ -18,6 +18,9 @@ export class VideoUrls {
   readonly #playback: PlaybackConfig;
   readonly #recorderUrl: () => string;
   readonly #now: () => number;
+  readonly #presigned: boolean;
+  readonly #presignMs: number;
+  readonly #onIssued: ((key: string, expiresAt: Date) => void) | undefined;
 
   constructor(options: {
     store: ObjectStore;
@@ -26,7 +29,13 @@ export class VideoUrls {
     /** The recorder's own base URL (http.publicBaseUrl, or the bound port on loopback). */
     recorderUrl: () => string;
     now?: () => number;
+    /** Each URL that lets its holder play a media for a time (signed, or presigned by the bucket): the audit trail. */
+    onIssued?: (key: string, expiresAt: Date) => void;
   }) {
+    this.#onIssued = options.onIssued;
+    this.#presigned =
+      options.storage.type === 'minio' && minioVideoUrl(options.storage, options.playback) === 'presigned';
+    this.#presignMs = options.storage.type === 'minio' ? options.storage.presignSeconds * 1000 : 0;
     this.#store = options.store;
     this.#playback = options.playback;
     this.#recorderUrl = options.recorderUrl;
@@ -40,13 +49,14 @@ export class VideoUrls {
    * the recorder's public base URL unless given (the loopback one, for the recorder's own ffmpeg).
    */
   playUrl(key: string, base = this.#recorderUrl()): string {
-    return this.#signed(`${base.replace(/\/+$/, '')}${playbackPath(key)}`);
+    return this.#signed(`${base.replace(/\/+$/, '')}${playbackPath(key)}`, key);
   }
 
-  #signed(url: string): string {
+  #signed(url: string, key: string): string {
     const signingKey = this.#playback.key;
     if (!signingKey) return url;
     const expiresAt = Math.floor(this.#now() / 1000) + this.#playback.urlTtlSeconds;
+    this.#onIssued?.(key, new Date(expiresAt * 1000));
     return signUrl(signingKey, url, { expiresAt });
   }
 
@@ -54,7 +64,9 @@ export class VideoUrls {
     const url = this.#viaPlayback
       ? `${this.#recorderUrl().replace(/\/+$/, '')}${playbackPath(key)}`
       : await this.#store.urlFor(key);
+    // A bucket's presigned URL is a credential of its own, valid for the store's presign time.
+    if (this.#presigned) this.#onIssued?.(key, new Date(this.#now() + this.#presignMs));
     // The config allows a key only with URLs the recorder serves: the local disk's, or the playback route.
-    return this.#signed(url);
+    return this.#signed(url, key);
   }
 }

@@ -25,6 +25,8 @@ export interface PutOptions {
   contentType?: string;
   /** Tencent StorageTime: days until the object expires, counted from its creation; 0 keeps it forever. */
   retentionDays?: number;
+  /** The content's SHA-256 (hex), when the caller hashed it already: the audit trail records it. */
+  sha256?: string;
 }
 
 /**

@@ -19,6 +19,8 @@ const stepSchema = z.discriminatedUnion('kind', [
     retentionDays: z.number(),
     /** Where the file was before it was staged; a crash between the record and the move leaves it there. */
     source: z.string().optional(),
+    /** The file's SHA-256, when its maker hashed it (it goes to the audit trail with the stored object). */
+    sha256: z.string().optional(),
   }),
   /** Small text (a playlist), kept in the job record itself. */
   z.object({ kind: z.literal('text'), text: z.string(), key: z.string(), retentionDays: z.number() }),
@@ -280,7 +282,10 @@ export class UploadQueue extends TypedEmitter<UploadQueueEvents> {
         `staged file ${step.path} for ${step.key} is missing and was never stored`,
       );
     }
-    return this.#o.store.putFile(step.path, step.key, { retentionDays: step.retentionDays });
+    return this.#o.store.putFile(step.path, step.key, {
+      retentionDays: step.retentionDays,
+      ...(step.sha256 ? { sha256: step.sha256 } : {}),
+    });
   }
 
   #checkIdle(): void {
