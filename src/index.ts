@@ -14,6 +14,7 @@ export { verifyTencentSign } from './callback/sign.js';
 export {
   RECORD_STATUSES,
   type RecordFileEvent,
+  type RecordFileHealth,
   type RecordStatus,
   type RecordStatusEvent,
   type StreamBeginEvent,

@@ -13,6 +13,7 @@ import {
   notifyUrls,
   splitUnixMs,
   type RecordFileFacts,
+  type RecordFileHealth,
   type RecordStatusFacts,
   type StreamFacts,
 } from './events.js';
@@ -114,6 +115,26 @@ describe('buildRecordEvent', () => {
   it('refuses a number that JSON would turn into null', () => {
     expect(() => buildRecordEvent({ ...facts, durationSeconds: Number.NaN })).toThrow(/durationSeconds/);
     expect(() => buildRecordEvent({ ...facts, endMs: Number.POSITIVE_INFINITY })).toThrow(/endMs/);
+  });
+
+  it('adds file_health, outside Tencent’s fields, only when it is given', () => {
+    const fileHealth: RecordFileHealth = {
+      sha256: 'a'.repeat(64),
+      segments_sha256: null,
+      duration: 3660.876,
+      wall_seconds: 3660.877,
+      max_av_offset_ms: 12,
+      timestamp_repairs: { reset: 1, jump: 0, wrap: 0, start: 0, drift: 2 },
+      cut: false,
+    };
+    const withHealth = buildRecordEvent({ ...facts, fileHealth });
+    const received = JSON.parse(JSON.stringify(signed(withHealth, 'k', Date.now()))) as Record<
+      string,
+      unknown
+    >;
+    expect(received.file_health).toEqual(fileHealth);
+    expect(Object.keys(withHealth).sort()).toEqual([...Object.keys(FIELD_TYPES), 'file_health'].sort());
+    expect('file_health' in buildRecordEvent(facts)).toBe(false);
   });
 });
 

@@ -35,9 +35,38 @@ export interface RecordFileFacts {
   /** e.g. '1280x720'; '' when audio only. */
   resolution: string;
   sessionId: string;
+  /** The file's health (`file_health`, outside Tencent's fields); absent: the body has no such field. */
+  fileHealth?: RecordFileHealth;
 }
 
-// A type alias rather than an interface, so a body is assignable to Record<string, unknown>.
+// Type aliases rather than interfaces, so a body is assignable to Record<string, unknown>.
+/** Timestamp repairs applied to a file's media, by kind (src/ingest/timestamps.ts). */
+export type RecordFileRepairs = { reset: number; jump: number; wrap: number; start: number; drift: number };
+
+/**
+ * Event 100's `file_health`, outside Tencent's fields: what a receiver needs to reject a damaged file without
+ * reading it. Null where the recorder does not know (e.g. a file recovered after a crash).
+ */
+export type RecordFileHealth = {
+  /** SHA-256 (lowercase hex) of the file as stored; for HLS, of the playlist text. */
+  sha256: string;
+  /**
+   * HLS only: SHA-256 of its segments' SHA-256 digests, lowercase hex, joined by "\n" (no trailing newline), in
+   * playlist order; null when a segment's digest is not known.
+   */
+  segments_sha256?: string | null;
+  /** Seconds of media measured in the file (ffprobe; AAC: its frames counted; HLS: the sum of its EXTINF). */
+  duration: number | null;
+  /** Wall-clock seconds the file covers: end_time − start_time, with their microseconds. */
+  wall_seconds: number;
+  /** The largest audio/video timestamp offset measured, ms; null without both tracks, or when not measured. */
+  max_av_offset_ms: number | null;
+  /** Repairs applied to the file's media, by kind (HLS: the whole recording); null when not known. */
+  timestamp_repairs: RecordFileRepairs | null;
+  /** True when the file's ffmpeg died or was killed before closing it: it ends where the last write reached. */
+  cut: boolean;
+};
+
 /** Tencent's recording callback (event_type 100) without its signature. */
 export type RecordEventBody = {
   event_type: 100;
@@ -63,6 +92,8 @@ export type RecordEventBody = {
   media_start_time: number;
   record_bps: number;
   callback_ext: string;
+  /** Not Tencent's: see RecordFileHealth. */
+  file_health?: RecordFileHealth;
 };
 
 /** The recording callback as sent: the body plus `sign` and `t`. */
@@ -130,6 +161,7 @@ export function buildRecordEvent(f: RecordFileFacts): RecordEventBody {
     media_start_time: Math.floor(f.mediaStartMs),
     record_bps: 0,
     callback_ext: JSON.stringify(ext),
+    ...(f.fileHealth ? { file_health: f.fileHealth } : {}),
   };
 }
 

@@ -274,6 +274,8 @@ class RtmpConnection {
   #sink: PublishSink | undefined;
   #ended = false;
   #timestamps: TimestampRepairer | undefined;
+  /** The largest A/V offset told downstream so far, whole ms. */
+  #avOffsetMs = -1;
   /** Media that came while the decision was pending (copied: NMS reuses its payload buffers), and its size. */
   #held: MediaPacket[] | undefined;
   #heldBytes = 0;
@@ -419,22 +421,25 @@ class RtmpConnection {
     this.#sink!.onPacket(this.#retime(media));
   }
 
-  /** Gives the packet its repaired media time: in `dts` and in the FLV tag's timestamp bytes. */
+  /**
+   * Gives the packet its repaired media time: in `dts` and in the FLV tag's timestamp bytes. The repair it
+   * prompted, and a new largest A/V offset, go with it to the recording (file_health of event 100).
+   */
   #retime(media: MediaPacket): MediaPacket {
-    const { dts, repair } = this.#timestamps!.map(
-      media.kind,
-      media.dts,
-      performance.now(),
-      media.isSequenceHeader,
-    );
+    const timestamps = this.#timestamps!;
+    const { dts, repair } = timestamps.map(media.kind, media.dts, performance.now(), media.isSequenceHeader);
     if (repair) {
       const request = this.#request!;
       this.#log.warn({ app: request.app, stream: request.stream, ...repair }, 'timestamps repaired');
       this.#ingest.timestampRepaired(request, repair);
     }
-    if (dts === media.dts) return media;
-    writeTagTimestamp(media.tag, dts);
-    return { ...media, dts };
+    const measured = timestamps.maxAvOffsetMs;
+    const avOffsetMs = measured === undefined ? undefined : Math.round(measured);
+    const grew = avOffsetMs !== undefined && avOffsetMs > this.#avOffsetMs;
+    if (grew) this.#avOffsetMs = avOffsetMs;
+    if (dts === media.dts && !repair && !grew) return media;
+    if (dts !== media.dts) writeTagTimestamp(media.tag, dts);
+    return { ...media, dts, ...(repair ? { repair } : {}), ...(grew ? { avOffsetMs } : {}) };
   }
 
   #end(reason: IngestEndReason): void {

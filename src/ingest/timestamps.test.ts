@@ -174,6 +174,37 @@ describe('TimestampRepairer', () => {
     },
   );
 
+  it.each([
+    ['corrected (the default)', DEFAULT_TIMESTAMP_POLICY, 0.001, 40, 55],
+    [
+      'not corrected (maxDriftMs 0): the whole drift',
+      { ...DEFAULT_TIMESTAMP_POLICY, maxDriftMs: 0 },
+      0.001,
+      570,
+      601,
+    ],
+    ['repair off: still measured', { ...DEFAULT_TIMESTAMP_POLICY, repair: false }, -0.001, 570, 601],
+    ['clocks that agree', DEFAULT_TIMESTAMP_POLICY, 0, 0, 2],
+  ])('maxAvOffsetMs is the largest A/V drift measured, %s', (_name, policy, rate, least, most) => {
+    const { repairer } = push(600, (track, at) => (track === 'audio' ? at * (1 + rate) : at), { policy });
+    expect(repairer.maxAvOffsetMs).toBeGreaterThanOrEqual(least);
+    expect(repairer.maxAvOffsetMs).toBeLessThanOrEqual(most);
+  });
+
+  it('maxAvOffsetMs is unknown before the warm-up, and without both tracks', () => {
+    const fast = (track: Track, at: number) => (track === 'audio' ? at * 1.01 : at);
+    expect(push(9, fast).repairer.maxAvOffsetMs).toBeUndefined();
+    expect(push(12, fast).repairer.maxAvOffsetMs).toBeGreaterThan(0);
+    const videoOnly = new TimestampRepairer();
+    for (let t = 0; t < 30_000; t += VIDEO_MS) videoOnly.map('video', t, t);
+    expect(videoOnly.maxAvOffsetMs).toBeUndefined();
+  });
+
+  it('a late start or a fixed encoder delay is not an A/V offset: drift is measured from the first offset', () => {
+    const { repairer } = push(30, (track, at) => (track === 'audio' ? at + 300 : at), { audioFrom: 2000 });
+    expect(repairer.maxAvOffsetMs).toBeLessThanOrEqual(2);
+  });
+
   it('no drift correction when the clocks agree, however the arrival jitters', () => {
     let seed = 7;
     const jitter = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 30;

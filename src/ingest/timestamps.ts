@@ -90,6 +90,8 @@ export class TimestampRepairer {
   /** Audio slewed so far, ms (negative: moved earlier). */
   #slewed = 0;
   #drifting = false;
+  /** The largest |drift| measured after the warm-up, ms; undefined until it is first measured. */
+  #maxDrift: number | undefined;
 
   constructor(policy: TimestampPolicy = DEFAULT_TIMESTAMP_POLICY) {
     this.#policy = policy;
@@ -98,6 +100,15 @@ export class TimestampRepairer {
   /** How far audio has been slewed toward video, ms. */
   get slewedMs(): number {
     return this.#slewed;
+  }
+
+  /**
+   * The largest A/V offset measured so far, ms: |audio's lead minus video's, less the offset the publish started
+   * with|, once both tracks are past the warm-up. Measured whether drift is corrected or not; undefined before
+   * the warm-up ends or without both tracks.
+   */
+  get maxAvOffsetMs(): number | undefined {
+    return this.#maxDrift;
   }
 
   /**
@@ -123,10 +134,12 @@ export class TimestampRepairer {
     state.lastOut = Math.max(state.lastOut, result.dts);
     state.lastArrival = arrivalMs;
     this.#observeLead(state, result.dts, arrivalMs);
-    const drift =
-      this.#policy.repair && kind === 'audio' ? this.#correctDrift(state, rawDts, result.dts) : undefined;
-    if (drift) return drift;
-    return result;
+    const drift = kind === 'audio' ? this.#measureDrift(state) : undefined;
+    const corrected =
+      drift !== undefined && this.#policy.repair
+        ? this.#correctDrift(state, rawDts, result.dts, drift)
+        : undefined;
+    return corrected ?? result;
   }
 
   #firstOf(track: Track, rawDts: number, arrivalMs: number): { dts: number; repair?: TimestampRepair } {
@@ -227,6 +240,19 @@ export class TimestampRepairer {
     }
   }
 
+  /** Audio's drift from video at this audio packet, ms, once both tracks are past the warm-up; kept as a maximum. */
+  #measureDrift(audio: TrackState): number | undefined {
+    const video = this.#tracks.get('video');
+    if (!video?.windows || !audio.windows) return undefined;
+    const apart = audio.lead! - video.lead!;
+    // The offset the publish started with (a late audio start, an encoder's fixed delay) is not drift.
+    this.#driftOrigin ??= apart;
+    if (audio.windows < DRIFT_WARMUP_WINDOWS || video.windows < DRIFT_WARMUP_WINDOWS) return undefined;
+    const drift = apart - this.#driftOrigin;
+    this.#maxDrift = Math.max(this.#maxDrift ?? 0, Math.abs(drift));
+    return drift;
+  }
+
   /**
    * Video is the master clock: its timestamps are only ever repaired, never slewed. Audio whose lead over the
    * wall clock drifts from video's by more than maxDriftMs is moved back toward it, a millisecond a packet.
@@ -235,14 +261,9 @@ export class TimestampRepairer {
     audio: TrackState,
     rawDts: number,
     dts: number,
+    drift: number,
   ): { dts: number; repair?: TimestampRepair } | undefined {
-    const video = this.#tracks.get('video');
-    if (!this.#policy.maxDriftMs || !video?.windows || !audio.windows) return undefined;
-    const apart = audio.lead! - video.lead!;
-    // The offset the publish started with (a late audio start, an encoder's fixed delay) is not drift.
-    this.#driftOrigin ??= apart;
-    if (audio.windows < DRIFT_WARMUP_WINDOWS || video.windows < DRIFT_WARMUP_WINDOWS) return undefined;
-    const drift = apart - this.#driftOrigin;
+    if (!this.#policy.maxDriftMs) return undefined;
     if (!this.#drifting && Math.abs(drift) <= this.#policy.maxDriftMs) return undefined;
     // Slew until the drift is back within a quarter of the bound, then wait for it to exceed the bound again.
     const started = !this.#drifting;

@@ -1,3 +1,5 @@
+import type { TimestampRepair } from './timestamps.js';
+
 /** A publish as the RTMP ingest saw it. */
 export interface PublishRequest {
   /** Id of the RTMP connection carrying the publish. */
@@ -30,6 +32,13 @@ export interface MediaPacket {
   tag: Buffer;
   /** Parsed onMetaData object, for script packets that carry one. */
   metadata?: Record<string, unknown>;
+  /**
+   * The timestamp repair the ingest made at this packet. Facts of the publish travel on its packets, so every
+   * wrapper between the ingest and a recording passes them on unchanged.
+   */
+  repair?: TimestampRepair;
+  /** On the packet at which the publish's largest A/V offset (TimestampRepairer.maxAvOffsetMs) grew: it, whole ms. */
+  avOffsetMs?: number;
 }
 
 export type IngestEndReason = 'unpublished' | 'disconnected' | 'kicked' | 'shutdown';

@@ -1,7 +1,13 @@
 import { createReadStream } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
 import PQueue from 'p-queue';
-import { buildRecordEvent, newFileId, newVideoId, notifyUrls } from '../callback/index.js';
+import {
+  buildRecordEvent,
+  newFileId,
+  newVideoId,
+  notifyUrls,
+  type RecordFileHealth,
+} from '../callback/index.js';
 import type { CallbackConfig, RecordFormat } from '../config/schema.js';
 import { countPackets, probeMedia, probeMpegTs, type MediaProbe } from '../ffmpeg/probe.js';
 import { measureDuration, runFfmpeg } from '../ffmpeg/process.js';
@@ -19,6 +25,8 @@ import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
+import { sha256File } from './file-digest.js';
+import { buildFileHealth, textSha256, type MediaFacts } from './file-health.js';
 import { renderPlaylist, type PlaylistDateRange, type PlaylistSegment } from './hls-playlist.js';
 import { mediaKeys } from './media.js';
 import { OUTPUTS } from './outputs/index.js';
@@ -115,6 +123,8 @@ export interface AnnounceSpec {
   metaData?: MediaProbe;
   /** Its timeline sidecars, stored before it (event 100 names them). */
   timeline?: MediaTimeline;
+  /** Event 100's file_health, made while the file was local; absent in jobs of older versions. */
+  fileHealth?: RecordFileHealth;
 }
 
 export interface FileFinisherOptions {
@@ -202,6 +212,8 @@ export class FileFinisher {
     head: string,
     uri: string,
     livePlaylist: string,
+    /** The segment's SHA-256, hashed by the recording: stored with it, not hashed again. */
+    sha256?: string,
   ): Promise<void> {
     if (this.#o.ffprobePath && !this.#hlsProbes.has(identity.recordingId)) {
       const probed = this.#probeSegment(workPath);
@@ -211,7 +223,13 @@ export class FileFinisher {
     }
     const days = this.#retentionDays(identity, 'hls');
     await this.#o.uploads.enqueue(hlsLane(identity), [
-      { kind: 'file', path: workPath, key: objectKey(identity.app, uri), retentionDays: days },
+      {
+        kind: 'file',
+        path: workPath,
+        key: objectKey(identity.app, uri),
+        retentionDays: days,
+        ...(sha256 ? { sha256 } : {}),
+      },
       // Same lane, after the segment: the stored playlist never names a segment not stored yet.
       {
         kind: 'text',
@@ -226,6 +244,7 @@ export class FileFinisher {
   /**
    * Finalizes an FLV, MP4 or AAC part: remux, name, store, announce. `closed` false: ffmpeg died writing it.
    * `finalized`: `workPath` is already the remuxed file (`finalPathOf`), left by a crash before it was queued.
+   * `facts`: what the recording knows of the part's media (file_health); unknown without.
    */
   async finishPart(
     identity: RecordingIdentity,
@@ -234,23 +253,24 @@ export class FileFinisher {
     startMs: number,
     receivedEndMs: number,
     closed = true,
-    options: { finalized?: boolean } = {},
+    options: { finalized?: boolean; facts?: MediaFacts } = {},
   ) {
     const naming = this.#o.naming;
     let endMs = receivedEndMs;
+    let measured: number | undefined;
     if (!closed) {
       // A file ffmpeg never closed holds media only up to its last complete fragment, not all that was sent.
-      const seconds = await measureDuration(this.#o.ffmpegPath, workPath, {
+      measured = await measureDuration(this.#o.ffmpegPath, workPath, {
         logger: this.#log,
         timeoutMs: 60_000,
       });
-      if (seconds === 0) {
+      if (measured === 0) {
         // Cut before its first fragment: a header and no media, nothing to keep.
         this.#log.warn({ format, file: workPath }, 'unfinished file holds no media, dropped');
         await unlink(workPath);
         return;
       }
-      if (seconds !== undefined) endMs = startMs + seconds * 1000;
+      if (measured !== undefined) endMs = startMs + measured * 1000;
     }
     const ext = extensionOf(format);
     const { key } = await this.#reserveFirstFree(
@@ -285,13 +305,25 @@ export class FileFinisher {
       const metaData = await this.#probeLocal(source);
       const span = (endMs - startMs) / 1000;
       // ADTS has no timestamps: an AAC file holds its frames back to back, without a pause the push kept.
-      const duration = format === 'aac' ? ((await this.#aacSeconds(source, metaData)) ?? span) : span;
+      const aacSeconds = format === 'aac' ? await this.#aacSeconds(source, metaData) : undefined;
+      const duration = format === 'aac' ? (aacSeconds ?? span) : span;
       const spec = this.#spec(identity, format, key, size, startMs, endMs, duration);
+      // Hashed as it will be stored: the upload moves this very file (and the audit trail takes this hash).
+      const sha256 = await sha256File(source);
+      spec.fileHealth = buildFileHealth({
+        sha256,
+        // What the file holds: ffprobe's reading, else ffmpeg's (its segment list, or the cut file read through).
+        durationSeconds: format === 'aac' ? aacSeconds : metaData?.duration || (measured ?? span),
+        startMs,
+        endMs,
+        facts: options.facts,
+        cut: !closed,
+      });
       const days = this.#retentionDays(identity, format);
       const sidecars = await this.#sidecars(identity, spec, [{ startMs, durationSeconds: span }], days);
       await this.#o.uploads.enqueue(
         `file/${key}`,
-        [...sidecarItems(sidecars, days), { kind: 'file', path: source, key, retentionDays: days }],
+        [...sidecarItems(sidecars, days), { kind: 'file', path: source, key, retentionDays: days, sha256 }],
         {
           ...spec,
           ...(metaData ? { metaData } : {}),
@@ -309,6 +341,7 @@ export class FileFinisher {
     head: { head: string; disambiguator: number },
     segments: readonly PlaylistSegment[],
     segmentsSize: number,
+    facts?: MediaFacts,
   ): Promise<void> {
     const metaData = await this.#hlsProbes.get(identity.recordingId);
     this.#hlsProbes.delete(identity.recordingId);
@@ -341,6 +374,16 @@ export class FileFinisher {
     );
     const text = renderPlaylist(segments, true, this.#o.hlsSegmentSeconds, sidecars?.dateRanges);
     spec.size += Buffer.byteLength(text);
+    spec.fileHealth = buildFileHealth({
+      sha256: textSha256(text),
+      segmentDigests: segments.map((s) => s.sha256),
+      durationSeconds: duration,
+      startMs,
+      endMs,
+      facts,
+      // The recorder writes the playlist itself; a segment an ffmpeg death cut is still whole up to its end.
+      cut: false,
+    });
     await this.#o.uploads.enqueue(
       hlsLane(identity),
       [
@@ -550,6 +593,8 @@ export class FileFinisher {
             videoCodec: spec.videoCodec,
             resolution: spec.resolution,
             sessionId: spec.recordingId,
+            // Outside Tencent's fields: lets a receiver reject a damaged file without reading it.
+            ...(spec.fileHealth ? { fileHealth: spec.fileHealth } : {}),
           })
         : undefined;
     if (body && spec.timeline) {

@@ -15,6 +15,8 @@ export interface PlaylistSegment {
    * init section and plays the bytes after it, so each segment file stays whole and self-contained.
    */
   fmp4?: { initLength: number; size: number };
+  /** The segment file's SHA-256 (lowercase hex), taken when it was queued; unknown for segments of older versions. */
+  sha256?: string;
 }
 
 /** An EXT-X-DATERANGE of a recording's playlist (a marker, a product push): its values are quoted-string safe. */

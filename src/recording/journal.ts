@@ -60,6 +60,11 @@ const segmentSchema = z.object({
   size: z.number().int().min(0),
   /** fMP4 segments: the length of the segment's init section. */
   initLength: z.number().int().min(1).optional(),
+  /** The segment file's SHA-256, lowercase hex (event 100's file_health); absent in journals of older versions. */
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 
 export type RecordingJournalData = z.infer<typeof journalSchema>;

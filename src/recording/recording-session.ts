@@ -18,7 +18,9 @@ import { resumeTimeLeft } from './resume-window.js';
 import { RecordingRun, type RunEnd, type RunFile } from './recording-run.js';
 import { endedReason, transition, type SessionState } from './session-state.js';
 import { fileSecondsFor, retentionDaysFor } from '../templates/index.js';
-import type { SessionSeed } from './session-seed.js';
+import type { SeedFacts, SessionSeed } from './session-seed.js';
+import { sha256File } from './file-digest.js';
+import { OffsetLog, RepairLog, addRepairs, avOffsetOf, noRepairs, type MediaFacts } from './file-health.js';
 
 /** The most of one GOP kept for a restart (about 30 s at 4 Mbps). */
 const MAX_REPLAY_BYTES = 16 * 1024 * 1024;
@@ -113,6 +115,15 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
   #handedOver = false;
   /** The file-name head, once reserved and a segment named by it. */
   #headValue: { head: string; disambiguator: number } | undefined;
+  /** Timestamp repairs the ingest made in the recording's media, at their wall times (file_health). */
+  readonly #repairs = new RepairLog();
+  /** The current publish's largest A/V offset as it grew; each run keeps its publish's. */
+  #offsets = new OffsetLog();
+  readonly #runOffsets = new WeakMap<RecordingRun, OffsetLog>();
+  /** The largest A/V offset of every publish of the recording here. */
+  #maxAvOffsetMs: number | undefined;
+  /** What the node before knew of the media; null: a continued recording whose facts were not handed over. */
+  readonly #seedFacts: SeedFacts | null | undefined;
   readonly done: Promise<SessionState>;
   #resolveDone!: (state: SessionState) => void;
 
@@ -144,6 +155,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     const seed = options.seed;
     this.#seeded = seed !== undefined;
+    this.#seedFacts = seed ? (seed.facts ?? null) : undefined;
     if (seed) {
       this.identity = structuredClone(seed.identity);
       this.#head = Promise.resolve(seed.head);
@@ -232,11 +244,18 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     this.#headers.clear();
     this.#gop = [];
     this.#gopBytes = 0;
+    // A new publish has a timestamp repairer of its own, and so its own A/V offset.
+    this.#offsets = new OffsetLog();
     for (const packet of headers) this.#headers.set(packet.kind, packet);
     this.#startRun([...headers]);
     return {
       onPacket: (packet) => {
         if (gen !== this.#publishGen) return;
+        if (packet.repair) this.#repairs.add(packet.repair.kind, this.#o.now());
+        if (packet.avOffsetMs !== undefined) {
+          this.#offsets.add(packet.avOffsetMs, this.#o.now());
+          this.#maxAvOffsetMs = Math.max(this.#maxAvOffsetMs ?? 0, packet.avOffsetMs);
+        }
         this.#bytesIn += packet.tag.length;
         if (packet.kind === 'script' || packet.isSequenceHeader) this.#headers.set(packet.kind, packet);
         else this.#keepGop(packet);
@@ -292,6 +311,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     });
     this.#run = run;
     this.#runs.push(run);
+    this.#runOffsets.set(run, this.#offsets);
     run.on('started', () => {
       if (this.#state === 'starting') this.#move('recording', 'media arrived');
       if (this.#restartPending) {
@@ -342,11 +362,15 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
 
   #onFile(run: RecordingRun, file: RunFile): void {
     if (file.format === 'hls') {
+      // Taken now, not once queued: a run started after this one ended numbers on from every segment it wrote.
+      this.#nextSeq = Math.max(this.#nextSeq, file.number + 1);
       void this.#serial.add(async () => {
         try {
           const head = await this.#head!;
           const { size } = await stat(file.path);
           const shape = await segmentShape(file.path, size, run.tracks);
+          // Taken while the segment is local, and journaled with it: a playlist recovered or continued keeps it.
+          const sha256 = await sha256File(file.path);
           const segment: PlaylistSegment = {
             uri: segmentFileName(head.head, file.number, shape.extension),
             seq: file.number,
@@ -354,6 +378,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
             programDateTime: new Date(file.startMs),
             discontinuity: this.#lastSegmentRun !== -1 && this.#lastSegmentRun !== run.index,
             ...(shape.fmp4 ? { fmp4: shape.fmp4 } : {}),
+            sha256,
           };
           // Journaled before it is queued: a playlist rebuilt after a crash names every segment stored.
           await this.#journal.appendSegment({
@@ -365,14 +390,14 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
             discontinuity: segment.discontinuity,
             size,
             ...(shape.fmp4 ? { initLength: shape.fmp4.initLength } : {}),
+            sha256,
           });
           const segments = [...this.#segments, segment];
           const live = renderPlaylist(segments, false, this.#o.record.hlsSegmentSeconds);
-          await this.#o.finisher.queueSegment(this.identity, file.path, head.head, segment.uri, live);
+          await this.#o.finisher.queueSegment(this.identity, file.path, head.head, segment.uri, live, sha256);
           this.#segments = segments;
           this.#lastSegmentRun = run.index;
           this.#segmentsSize += size;
-          this.#nextSeq = Math.max(this.#nextSeq, file.number + 1);
           this.#headValue = head;
           this.emit('segment', segment, size);
         } catch (err) {
@@ -382,8 +407,13 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       });
       return;
     }
+    // The part's own repairs (their wall times within it) and its publish's largest A/V offset by its end.
+    const facts: MediaFacts = {
+      timestampRepairs: this.#repairs.within(file.startMs, file.endMs),
+      maxAvOffsetMs: avOffsetOf(file.format, run.tracks, this.#runOffsets.get(run)?.at(file.endMs)),
+    };
     const part = this.#o.finisher
-      .finishPart(this.identity, file.format, file.path, file.startMs, file.endMs, file.closed)
+      .finishPart(this.identity, file.format, file.path, file.startMs, file.endMs, file.closed, { facts })
       .then(() => this.#queuedFiles++)
       .catch((err: unknown) => {
         this.#failures++;
@@ -497,11 +527,13 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       await this.#serial.onIdle();
       await Promise.all(this.#parts);
       this.#headValue = await this.#head!;
+      const facts = this.#factsToHand();
       seed = {
         ...this.seedHeader()!,
         segments: [...this.#segments],
         segmentsSize: this.#segmentsSize,
         nextSeq: this.#nextSeq,
+        ...(facts ? { facts } : {}),
       };
       const final = this.#failures > 0 ? 'failed' : 'completed';
       if (final === 'completed') await rm(this.#o.workDir, { recursive: true, force: true });
@@ -532,6 +564,26 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     return this.#finalize('completed');
   }
 
+  /** What the whole recording's media held (its playlist's file_health), with what the node before knew. */
+  #playlistFacts(): MediaFacts {
+    const known = this.#factsToHand();
+    return {
+      timestampRepairs: known?.timestampRepairs ?? null,
+      maxAvOffsetMs: avOffsetOf('hls', this.identity.tracks, known?.maxAvOffsetMs),
+    };
+  }
+
+  /** The facts of the recording so far, with the seed's; undefined when what came before is not known. */
+  #factsToHand(): SeedFacts | undefined {
+    const before = this.#seedFacts;
+    if (before === null) return undefined;
+    const maxAvOffsetMs = larger(before?.maxAvOffsetMs, this.#maxAvOffsetMs);
+    return {
+      timestampRepairs: addRepairs(before?.timestampRepairs ?? noRepairs(), this.#repairs.totals)!,
+      ...(maxAvOffsetMs !== undefined ? { maxAvOffsetMs } : {}),
+    };
+  }
+
   #finalize(outcome: 'completed' | 'failed'): Promise<void> {
     this.#finalizing ??= (async () => {
       await Promise.all(this.#runs.map((run) => run.ended));
@@ -544,6 +596,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
             await this.#head,
             this.#segments,
             this.#segmentsSize,
+            this.#playlistFacts(),
           );
           this.#queuedFiles++;
         } catch (err) {
@@ -561,6 +614,11 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     })();
     return this.#finalizing;
   }
+}
+
+/** The larger of two measures, either maybe missing. */
+function larger(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.max(a, b);
 }
 
 function perFormat(value: (format: RecordFormat) => number): Record<RecordFormat, number> {

@@ -159,4 +159,14 @@ describe('parseSegmentLines', () => {
     expect(parseSegmentLines(`${whole}\n${whole.slice(0, 20)}`)).toHaveLength(1);
     expect(parseSegmentLines(`${whole}\n{"run":0}\n${whole}\n`)).toHaveLength(1);
   });
+
+  it('keeps a segment’s SHA-256, and reads the lines of older versions without one', () => {
+    const sha256 = 'ab'.repeat(32);
+    const lines = [{ ...seg(0, 0, T0), sha256 }, seg(0, 1, T0 + 2000)].map((l) => JSON.stringify(l));
+    const parsed = parseSegmentLines(lines.join('\n'));
+    expect(parsed.map((s) => s.sha256)).toEqual([sha256, undefined]);
+    // Carried into the plan, so a playlist recovered after a crash names each stored segment's digest.
+    const plan = planRecovery(journal(parsed), [run(0, {})], () => false);
+    expect(plan.segments.map((s) => s.sha256)).toEqual([sha256, undefined]);
+  });
 });

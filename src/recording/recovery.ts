@@ -8,6 +8,7 @@ import { segmentFileName } from '../naming/names.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { finalPathOf, type FileFinisher, type RecordingIdentity } from './file-finisher.js';
+import { sha256File } from './file-digest.js';
 import { renderPlaylist, type PlaylistSegment } from './hls-playlist.js';
 import { RecordingJournal, readJournal, type JournalContents, type JournaledSegment } from './journal.js';
 import { hlsSegmentKind, segmentExtension, segmentShape } from './outputs/hls.js';
@@ -49,6 +50,8 @@ export interface PlannedSegment {
   journaled: boolean;
   /** A journaled fMP4 segment's init section length. */
   initLength?: number;
+  /** A journaled segment's SHA-256, taken when it was queued. */
+  sha256?: string;
 }
 
 export interface RecoveryPlan {
@@ -140,6 +143,7 @@ export function planRecovery(
       size: s.size,
       journaled: true,
       ...(s.initLength ? { initLength: s.initLength } : {}),
+      ...(s.sha256 ? { sha256: s.sha256 } : {}),
     })),
     ...found.sort((a, b) => a.seq - b.seq),
   ];
@@ -301,6 +305,8 @@ export async function recoverRecording(
         await unlink(planned.path!);
         continue;
       }
+      // A segment still here is hashed before it is queued; one stored already has its journaled digest, if any.
+      const sha256 = planned.sha256 ?? (planned.path ? await sha256File(planned.path) : undefined);
       const segment: PlaylistSegment = {
         uri: segmentFileName(head.head, planned.seq, shape.extension),
         seq: planned.seq,
@@ -308,6 +314,7 @@ export async function recoverRecording(
         programDateTime: new Date(planned.startMs),
         discontinuity: planned.discontinuity,
         ...(shape.fmp4 ? { fmp4: shape.fmp4 } : {}),
+        ...(sha256 ? { sha256 } : {}),
       };
       if (!planned.journaled) {
         await writer.appendSegment({
@@ -319,6 +326,7 @@ export async function recoverRecording(
           discontinuity: planned.discontinuity,
           size: planned.size,
           ...(shape.fmp4 ? { initLength: shape.fmp4.initLength } : {}),
+          ...(sha256 ? { sha256 } : {}),
         });
       }
       segments.push(segment);

@@ -21,12 +21,14 @@ const seed = {
       durationSeconds: 1.5,
       programDateTime: new Date(3_000),
       discontinuity: false,
+      sha256: 'cd'.repeat(32),
     },
   ],
   segmentsSize: 1234,
   nextSeq: 2,
   statusSeq: 2,
   from: 'node-a',
+  facts: { timestampRepairs: { reset: 2, jump: 0, wrap: 0, start: 1, drift: 0 }, maxAvOffsetMs: 14 },
 } as unknown as SessionSeed;
 
 describe('session seeds', () => {
@@ -34,6 +36,9 @@ describe('session seeds', () => {
     const back = parseSeed(seedJson(seed));
     expect(back).toEqual(seed);
     expect(back.segments[1]!.programDateTime).toBeInstanceOf(Date);
+    // What file_health needs of the node before: each segment's digest, the repairs and the A/V offset.
+    expect(back.segments[1]!.sha256).toBe('cd'.repeat(32));
+    expect(back.facts).toEqual(seed.facts);
   });
 
   it.each([
@@ -44,6 +49,8 @@ describe('session seeds', () => {
       'segments.0.programDateTime',
     ],
     [{ ...seed, head: undefined }, 'head'],
+    [{ ...seed, segments: [{ ...seed.segments[0]!, sha256: 'not hex' }] }, 'segments.0.sha256'],
+    [{ ...seed, facts: { timestampRepairs: { reset: -1 } } }, 'facts.timestampRepairs.reset'],
   ])('refuses a broken one, naming the field (%#)', (broken, field) => {
     expect(() => parseSeed(JSON.stringify(broken))).toThrow(`not a recording seed: ${field}`);
   });
@@ -63,6 +70,7 @@ describe('seedFromParts', () => {
     expect(built.segmentsSize).toBe(100);
     expect(built.nextSeq).toBe(2);
     expect(built.recordingId).toBe('ab12');
+    expect(built.segments[0]!.sha256).toBeUndefined();
   });
 
   it("refuses a header that is not a recording's", async () => {

@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import type { RecordConfig } from '../config/schema.js';
 import type { RecordingIdentity } from './file-finisher.js';
+import type { RepairCounts } from './file-health.js';
 import type { PlaylistSegment } from './hls-playlist.js';
+
+/** What a recording knew of its media when it was handed over (file_health): its repairs, its largest A/V offset. */
+export interface SeedFacts {
+  timestampRepairs: RepairCounts;
+  /** Absent: none measured yet. */
+  maxAvOffsetMs?: number;
+}
 
 /**
  * What another recorder needs to continue an interrupted HLS recording: its identity and config, its reserved
@@ -21,6 +29,8 @@ export interface SessionSeed {
   statusSeq: number;
   /** The node that handed it over (set by the cluster). */
   from?: string;
+  /** Absent (a seed from a dead node's ledger, or of an older version): what came before is not known. */
+  facts?: SeedFacts;
 }
 
 /** The seed as JSON (dates as ISO strings). */
@@ -39,6 +49,10 @@ const segmentSchema = z.object({
   }),
   discontinuity: z.boolean(),
   fmp4: z.object({ initLength: z.number().int(), size: z.number().int() }).optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 
 const seedSchema = z.object({
@@ -58,6 +72,18 @@ const seedSchema = z.object({
   nextSeq: z.number().int().min(0),
   statusSeq: z.number().int().min(0),
   from: z.string().optional(),
+  facts: z
+    .object({
+      timestampRepairs: z.object({
+        reset: z.number().int().min(0),
+        jump: z.number().int().min(0),
+        wrap: z.number().int().min(0),
+        start: z.number().int().min(0),
+        drift: z.number().int().min(0),
+      }),
+      maxAvOffsetMs: z.number().min(0).optional(),
+    })
+    .optional(),
 });
 
 /** Reads a seed another node wrote; throws, naming the field, when it is not one. */
