@@ -28,6 +28,9 @@ export interface PlaylistDateRange {
   attributes: Record<string, string>;
 }
 
+/** Segments the stored live playlist names: the latest ones (the console's preview, a player joining live). */
+export const LIVE_PLAYLIST_SEGMENTS = 15;
+
 /** Renders the playlist of a recording; `ended` adds EXT-X-ENDLIST and marks it VOD. */
 export function renderPlaylist(
   segments: readonly PlaylistSegment[],
@@ -35,16 +38,66 @@ export function renderPlaylist(
   segmentSeconds: number,
   dateRanges: readonly PlaylistDateRange[] = [],
 ): string {
+  // Not Math.max(...list): a week of segments is more arguments than a call takes.
+  const longest = segments.reduce((m, s) => Math.max(m, s.durationSeconds), segmentSeconds);
+  return render(segments, {
+    targetSeconds: longest,
+    ended,
+    dateRanges,
+    ...(ended ? { playlistType: 'VOD' as const } : { playlistType: 'EVENT' as const }),
+  });
+}
+
+/**
+ * The live playlist while a recording goes on (pure): its latest `size` segments only, so each segment's upload
+ * writes a playlist of the same size however long the recording has run, not one that grows with it (a day of
+ * 4 s segments would otherwise write 21,600 entries with every segment). The whole list is the recording's
+ * journal's (and, in a cluster, the ledger's); the final playlist names every segment. `targetSeconds`: the
+ * longest segment so far, which a live playlist's target duration may not drop below between reloads.
+ */
+export function renderLivePlaylist(
+  segments: readonly PlaylistSegment[],
+  targetSeconds: number,
+  size = LIVE_PLAYLIST_SEGMENTS,
+): string {
+  const from = Math.max(0, segments.length - size);
+  const window = segments.slice(from);
+  let discontinuities = 0;
+  for (let i = 0; i < from; i++) if (segments[i]!.discontinuity) discontinuities++;
+  // A discontinuity before the window's first segment is counted in the sequence, not tagged on it.
+  if (window[0]?.discontinuity && from > 0) discontinuities++;
+  const shown =
+    from > 0 && window[0]?.discontinuity
+      ? [{ ...window[0], discontinuity: false }, ...window.slice(1)]
+      : window;
+  return render(shown, {
+    targetSeconds,
+    ended: false,
+    discontinuitySequence: discontinuities,
+    dateRanges: [],
+  });
+}
+
+function render(
+  segments: readonly PlaylistSegment[],
+  o: {
+    targetSeconds: number;
+    ended: boolean;
+    playlistType?: 'VOD' | 'EVENT';
+    discontinuitySequence?: number;
+    dateRanges: readonly PlaylistDateRange[];
+  },
+): string {
   const first = segments[0];
-  const longest = Math.max(segmentSeconds, ...segments.map((s) => s.durationSeconds));
   const playlist = new HLS.types.MediaPlaylist({
     // EXT-X-MAP with a byte range in a media playlist needs version 6.
     version: segments.some((s) => s.fmp4) ? 6 : 3,
-    targetDuration: Math.ceil(longest),
+    targetDuration: Math.ceil(o.targetSeconds),
     mediaSequenceBase: first?.seq ?? 0,
-    endlist: ended,
-    dateRanges: dateRanges.map((d) => new HLS.types.DateRange({ ...d })),
-    ...(ended ? { playlistType: 'VOD' as const } : { playlistType: 'EVENT' as const }),
+    ...(o.discontinuitySequence ? { discontinuitySequenceBase: o.discontinuitySequence } : {}),
+    endlist: o.ended,
+    dateRanges: o.dateRanges.map((d) => new HLS.types.DateRange({ ...d })),
+    ...(o.playlistType ? { playlistType: o.playlistType } : {}),
     segments: segments.map(
       (s) =>
         new HLS.types.Segment({

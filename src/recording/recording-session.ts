@@ -10,7 +10,7 @@ import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import type { FileFinisher, RecordingIdentity } from './file-finisher.js';
 import { livePlaylistFileName, objectKey, segmentFileName } from '../naming/names.js';
-import { renderPlaylist, type PlaylistSegment } from './hls-playlist.js';
+import { renderLivePlaylist, type PlaylistSegment } from './hls-playlist.js';
 import { segmentShape } from './outputs/hls.js';
 import { stallReason } from './backpressure.js';
 import { RecordingJournal, type RecordingJournalData } from './journal.js';
@@ -92,6 +92,8 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
   #head: Promise<{ head: string; disambiguator: number }> | undefined;
   #segments: PlaylistSegment[] = [];
   #segmentsSize = 0;
+  /** The longest segment so far, at least the configured length: the live playlist's target duration. */
+  #longestSegment: number;
   #lastSegmentRun = -1;
   #nextSeq = 0;
   readonly #parts: Promise<unknown>[] = [];
@@ -130,6 +132,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
   constructor(options: SessionOptions) {
     super();
     this.#o = options;
+    this.#longestSegment = options.record.hlsSegmentSeconds;
     this.id = options.recordingId;
     this.taskId = options.taskId;
     this.key = `${options.request.app}/${options.request.stream}`;
@@ -162,6 +165,10 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       this.#journalHead = seed.head;
       this.#headValue = seed.head;
       this.#segments = [...seed.segments];
+      this.#longestSegment = seed.segments.reduce(
+        (m, x) => Math.max(m, x.durationSeconds),
+        this.#longestSegment,
+      );
       this.#segmentsSize = seed.segmentsSize;
       this.#nextSeq = seed.nextSeq;
       // Not -1 and never a run index: this node's first segment starts with a discontinuity.
@@ -392,10 +399,24 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
             ...(shape.fmp4 ? { initLength: shape.fmp4.initLength } : {}),
             sha256,
           });
-          const segments = [...this.#segments, segment];
-          const live = renderPlaylist(segments, false, this.#o.record.hlsSegmentSeconds);
-          await this.#o.finisher.queueSegment(this.identity, file.path, head.head, segment.uri, live, sha256);
-          this.#segments = segments;
+          // Appended in place (not copied): a day of segments must not cost a day's list on every segment.
+          this.#segments.push(segment);
+          const longest = Math.max(this.#longestSegment, segment.durationSeconds);
+          const live = renderLivePlaylist(this.#segments, longest);
+          try {
+            await this.#o.finisher.queueSegment(
+              this.identity,
+              file.path,
+              head.head,
+              segment.uri,
+              live,
+              sha256,
+            );
+          } catch (err) {
+            this.#segments.pop();
+            throw err;
+          }
+          this.#longestSegment = longest;
           this.#lastSegmentRun = run.index;
           this.#segmentsSize += size;
           this.#headValue = head;

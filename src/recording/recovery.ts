@@ -9,7 +9,7 @@ import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { finalPathOf, type FileFinisher, type RecordingIdentity } from './file-finisher.js';
 import { sha256File } from './file-digest.js';
-import { renderPlaylist, type PlaylistSegment } from './hls-playlist.js';
+import { renderLivePlaylist, type PlaylistSegment } from './hls-playlist.js';
 import { RecordingJournal, readJournal, type JournalContents, type JournaledSegment } from './journal.js';
 import { hlsSegmentKind, segmentExtension, segmentShape } from './outputs/hls.js';
 import { OUTPUTS, listFileName, workFileName, workFileNumber, workFileRegExp } from './outputs/index.js';
@@ -272,6 +272,7 @@ export async function recoverRecording(
     }
     const segments: PlaylistSegment[] = [];
     let size = 0;
+    let longest = data.hlsSegmentSeconds;
     for (const planned of plan.segments) {
       const durationSeconds =
         planned.durationSeconds ??
@@ -330,10 +331,11 @@ export async function recoverRecording(
         });
       }
       segments.push(segment);
+      longest = Math.max(longest, segment.durationSeconds);
       size += planned.size;
       if (planned.path) {
-        const live = renderPlaylist(segments, false, data.hlsSegmentSeconds);
-        await options.finisher.queueSegment(identity, planned.path, head.head, segment.uri, live);
+        const live = renderLivePlaylist(segments, longest);
+        await options.finisher.queueSegment(identity, planned.path, head.head, segment.uri, live, sha256);
       }
     }
     await options.finisher.finishPlaylist(identity, head, segments, size);
