@@ -100,7 +100,10 @@ describe('kill -9 during a recording with markers and room events', () => {
       await eventually(async () => (await left()) === 0, 60_000, 'recovery and uploads to finish');
       const files = await readdir(join(dataDir, 'live'));
       const sidecars = files.filter((f) => f.endsWith('.events.json')).sort();
-      expect(sidecars.map((f) => f.replace(/^.*\.(m3u8|mp4)\.events\.json$/, '$1'))).toEqual(['m3u8', 'mp4']);
+      expect(sidecars.map((f) => f.replace(/^.*\.(m3u8|mp4)\.events\.json$/, '$1')).sort()).toEqual([
+        'm3u8',
+        'mp4',
+      ]);
       for (const name of sidecars) {
         const { events } = JSON.parse(await readFile(join(dataDir, 'live', name), 'utf8')) as {
           events: { kind: string; label?: string; text?: string }[];
