@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { actorOf, exportAudit, type AuditLog, type AuditStore } from '../audit/index.js';
 import { AppError } from '../shared/errors.js';
+import { instant } from './recording-routes.js';
 import { parseTencentParams, type TencentParams } from './tencent-api.js';
 
 export interface AuditRoutesOptions {
@@ -16,13 +17,6 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const TENCENT_READS = /^(Describe|Search|Get|List|Query)/;
 // A stored media file (not a segment): one of these served from its start is a viewing.
 const MEDIA = /\.(m3u8|mp4|flv|aac)$/;
-const UNIX_SECONDS = /^\d{1,12}(\.\d{1,3})?$/;
-const instant = z
-  .string()
-  .refine((s) => UNIX_SECONDS.test(s) || !Number.isNaN(Date.parse(s)), {
-    error: 'must be ISO 8601 or Unix seconds',
-  })
-  .transform((s) => (UNIX_SECONDS.test(s) ? Math.round(Number(s) * 1000) : Date.parse(s)));
 const auditQuery = z.strictObject({
   from: instant.optional(),
   to: instant.optional(),

@@ -163,7 +163,7 @@ const DOCS: Record<string, OperationDoc> = {
     summary: 'The audit trail, every node’s entries by time (admin)',
     tags: ['audit'],
     querystring: object({
-      from: { ...string, description: 'at or after: ISO 8601 or Unix seconds' },
+      from: { ...string, description: 'at or after: ISO 8601 with a zone, or Unix seconds' },
       to: { ...string, description: 'before' },
       stream: { ...string, description: 'only entries whose subject starts with it: live/stream1' },
       limit: { ...integer, description: '1..10000, default 1000' },

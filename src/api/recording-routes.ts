@@ -22,8 +22,8 @@ export interface RecordingRoutesOptions {
 
 const UNIX_SECONDS = /^\d{1,12}(\.\d{1,3})?$/;
 const isoTime = z.iso.datetime({ offset: true });
-// ISO 8601 with a zone, or Unix seconds; to Unix ms.
-const instant = z
+/** A time parameter: ISO 8601 with a zone, or Unix seconds; to Unix ms. */
+export const instant = z
   .string()
   .refine((s) => UNIX_SECONDS.test(s) || isoTime.safeParse(s).success, {
     error: 'must be ISO 8601 with a zone (2024-05-01T08:00:00Z) or Unix seconds',

@@ -34,6 +34,8 @@ export async function verifyAudit(
   const report: AuditReport = { ok: true, nodes: [], breaks: [] };
   const stored = new Map<string, { sha256: string; seq: number; expiresAt?: string }>();
   const hashes = new Map<string, Map<number, string>>();
+  /** Each node's first seq read (with --from, not 0): an anchor before it has nothing to be checked against. */
+  const firstSeq = new Map<string, number>();
   for (const node of await store.nodes()) {
     let head: ChainHead | undefined;
     let entries = 0;
@@ -48,6 +50,7 @@ export async function verifyAudit(
       for (const line of lines) {
         const entry = parse(line);
         if (!entry) continue;
+        if (!firstSeq.has(node)) firstSeq.set(node, entry.seq);
         seqs.set(entry.seq, entry.hash);
         if (entry.action === 'object.stored' && entry.subject && typeof entry.detail?.sha256 === 'string') {
           stored.set(entry.subject, {
@@ -87,7 +90,7 @@ export async function verifyAudit(
       const anchor = JSON.parse(await text(await options.anchors.get(info.key))) as AuditAnchor;
       const chain = hashes.get(anchor.node);
       // Before the days read (--from): nothing to check it against.
-      if (!chain || anchor.seq < 0 || (chain.size && anchor.seq < Math.min(...chain.keys()))) continue;
+      if (!chain || anchor.seq < 0 || anchor.seq < (firstSeq.get(anchor.node) ?? 0)) continue;
       anchors.checked++;
       const hash = chain.get(anchor.seq);
       if (hash === undefined) {

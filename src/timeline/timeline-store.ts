@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { syncDir, writeFileDurably } from '../shared/durable-file.js';
 import type { TimelineEvent } from './events.js';
@@ -232,31 +232,27 @@ export class FileTimelineStore implements TimelineStore {
         let created = false;
         await Promise.all(
           [...batch.lines].map(async ([file, lines]) => {
-            const existed = await stat(file).then(
-              () => true,
-              () => false,
-            );
-            created ||= !existed;
-            const handle = await open(file, existed ? 'r+' : 'a');
+            // Appending; readable for the one look at the file's end, the first time this process writes it.
+            const handle = await open(file, 'a+');
             try {
-              // After a crash the last line may be cut short: the next line starts on a line of its own.
               let lead = '';
-              if (existed && !this.#tailChecked.has(file)) {
+              if (!this.#tailChecked.has(file)) {
                 const { size } = await handle.stat();
+                // A new file's name is durable once its directory is.
+                created ||= size === 0;
+                // After a crash the last line may be cut short: the next line starts on a line of its own.
                 const last = Buffer.alloc(1);
                 if (size > 0) await handle.read(last, 0, 1, size - 1);
                 if (size > 0 && last[0] !== 0x0a) lead = '\n';
+                this.#tailChecked.add(file);
               }
-              this.#tailChecked.add(file);
-              const { size } = await handle.stat();
-              await handle.write(lead + lines.join(''), size);
+              await handle.writeFile(lead + lines.join(''));
               await handle.datasync();
             } finally {
               await handle.close();
             }
           }),
         );
-        // A new file's name is durable once its directory is.
         if (created) await syncDir(this.#dir);
         settled();
         batch.settle();

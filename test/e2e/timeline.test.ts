@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
-import { FFPROBE } from '../helpers/fixtures.js';
 import {
   groupFieldChange,
   groupMessage,
@@ -13,10 +10,10 @@ import {
   type EventsSidecar,
   type ImSender,
 } from '../helpers/im.js';
+import { formatDuration } from '../helpers/media.js';
 import { pushColourClock } from '../helpers/pattern.js';
 import { eventually, startRecorder, type TestRecorder } from '../helpers/recorder.js';
 
-const run = promisify(execFile);
 const SDKAPPID = 1400000123;
 const ROOM = '1001';
 const STREAM = `${SDKAPPID}_${ROOM}_alice_main`;
@@ -286,18 +283,10 @@ describe('the timeline: markers and IM room events in a recording', () => {
     expect(Date.parse(ranges[0]!['START-DATE']!)).toBe(at.intro);
     expect(Date.parse(ranges[1]!['START-DATE']!)).toBe(at.product);
     // ffprobe takes the playlist, date ranges and all, and reads its media.
-    const { stdout, stderr } = await run(FFPROBE, [
-      '-v',
-      'error',
-      '-show_entries',
-      'format=duration',
-      '-of',
-      'csv=p=0',
-      join(rec.dataDir, 'live', playlistName),
-    ]);
-    expect(stderr).toBe('');
+    const probed = await formatDuration(join(rec.dataDir, 'live', playlistName));
+    expect(probed.stderr).toBe('');
     const total = playlist.segments.reduce((sum, s) => sum + s.duration, 0);
-    expect(Math.abs(Number(stdout.trim()) - total)).toBeLessThan(1);
+    expect(Math.abs(probed.seconds - total)).toBeLessThan(1);
   });
 
   it('each MP4 part has its own sidecar, with times from the part’s start', async () => {

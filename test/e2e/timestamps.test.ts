@@ -9,6 +9,7 @@ import { LoadGenerator, type LoadOptions, type StreamLoadStats } from '../../src
 import { parsePlaylist } from '../../src/recording/hls-playlist.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { FFPROBE, FIXTURES_DIR, PUBLISHER_FFMPEG } from '../helpers/fixtures.js';
+import { formatDuration } from '../helpers/media.js';
 import { eventually, startRecorder, type TestRecorder } from '../helpers/recorder.js';
 
 const run = promisify(execFile);
@@ -75,19 +76,6 @@ async function packets(file: string): Promise<Packet[]> {
     dts: Number(p.dts_time),
     duration: Number(p.duration_time ?? 0),
   }));
-}
-
-async function formatDuration(file: string): Promise<number> {
-  const { stdout } = await run(FFPROBE, [
-    '-v',
-    'error',
-    '-show_entries',
-    'format=duration',
-    '-of',
-    'csv=p=0',
-    file,
-  ]);
-  return Number(stdout.trim());
 }
 
 /** End of the last audio minus end of the last video, seconds: the A/V offset at the end of a file. */
@@ -165,7 +153,7 @@ describe('timestamps repaired at the ingest', () => {
     async (stream) => {
       for (const format of FORMATS) {
         const body = bodies.get(stream)!.get(format)!;
-        const seconds = await formatDuration(file(stream, format));
+        const { seconds } = await formatDuration(file(stream, format));
         expect(Math.abs(seconds - 10), `${stream} ${format}: ${seconds} s`).toBeLessThan(0.5);
         expect(Math.abs(Number(body.duration) - 10), `${stream} ${format} duration`).toBeLessThan(0.5);
         const span = Number(body.end_time) - Number(body.start_time);
@@ -254,7 +242,7 @@ describe('timestamps repaired at the ingest', () => {
       expect(Math.abs(Number(body.duration) - media), `${format}: ${String(body.duration)} s`).toBeLessThan(
         0.6,
       );
-      const seconds = await formatDuration(file('pause', format));
+      const { seconds } = await formatDuration(file('pause', format));
       expect(Math.abs(seconds - media), `${format} file: ${seconds} s`).toBeLessThan(0.6);
     }
     const video = (await packets(file('pause', 'mp4'))).filter((p) => p.stream === 'video');

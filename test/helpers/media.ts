@@ -38,3 +38,17 @@ export async function decode(file: string): Promise<{ errors: string[]; seconds:
   const seconds = last ? Number(last[1]) * 3600 + Number(last[2]) * 60 + Number(last[3]) : 0;
   return { errors: lines.filter((l) => !/^(frame=|size=)/.test(l.trim())), seconds };
 }
+
+/** The container's duration as ffprobe reads it, and what it said on stderr (empty: it read the file cleanly). */
+export async function formatDuration(file: string): Promise<{ seconds: number; stderr: string }> {
+  const { stdout, stderr } = await run(FFPROBE, [
+    '-v',
+    'error',
+    '-show_entries',
+    'format=duration',
+    '-of',
+    'csv=p=0',
+    file,
+  ]);
+  return { seconds: Number(stdout.trim()), stderr };
+}
