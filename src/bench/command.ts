@@ -29,6 +29,7 @@ export function benchCommand(): Command {
       '--recorder-config <json>',
       'merged over the recorder\'s generated config, e.g. \'{"ffmpegPath":"..."}\'',
     )
+    .option('--recorder-node-args <flags>', "Node flags for the recorder's process, e.g. '--cpu-prof'")
     .option('--nginx <path>', 'nginx binary', 'nginx')
     .option('--nginx-module <path>', 'ngx_rtmp_module.so (Debian: libnginx-mod-rtmp)')
     .option('--mediamtx <path>', 'MediaMTX binary (default: the one scripts/peers.sh builds)')

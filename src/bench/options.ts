@@ -23,6 +23,8 @@ export interface BenchOptions {
   warmupSeconds: number;
   /** Merged over the recorder's generated config (e.g. {"ffmpegPath": "..."}). */
   recorderConfig: Record<string, unknown>;
+  /** Node flags for the recorder's process (e.g. `--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS refuses). */
+  recorderNodeArgs: string[];
   nginx: string;
   nginxModule: string;
   mediamtx: string;
@@ -47,6 +49,7 @@ export interface RawBenchOptions {
   segmentSeconds?: string;
   warmup?: string;
   recorderConfig?: string;
+  recorderNodeArgs?: string;
   nginx?: string;
   nginxModule?: string;
   mediamtx?: string;
@@ -122,6 +125,7 @@ export function parseBenchOptions(raw: RawBenchOptions, env: NodeJS.ProcessEnv =
       durationSeconds - 2,
     ),
     recorderConfig,
+    recorderNodeArgs: (raw.recorderNodeArgs ?? '').split(/\s+/).filter((a) => a !== ''),
     nginx: raw.nginx ?? 'nginx',
     nginxModule: raw.nginxModule ?? DEBIAN_RTMP_MODULE,
     mediamtx: raw.mediamtx ?? env.MEDIAMTX_PATH ?? defaultMediamtxPath(env),

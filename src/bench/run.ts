@@ -60,7 +60,12 @@ async function startTarget(
 ): Promise<TargetInstance> {
   switch (name) {
     case 'recorder':
-      return startRecorderTarget({ ...base, callbackUrl: receiver.url, extraConfig: o.recorderConfig });
+      return startRecorderTarget({
+        ...base,
+        callbackUrl: receiver.url,
+        extraConfig: o.recorderConfig,
+        nodeArgs: o.recorderNodeArgs,
+      });
     case 'nginx-rtmp':
       return startNginxRtmpTarget({ ...base, nginx: o.nginx, module: o.nginxModule });
     case 'mediamtx':

@@ -180,6 +180,10 @@ describe('bench: options and peer configs', () => {
       warmupSeconds: 10,
     });
     expect(o.mediamtx).toBe('/c/recorder/mediamtx/v1.12.3/mediamtx');
+    expect(o.recorderNodeArgs).toEqual([]);
+    expect(
+      parseBenchOptions({ recorderNodeArgs: ' --cpu-prof  --cpu-prof-dir=p ' }).recorderNodeArgs,
+    ).toEqual(['--cpu-prof', '--cpu-prof-dir=p']);
   });
 
   it.each([

@@ -54,7 +54,11 @@ export function recorderBenchConfig(o: {
 
 /** Starts `recorder serve` as its own process (so its tree is only the recorder and its ffmpegs). */
 export async function startRecorderTarget(
-  o: TargetStartOptions & { callbackUrl: string; extraConfig: Record<string, unknown> },
+  o: TargetStartOptions & {
+    callbackUrl: string;
+    extraConfig: Record<string, unknown>;
+    nodeArgs?: readonly string[];
+  },
 ): Promise<TargetInstance> {
   const [rtmpPort, httpPort] = (await freePorts(2)) as [number, number];
   const config = recorderBenchConfig({ ...o, rtmpPort, httpPort, extra: o.extraConfig });
@@ -63,7 +67,7 @@ export async function startRecorderTarget(
   const logFile = join(o.dir, 'recorder.log');
   const service = await startService({
     command: process.execPath,
-    args: [CLI, 'serve', '--config', configFile],
+    args: [...(o.nodeArgs ?? []), CLI, 'serve', '--config', configFile],
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
     logFile,
     ready: stdoutLine('recorder ready'),
