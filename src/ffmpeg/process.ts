@@ -27,6 +27,8 @@ export interface FfmpegStartOptions {
   inputPipes?: number;
   /** Keep stdout as a stream (`output`), for an ffmpeg that writes its result to `pipe:1`. */
   readOutput?: boolean;
+  /** How long writes are gathered before they leave as one writev (DEFAULT_WRITE_BATCH_MS). */
+  writeBatchMs?: number;
 }
 
 /** Whether an exit is a clean end of work. */
@@ -35,18 +37,29 @@ export function isCleanExit(exit: FfmpegExit): boolean {
 }
 
 /**
- * Stdin (and input pipe) writes are gathered for this long and leave as one writev: a syscall and an ffmpeg wake-up per batch instead
- * of per packet (about 70 a second for 25 fps video with AAC). The cost is this much more latency into ffmpeg.
+ * Stdin (and input pipe) writes are gathered for a while and leave as one writev: a syscall and an ffmpeg wake-up
+ * per batch instead of per packet (about 70 a second for 25 fps video with AAC). The cost is that much more latency
+ * into ffmpeg, and that much more media in flight if the recorder dies.
  */
-const WRITE_BATCH_MS = 40;
-/** Stdins corked since the last flush; one timer uncorks them all. */
-const corked = new Set<Writable>();
-let flushTimer: NodeJS.Timeout | undefined;
+export const DEFAULT_WRITE_BATCH_MS = 40;
 
-function flushCorked(): void {
-  flushTimer = undefined;
-  for (const stdin of corked) stdin.uncork();
-  corked.clear();
+/** The pipes corked since their interval's last flush; one timer per interval uncorks them all. */
+interface WriteBatch {
+  corked: Set<Writable>;
+  timer: NodeJS.Timeout | undefined;
+}
+const batches = new Map<number, WriteBatch>();
+
+function batchOf(ms: number): WriteBatch {
+  let batch = batches.get(ms);
+  if (!batch) batches.set(ms, (batch = { corked: new Set(), timer: undefined }));
+  return batch;
+}
+
+function flushCorked(batch: WriteBatch): void {
+  batch.timer = undefined;
+  for (const pipe of batch.corked) pipe.uncork();
+  batch.corked.clear();
 }
 
 /** One ffmpeg child, fed through stdin. Spawned with no shell; stop() escalates to SIGKILL. */
@@ -55,6 +68,8 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   readonly #tail: string[] = [];
   readonly #maxLines: number;
   readonly #log: Logger;
+  readonly #batchMs: number;
+  readonly #batch: WriteBatch;
   #requested = false;
   #exit: FfmpegExit | undefined;
   readonly exited: Promise<FfmpegExit>;
@@ -63,6 +78,8 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     super();
     this.#maxLines = options.stderrLines ?? 50;
     this.#log = options.logger;
+    this.#batchMs = options.writeBatchMs ?? DEFAULT_WRITE_BATCH_MS;
+    this.#batch = batchOf(this.#batchMs);
     const extra = Array.from({ length: options.inputPipes ?? 0 }, () => 'pipe' as const);
     this.#child = spawn(path, args, {
       stdio: ['pipe', options.readOutput ? 'pipe' : 'ignore', 'pipe', ...extra],
@@ -138,10 +155,11 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
 
   #batched(pipe: Writable | null | undefined, data: Buffer): boolean {
     if (!pipe || pipe.destroyed || pipe.writableEnded || this.#exit) return false;
-    if (!corked.has(pipe)) {
+    const batch = this.#batch;
+    if (!batch.corked.has(pipe)) {
       pipe.cork();
-      corked.add(pipe);
-      flushTimer ??= setTimeout(flushCorked, WRITE_BATCH_MS).unref();
+      batch.corked.add(pipe);
+      batch.timer ??= setTimeout(flushCorked, this.#batchMs, batch).unref();
     }
     // Corked bytes count in writableLength, so a false here still means ffmpeg is behind.
     return pipe.write(data);
@@ -153,7 +171,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     for (const pipe of this.#child.stdio.slice(3)) (pipe as Writable | null)?.end();
     const stdin = this.#child.stdin;
     // end() flushes what is corked.
-    if (stdin) corked.delete(stdin);
+    if (stdin) this.#batch.corked.delete(stdin);
     if (stdin && !stdin.writableEnded) stdin.end();
   }
 

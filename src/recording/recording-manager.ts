@@ -104,6 +104,10 @@ export interface RecordingManagerOptions {
 
 export const DEFAULT_TIMINGS: SessionTimings = {
   pollMs: 250,
+  watchedPollMs: 2000,
+  // A recording is not watched live from ffmpeg's input, so its writes can wait longer than a mix's: 5 syscalls
+  // and ffmpeg wake-ups a second, and at most this much media in flight if the recorder dies.
+  writeBatchMs: 200,
   stopGraceMs: 10_000,
   restartDelayMs: 200,
   maxRestarts: 3,

@@ -61,8 +61,12 @@ export interface RunOptions {
   hlsStartNumber: () => number;
   logger: Logger;
   now: () => number;
-  /** How often the segment lists are read. */
+  /** How often the segment lists are read until they are watched. */
   pollMs: number;
+  /** How often watched segment lists are read anyway, in case a change was not reported. */
+  watchedPollMs: number;
+  /** How long writes to ffmpeg are gathered into one (see FfmpegProcess). */
+  writeBatchMs: number;
   /** How long ffmpeg may take to flush after its input ends before it is killed. */
   stopGraceMs: number;
   /** Bytes buffered while the tracks are being decided, before the run gives up waiting. */
@@ -95,6 +99,7 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
   #emitted = new Set<string>();
   #lastEnd = new Map<RecordFormat, number>();
   #poller: NodeJS.Timeout | undefined;
+  #listsClosed = false;
   #polling: Promise<void> = Promise.resolve();
   #inputEnded = false;
   #awaitKeyframe: boolean;
@@ -265,6 +270,7 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     const args = buildRunArgs(tracks, specs, videoLeadMs(this.#seen));
     const proc = new FfmpegProcess(this.#o.ffmpegPath, args, {
       logger: this.#log.child({ component: 'ffmpeg' }),
+      writeBatchMs: this.#o.writeBatchMs,
     });
     this.#proc = proc;
     this.#log.info({ pid: proc.pid, formats, tracks }, 'recording started');
@@ -273,7 +279,7 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     for (const packet of this.#buffer) proc.write(packet.tag);
     this.#buffer = [];
     this.#bufferBytes = 0;
-    this.#poller = setInterval(() => this.#poll(), this.#o.pollMs);
+    this.#schedulePoll();
     void proc.exited
       .then((exit) => this.#onExit(exit))
       .catch((err: unknown) => {
@@ -289,6 +295,24 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     if (this.#state !== 'running' || !this.#proc) return;
     this.#state = 'stopping';
     await this.#proc?.stop(this.#o.stopGraceMs);
+  }
+
+  /** Reads the lists now and then: often until each is watched, seldom after (a missed change is found then). */
+  #schedulePoll(): void {
+    if (this.#listsClosed) return;
+    const onChange = () => void this.#poll();
+    let watched = true;
+    for (const reader of this.#readers.values()) watched = reader.watch(onChange) && watched;
+    this.#poller = setTimeout(
+      () => void this.#poll().then(() => this.#schedulePoll()),
+      watched ? this.#o.watchedPollMs : this.#o.pollMs,
+    );
+  }
+
+  #closeLists(): void {
+    this.#listsClosed = true;
+    clearTimeout(this.#poller);
+    for (const reader of this.#readers.values()) reader.unwatch();
   }
 
   #poll(): Promise<void> {
@@ -331,7 +355,7 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
   }
 
   async #onExit(exit: FfmpegExit): Promise<void> {
-    clearInterval(this.#poller);
+    this.#closeLists();
     await this.#poll();
     // Files ffmpeg left open (it died or was killed) are kept: fragmented MP4 and TS stay readable.
     await this.#salvage();

@@ -27,7 +27,11 @@ const MAX_REPLAY_BYTES = 16 * 1024 * 1024;
 
 /** Timings the tests shrink. */
 export interface SessionTimings {
+  /** Segment lists: read this often until watched, and every watchedPollMs after. */
   pollMs: number;
+  watchedPollMs: number;
+  /** Writes to each ffmpeg leave in batches this long apart. */
+  writeBatchMs: number;
   stopGraceMs: number;
   restartDelayMs: number;
   /** Restarts of a dying ffmpeg allowed per publish before the publish is closed. */
@@ -307,6 +311,8 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       logger: this.#log,
       now: this.#o.now,
       pollMs: this.#o.timings.pollMs,
+      watchedPollMs: this.#o.timings.watchedPollMs,
+      writeBatchMs: this.#o.timings.writeBatchMs,
       stopGraceMs: this.#o.timings.stopGraceMs,
       maxProbeBytes: this.#o.timings.maxProbeBytes,
       maxBufferedBytes: this.#o.record.maxBufferedBytes,

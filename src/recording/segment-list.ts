@@ -1,3 +1,4 @@
+import { watch, type FSWatcher } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 
 /** A file ffmpeg's segment muxer has closed, with its span in the run's output timeline. */
@@ -22,9 +23,31 @@ export class SegmentListReader {
   readonly #path: string;
   #offset = 0;
   #partial = '';
+  #watcher: FSWatcher | undefined;
 
   constructor(path: string) {
     this.#path = path;
+  }
+
+  /**
+   * Calls `onChange` when the list is written (inotify on Linux), so it need not be polled often. False while the
+   * list does not exist yet, or where the file system cannot be watched; true once watched.
+   */
+  watch(onChange: () => void): boolean {
+    if (this.#watcher) return true;
+    try {
+      this.#watcher = watch(this.#path, { persistent: false }, () => onChange());
+    } catch {
+      return false;
+    }
+    // A watch that fails later (the work dir removed) falls back to polling.
+    this.#watcher.on('error', () => this.unwatch());
+    return true;
+  }
+
+  unwatch(): void {
+    this.#watcher?.close();
+    this.#watcher = undefined;
   }
 
   async readNew(): Promise<ClosedFile[]> {
