@@ -28,6 +28,8 @@ const ATTEMPT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 export class RecorderMetrics {
   readonly registry = new Registry();
   readonly #bytesIn: Counter<'app' | 'stream'>;
+  /** Bytes counted since the last scrape, per stream. */
+  readonly #pendingBytes = new Set<{ child: { inc(n: number): void }; bytes: number }>();
   readonly #restarts: Counter;
   readonly #mixRestarts: Counter;
   readonly #uploadFailures: Counter<'code'>;
@@ -104,11 +106,20 @@ export class RecorderMetrics {
     });
     // Every reason shows from the start at 0, so a rate() over it has a baseline.
     for (const reason of PUBLISH_REFUSALS) this.#refused.inc({ reason }, 0);
+    const pendingBytes = this.#pendingBytes;
     this.#bytesIn = new Counter({
       name: 'recorder_bytes_in_total',
       help: 'Media bytes received (FLV tags), per published stream.',
       labelNames: ['app', 'stream'],
       registers,
+      // Packets add to a plain number; the labelled counter is told at a scrape (a hash lookup per packet costs).
+      collect() {
+        for (const pending of pendingBytes) {
+          pending.child.inc(pending.bytes);
+          pending.bytes = 0;
+        }
+        pendingBytes.clear();
+      },
     });
     this.#restarts = new Counter({
       name: 'recorder_ffmpeg_restarts_total',
@@ -149,8 +160,11 @@ export class RecorderMetrics {
 
   /** The byte counter of one stream; taken once per publish so packets skip the label lookup. */
   bytesIn(app: string, stream: string): (bytes: number) => void {
-    const child = this.#bytesIn.labels({ app, stream });
-    return (bytes) => child.inc(bytes);
+    const pending = { child: this.#bytesIn.labels({ app, stream }), bytes: 0 };
+    return (bytes) => {
+      if (pending.bytes === 0) this.#pendingBytes.add(pending);
+      pending.bytes += bytes;
+    };
   }
 
   ffmpegRestarted(): void {
