@@ -23,12 +23,14 @@ import {
 } from '../naming/names.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { PhaseClock } from '../shared/phase-clock.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
 import { sha256File } from './file-digest.js';
 import { buildFileHealth, textSha256, type MediaFacts } from './file-health.js';
 import { renderPlaylist, type PlaylistDateRange, type PlaylistSegment } from './hls-playlist.js';
 import { mediaKeys } from './media.js';
+import { probeMp4 } from './mp4-probe.js';
 import { OUTPUTS } from './outputs/index.js';
 import type { Tracks } from './tracks.js';
 
@@ -256,6 +258,7 @@ export class FileFinisher {
     options: { finalized?: boolean; facts?: MediaFacts } = {},
   ) {
     const naming = this.#o.naming;
+    const phases = new PhaseClock();
     let endMs = receivedEndMs;
     let measured: number | undefined;
     if (!closed) {
@@ -278,17 +281,28 @@ export class FileFinisher {
       (n) => `${renderFileName(naming, identity.nameId, new Date(startMs), new Date(endMs), n)}.${ext}`,
     );
     try {
+      const span = (endMs - startMs) / 1000;
+      const days = this.#retentionDays(identity, format);
+      const fileId = newFileId();
+      // The sidecars need only the file's id, key and span: rendered while the file is remuxed and hashed.
+      const sidecarsRendered = this.#sidecars(
+        identity,
+        { fileId, key },
+        [{ startMs, durationSeconds: span }],
+        days,
+      );
       const finalPath = finalPathOf(workPath, format);
       const finalArgs = options.finalized ? null : OUTPUTS[format].finalizeArgs(workPath, finalPath);
       let source = workPath;
       if (finalArgs) {
         try {
-          await this.#remuxes.add(() =>
-            runFfmpeg(this.#o.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', ...finalArgs], {
+          await this.#remuxes.add(() => {
+            phases.lap('remuxWait');
+            return runFfmpeg(this.#o.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', ...finalArgs], {
               logger: this.#log,
               timeoutMs: this.#o.remuxTimeoutMs ?? 120_000,
-            }),
-          );
+            });
+          });
           source = finalPath;
         } catch (err) {
           // The work file is itself playable (fragmented MP4, plain FLV): keep it rather than lose it.
@@ -301,15 +315,15 @@ export class FileFinisher {
         // The remuxed file alone stands for the part from here: a crash now leaves it to be queued as is.
         if (source === finalPath) await unlink(workPath);
       }
+      phases.lap('remux');
       const { size } = await stat(source);
-      const metaData = await this.#probeLocal(source);
-      const span = (endMs - startMs) / 1000;
+      // Hashed as it will be stored: the upload moves this very file (and the audit trail takes this hash).
+      const [metaData, sha256] = await Promise.all([this.#probeLocal(source, format), sha256File(source)]);
+      phases.lap('probeAndHash');
       // ADTS has no timestamps: an AAC file holds its frames back to back, without a pause the push kept.
       const aacSeconds = format === 'aac' ? await this.#aacSeconds(source, metaData) : undefined;
       const duration = format === 'aac' ? (aacSeconds ?? span) : span;
-      const spec = this.#spec(identity, format, key, size, startMs, endMs, duration);
-      // Hashed as it will be stored: the upload moves this very file (and the audit trail takes this hash).
-      const sha256 = await sha256File(source);
+      const spec = this.#spec(identity, format, key, size, startMs, endMs, duration, fileId);
       spec.fileHealth = buildFileHealth({
         sha256,
         // What the file holds: ffprobe's reading, else ffmpeg's (its segment list, or the cut file read through).
@@ -319,8 +333,8 @@ export class FileFinisher {
         facts: options.facts,
         cut: !closed,
       });
-      const days = this.#retentionDays(identity, format);
-      const sidecars = await this.#sidecars(identity, spec, [{ startMs, durationSeconds: span }], days);
+      const sidecars = await sidecarsRendered;
+      phases.lap('sidecars');
       await this.#o.uploads.enqueue(
         `file/${key}`,
         [...sidecarItems(sidecars, days), { kind: 'file', path: source, key, retentionDays: days, sha256 }],
@@ -330,6 +344,8 @@ export class FileFinisher {
           ...(sidecars ? { timeline: sidecars.timeline } : {}),
         },
       );
+      phases.lap('queue');
+      this.#log.debug({ format, key, ...phases.laps }, 'file queued');
     } finally {
       this.#reserved.delete(key);
     }
@@ -343,8 +359,10 @@ export class FileFinisher {
     segmentsSize: number,
     facts?: MediaFacts,
   ): Promise<void> {
+    const phases = new PhaseClock();
     const metaData = await this.#hlsProbes.get(identity.recordingId);
     this.#hlsProbes.delete(identity.recordingId);
+    phases.lap('probe');
     const first = segments[0];
     const last = segments.at(-1);
     if (!first || !last) return;
@@ -372,6 +390,7 @@ export class FileFinisher {
       })),
       days,
     );
+    phases.lap('sidecars');
     const text = renderPlaylist(segments, true, this.#o.hlsSegmentSeconds, sidecars?.dateRanges);
     spec.size += Buffer.byteLength(text);
     spec.fileHealth = buildFileHealth({
@@ -397,12 +416,14 @@ export class FileFinisher {
         ...(sidecars ? { timeline: sidecars.timeline } : {}),
       },
     );
+    phases.lap('queue');
+    this.#log.debug({ format: 'hls', key, segments: segments.length, ...phases.laps }, 'playlist queued');
   }
 
   /** The file's sidecars; none (logged) when the timeline cannot be read: the file is stored all the same. */
   async #sidecars(
     identity: RecordingIdentity,
-    spec: AnnounceSpec,
+    spec: Pick<AnnounceSpec, 'fileId' | 'key'>,
     segments: { startMs: number; durationSeconds: number; discontinuity?: boolean }[],
     retentionDays: number,
   ) {
@@ -443,10 +464,13 @@ export class FileFinisher {
     }
   }
 
-  async #probeLocal(path: string): Promise<MediaProbe | undefined> {
+  async #probeLocal(path: string, format?: RecordFormat): Promise<MediaProbe | undefined> {
     if (!this.#o.ffprobePath) return undefined;
     try {
-      return await probeMedia(this.#o.ffprobePath, path);
+      // A finalized MP4 says it all in its moov: no ffprobe (a spawn blocks the event loop for milliseconds,
+      // and at a burst of ends there is one per file).
+      const fromMoov = format === 'mp4' ? await probeMp4(path).catch(() => undefined) : undefined;
+      return fromMoov ?? (await probeMedia(this.#o.ffprobePath, path));
     } catch (err) {
       this.#log.warn({ path, err: errorMessage(err) }, 'cannot probe the file, indexing it without MetaData');
       return undefined;
@@ -531,6 +555,7 @@ export class FileFinisher {
     startMs: number,
     endMs: number,
     durationSeconds: number,
+    fileId = newFileId(),
   ): AnnounceSpec {
     const video = identity.tracks?.video;
     return {
@@ -548,7 +573,7 @@ export class FileFinisher {
       startMs,
       endMs,
       durationSeconds: Math.round(durationSeconds * 1000) / 1000,
-      fileId: newFileId(),
+      fileId,
       videoId: newVideoId(this.#o.callback.appid),
       ...(identity.templateId !== undefined ? { templateId: String(identity.templateId) } : {}),
       ...(identity.taskId !== undefined ? { taskId: identity.taskId } : {}),

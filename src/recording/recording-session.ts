@@ -611,26 +611,29 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
     };
   }
 
+  async #finishPlaylist(): Promise<void> {
+    if (!this.#segments.length || !this.#head) return;
+    try {
+      await this.#o.finisher.finishPlaylist(
+        this.identity,
+        await this.#head,
+        this.#segments,
+        this.#segmentsSize,
+        this.#playlistFacts(),
+      );
+      this.#queuedFiles++;
+    } catch (err) {
+      this.#failures++;
+      this.#log.error({ err: errorMessage(err) }, 'finishing playlist failed');
+    }
+  }
+
   #finalize(outcome: 'completed' | 'failed'): Promise<void> {
     this.#finalizing ??= (async () => {
       await Promise.all(this.#runs.map((run) => run.ended));
       await this.#serial.onIdle();
-      await Promise.all(this.#parts);
-      if (this.#segments.length && this.#head) {
-        try {
-          await this.#o.finisher.finishPlaylist(
-            this.identity,
-            await this.#head,
-            this.#segments,
-            this.#segmentsSize,
-            this.#playlistFacts(),
-          );
-          this.#queuedFiles++;
-        } catch (err) {
-          this.#failures++;
-          this.#log.error({ err: errorMessage(err) }, 'finishing playlist failed');
-        }
-      }
+      // The playlist needs only its segments queued: it is finished while the other formats' parts remux.
+      await Promise.all([...this.#parts, this.#finishPlaylist()]);
       const final = outcome === 'failed' || this.#failures > 0 ? 'failed' : 'completed';
       // Work files are removed only when everything in them was stored.
       if (final === 'completed') await rm(this.#o.workDir, { recursive: true, force: true });
