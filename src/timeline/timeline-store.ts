@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { syncDir, writeFileDurably } from '../shared/durable-file.js';
 import type { TimelineEvent } from './events.js';
@@ -47,6 +47,8 @@ export const TIMELINE_FLUSH_MS = 10;
 const MAX_IDS_PER_KEY = 200_000;
 /** Timelines whose ids are held in memory at once; the least recently used is dropped beyond. */
 const MAX_HOT_KEYS = 256;
+/** Files kept open for appending; the least recently written is closed beyond. */
+const MAX_OPEN_FILES = 128;
 
 interface Line {
   e?: TimelineEvent;
@@ -76,8 +78,13 @@ export class FileTimelineStore implements TimelineStore {
   readonly #pendingIds = new Map<string, Promise<void>>();
   /** Keys with lines not yet on disk: their id sets must stay, a reload would not see those lines. */
   readonly #unwritten = new Map<string, number>();
-  /** Files whose end was checked for a line a crash cut short. */
-  readonly #tailChecked = new Set<string>();
+  /**
+   * Append handles, most recently written last. A flush is then a write and an fdatasync per file: each trip
+   * through libuv's threads waits for a busy event loop, so an open, a stat and a close each time cost more than
+   * the fsync itself when many files close at once.
+   */
+  readonly #handles = new Map<string, FileHandle>();
+  #dirMade = false;
   #batch: Batch | undefined;
   #lastFlush = 0;
   /** Flushes and rewrites, one at a time, in order. */
@@ -115,8 +122,9 @@ export class FileTimelineStore implements TimelineStore {
   }
 
   async range(keys: readonly string[], fromMs: number, toMs: number): Promise<TimelineEvent[]> {
-    if (this.#batch) this.#flush(this.#batch);
-    await this.#serial;
+    // No flush is waited for: an event is promised only once its append resolves, and by then it is on disk. An
+    // append still in flight re-renders what covers it when it lands. (Waiting here made every file that closed
+    // wait for every earlier batch's fsyncs, one after another.) A rewrite replaces its file whole, by a rename.
     const events: TimelineEvent[] = [];
     for (const key of new Set(keys)) {
       // An event written twice (a batch that failed on another file, then retried) is one event.
@@ -159,6 +167,7 @@ export class FileTimelineStore implements TimelineStore {
     this.#closed ??= (async () => {
       if (this.#batch) this.#flush(this.#batch);
       await this.#serial;
+      await Promise.all([...this.#handles.keys()].map((file) => this.#closeHandle(file)));
     })();
     return this.#closed;
   }
@@ -228,41 +237,55 @@ export class FileTimelineStore implements TimelineStore {
         }
       };
       try {
-        await mkdir(this.#dir, { recursive: true });
+        if (!this.#dirMade) await mkdir(this.#dir, { recursive: true });
+        this.#dirMade = true;
         let created = false;
         await Promise.all(
           [...batch.lines].map(async ([file, lines]) => {
-            // Appending; readable for the one look at the file's end, the first time this process writes it.
-            const handle = await open(file, 'a+');
-            try {
-              let lead = '';
-              if (!this.#tailChecked.has(file)) {
-                const { size } = await handle.stat();
-                // A new file's name is durable once its directory is.
-                created ||= size === 0;
-                // After a crash the last line may be cut short: the next line starts on a line of its own.
-                const last = Buffer.alloc(1);
-                if (size > 0) await handle.read(last, 0, 1, size - 1);
-                if (size > 0 && last[0] !== 0x0a) lead = '\n';
-                this.#tailChecked.add(file);
-              }
-              await handle.writeFile(lead + lines.join(''));
-              await handle.datasync();
-            } finally {
-              await handle.close();
+            let handle = this.#handles.get(file);
+            let lead = '';
+            if (handle) {
+              this.#handles.delete(file);
+            } else {
+              // Appending; readable for the one look at the file's end, when this process first opens it.
+              handle = await open(file, 'a+');
+              const { size } = await handle.stat();
+              // A new file's name is durable once its directory is.
+              created ||= size === 0;
+              // After a crash the last line may be cut short: the next line starts on a line of its own.
+              const last = Buffer.alloc(1);
+              if (size > 0) await handle.read(last, 0, 1, size - 1);
+              if (size > 0 && last[0] !== 0x0a) lead = '\n';
             }
+            this.#handles.set(file, handle);
+            await handle.writeFile(lead + lines.join(''));
+            await handle.datasync();
           }),
         );
+        await this.#closeIdle();
         if (created) await syncDir(this.#dir);
         settled();
         batch.settle();
       } catch (err) {
+        this.#dirMade = false;
+        await Promise.all([...batch.lines.keys()].map((file) => this.#closeHandle(file)));
         // Not stored: a retry of the same events must be able to store them.
         for (const { ids, id } of batch.added) ids.delete(id);
         settled();
         batch.settle(err);
       }
     });
+  }
+
+  async #closeHandle(file: string): Promise<void> {
+    const handle = this.#handles.get(file);
+    this.#handles.delete(file);
+    await handle?.close().catch(() => undefined);
+  }
+
+  async #closeIdle(): Promise<void> {
+    const idle = [...this.#handles.keys()].slice(0, Math.max(0, this.#handles.size - MAX_OPEN_FILES));
+    await Promise.all(idle.map((file) => this.#closeHandle(file)));
   }
 
   async #read(file: string): Promise<Line[]> {
@@ -293,7 +316,10 @@ export class FileTimelineStore implements TimelineStore {
         else kept.push(`${JSON.stringify(line)}\n`);
       }
       for (const e of removed) kept.push(`${JSON.stringify({ x: e.id } satisfies Line)}\n`);
-      if (removed.length > 0) await writeFileDurably(this.#file(key), kept.join(''));
+      if (removed.length === 0) return;
+      // An open append handle would go on writing to the file the rename replaces.
+      await this.#closeHandle(this.#file(key));
+      await writeFileDurably(this.#file(key), kept.join(''));
     });
     this.#serial = run.catch(() => undefined);
     return run.then(() => removed);
