@@ -106,9 +106,13 @@ describe('RedisStreamClaims across nodes', () => {
     await redis.stop();
     await new Promise((wake) => setTimeout(wake, 2000));
     await redis.restart();
+    // The lease lapsed while Redis was away: a holds the stream again only by its renewal. (A claim by b before
+    // that renewal is a race the recorder meets with a 'lost' event, not what this test is about.)
     await expect
-      .poll(async () => (await b.claim('live/kept').catch(() => ({ ok: 'down' }))).ok, { timeout: 10_000 })
-      .toBe(false);
-    expect((await b.holders()).get('live/kept')?.node).toBe('a');
+      .poll(async () => (await b.holders().catch(() => new Map())).get('live/kept')?.node, {
+        timeout: 10_000,
+      })
+      .toBe('a');
+    expect((await b.claim('live/kept')).ok).toBe(false);
   }, 30_000);
 });
