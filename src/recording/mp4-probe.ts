@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { AudioStreamInfo, MediaProbe, VideoStreamInfo } from '../ffmpeg/probe.js';
+import { boxHeader } from './mp4-box.js';
 
 /** ffprobe's format name for MP4 (its mov demuxer's), which the media index keeps as MetaData's container. */
 const MP4_FORMAT_NAME = 'mov,mp4,m4a,3gp,3g2,mj2';
@@ -28,18 +29,10 @@ interface Box {
 function boxes(buf: Buffer, from: number, to: number): Box[] {
   const out: Box[] = [];
   let at = from;
-  while (at + 8 <= to) {
-    let size = buf.readUInt32BE(at);
-    let header = 8;
-    if (size === 1) {
-      if (at + 16 > to) break;
-      size = Number(buf.readBigUInt64BE(at + 8));
-      header = 16;
-    } else if (size === 0) {
-      size = to - at;
-    }
-    if (size < header || at + size > to) break;
-    out.push({ type: buf.toString('latin1', at + 4, at + 8), start: at + header, end: at + size });
+  for (let box = boxHeader(buf, at, to); box; box = boxHeader(buf, at, to)) {
+    const size = box.size === 0 ? to - at : box.size;
+    if (size < box.headerBytes || at + size > to) break;
+    out.push({ type: box.type, start: at + box.headerBytes, end: at + size });
     at += size;
   }
   return out;
@@ -184,19 +177,18 @@ export async function probeMp4(path: string): Promise<MediaProbe | undefined> {
     await file.read(head, 0, head.length, 0);
     // ftyp first, then moov; anything else (free, mdat) before the moov means it is not at the front.
     let at = 0;
-    while (at + 8 <= head.length) {
-      const boxSize = head.readUInt32BE(at);
-      const type = head.toString('latin1', at + 4, at + 8);
+    for (let box = boxHeader(head, 0); box; box = boxHeader(head, at)) {
+      const { type, size: boxSize, headerBytes } = box;
       if (type === 'moov') {
-        if (boxSize < 8 || boxSize > MAX_MOOV_BYTES || at + boxSize > size) return undefined;
+        if (boxSize < headerBytes || boxSize > MAX_MOOV_BYTES || at + boxSize > size) return undefined;
         let moov = head.subarray(at, at + boxSize);
         if (at + boxSize > head.length) {
           moov = Buffer.alloc(boxSize);
           await file.read(moov, 0, boxSize, at);
         }
-        return parseMp4Moov(moov.subarray(8), size);
+        return parseMp4Moov(moov.subarray(headerBytes), size);
       }
-      if (type !== 'ftyp' || boxSize < 8) return undefined;
+      if (type !== 'ftyp' || boxSize < headerBytes) return undefined;
       at += boxSize;
     }
     return undefined;

@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { boxHeader } from '../mp4-box.js';
 
 /** How far into a segment its init section (ftyp + moov) may reach; a moov of a few tracks is a few hundred bytes. */
 const HEAD_BYTES = 64 * 1024;
@@ -8,15 +9,9 @@ const HEAD_BYTES = 64 * 1024;
  * undefined when `head` does not hold a whole `moov` (pure).
  */
 export function initSectionLength(head: Uint8Array): number | undefined {
-  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   let offset = 0;
-  while (offset + 8 <= head.byteLength) {
-    let size = view.getUint32(offset);
-    const type = String.fromCharCode(...head.subarray(offset + 4, offset + 8));
-    if (size === 1) {
-      if (offset + 16 > head.byteLength) return undefined;
-      size = Number(view.getBigUint64(offset + 8));
-    }
+  for (let box = boxHeader(head, 0); box; box = boxHeader(head, offset)) {
+    const { type, size } = box;
     // size 0 runs to the end of the file; a box shorter than its header is not MP4.
     if (size < 8) return undefined;
     if (type === 'moof' || type === 'mdat') return undefined;
