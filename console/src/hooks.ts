@@ -28,3 +28,21 @@ export function useTick(ms: number): number {
   }, [ms]);
   return now;
 }
+
+/**
+ * A form's fields as state, set again from `initial` whenever `key` changes. Inputs bound to it keep what the user
+ * typed across re-renders (a list arriving mid-typing); Preact would reset a `value` bound to the URL alone.
+ */
+export function useFields(initial: () => Record<string, string>, key: string) {
+  const [fields, setFields] = useState(initial);
+  useEffect(() => setFields(initial()), [key]);
+  const bind = (name: string) => ({
+    name,
+    value: fields[name] ?? '',
+    onInput: (event: Event) => {
+      const value = (event.currentTarget as HTMLInputElement | HTMLSelectElement).value;
+      setFields((f) => ({ ...f, [name]: value }));
+    },
+  });
+  return { fields, bind };
+}

@@ -293,8 +293,20 @@ describe('the web console (Chromium)', () => {
       rooms.flatMap((room) => users.flatMap((user) => [0, 1].map((i) => entry(room, user, i)))),
     );
     const { context, page } = await loggedIn(VIEWER);
+    // The first list arrives only after the name is typed: typing while the page loads must not be lost to it.
+    let release!: () => void;
+    const typed = new Promise<void>((resolve) => (release = resolve));
+    let held = 0;
+    await page.route('**/api/recordings?*', async (route) => {
+      if (held++ === 0) await typed;
+      await route.continue();
+    });
     await page.goto(`${base()}/console/#/recordings`);
     await page.fill('input[name=q]', '1400000123_1001_');
+    await expect.poll(() => held).toBeGreaterThan(0);
+    release();
+    await page.locator('tbody tr').first().waitFor();
+    expect(await page.inputValue('input[name=q]')).toBe('1400000123_1001_');
     await page.click('form[role=search] button[type=submit]');
     await page.waitForFunction(() =>
       (globalThis as unknown as PageWindow).location.hash.includes('q=1400000123_1001_'),

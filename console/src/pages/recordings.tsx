@@ -1,8 +1,18 @@
 import { api, type RecordingPage } from '../api.js';
 import { bytes, clock, when } from '../format.js';
-import { useLoad } from '../hooks.js';
+import { useFields, useLoad } from '../hooks.js';
 
 const FIELDS = ['app', 'q', 'format', 'from', 'to', 'sort', 'order'] as const;
+const DEFAULTS: Partial<Record<(typeof FIELDS)[number], string>> = {
+  app: 'live',
+  sort: 'start',
+  order: 'desc',
+};
+
+/** The search form's fields as the page's query gives them. */
+function formFields(query: URLSearchParams): Record<string, string> {
+  return Object.fromEntries(FIELDS.map((name) => [name, query.get(name) || DEFAULTS[name] || '']));
+}
 
 /** The /api/recordings query of the page's own (the name prefix is searched under its app). */
 function listQuery(query: URLSearchParams): string {
@@ -29,6 +39,7 @@ function go(query: URLSearchParams) {
 export function Recordings({ query }: { query: URLSearchParams }) {
   const key = query.toString();
   const page = useLoad(() => api<RecordingPage>(`/api/recordings?${listQuery(query)}`), [key]);
+  const { bind } = useFields(() => formFields(query), key);
   const submit = (event: Event) => {
     event.preventDefault();
     const form = new FormData(event.target as HTMLFormElement);
@@ -49,22 +60,21 @@ export function Recordings({ query }: { query: URLSearchParams }) {
     next.delete('cursor');
     go(next);
   };
-  const v = (name: string) => query.get(name) ?? '';
   return (
     <section aria-labelledby="rec-title">
       <h2 id="rec-title">Recordings</h2>
       <form class="filters" onSubmit={submit} role="search">
         <label>
           App
-          <input name="app" value={v('app') || 'live'} size={8} />
+          <input {...bind('app')} size={8} />
         </label>
         <label class="grow">
           Name starts with
-          <input name="q" type="search" value={v('q')} placeholder="1400000123_1001_rexchang_main" />
+          <input {...bind('q')} type="search" placeholder="1400000123_1001_rexchang_main" />
         </label>
         <label>
           Format
-          <select name="format" value={v('format')}>
+          <select {...bind('format')}>
             <option value="">any</option>
             <option value="hls">HLS</option>
             <option value="mp4">MP4</option>
@@ -74,15 +84,15 @@ export function Recordings({ query }: { query: URLSearchParams }) {
         </label>
         <label>
           From
-          <input name="from" type="datetime-local" step="1" value={v('from')} />
+          <input {...bind('from')} type="datetime-local" step="1" />
         </label>
         <label>
           To
-          <input name="to" type="datetime-local" step="1" value={v('to')} />
+          <input {...bind('to')} type="datetime-local" step="1" />
         </label>
         <label>
           Sort
-          <select name="sort" value={v('sort') || 'start'}>
+          <select {...bind('sort')}>
             <option value="start">start</option>
             <option value="duration">duration</option>
             <option value="size">size</option>
@@ -90,7 +100,7 @@ export function Recordings({ query }: { query: URLSearchParams }) {
         </label>
         <label>
           Order
-          <select name="order" value={v('order') || 'desc'}>
+          <select {...bind('order')}>
             <option value="desc">descending</option>
             <option value="asc">ascending</option>
           </select>
