@@ -1,0 +1,275 @@
+import { appendFileSync, closeSync, openSync, writeSync, writevSync } from 'node:fs';
+import type { MediaPacket } from '../ingest/index.js';
+import { errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import {
+  adtsContainer,
+  flvContainer,
+  tsContainer,
+  type Container,
+  type NativeFormat,
+  type StreamState,
+} from './containers.js';
+import { parseAacConfig, parseVideoConfig, readAudioBody, readVideoBody } from './elementary.js';
+
+/** Where one format's files go: the same work files and segment list as ffmpeg's segment muxer writes. */
+export interface NativeOutput {
+  format: NativeFormat;
+  /** Path of file `n` in the work dir. */
+  filePath: (n: number) => string;
+  /** Name of file `n` as the segment list names it. */
+  fileName: (n: number) => string;
+  listPath: string;
+  segmentSeconds: number;
+  startNumber: number;
+}
+
+export interface NativeMuxerOptions {
+  outputs: readonly NativeOutput[];
+  video?: StreamState['videoCodec'];
+  audio?: StreamState['audioCodec'];
+  /** How long muxed bytes are gathered before they are written (media lost if the recorder dies). */
+  writeBatchMs: number;
+  logger: Logger;
+}
+
+/** How the muxer ended, in the shape of an ffmpeg exit: code 0 when stopped and every file closed. */
+export interface MuxerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  requested: boolean;
+  stderrTail: string[];
+}
+
+interface OpenFile {
+  fd: number;
+  number: number;
+  startMs: number;
+  pending: Buffer[];
+  pendingBytes: number;
+}
+
+interface Writer {
+  output: NativeOutput;
+  container: Container;
+  /** Files closed in this run: the next cut is at (closed + 1) × segmentSeconds, as ffmpeg's segment muxer. */
+  closed: number;
+  file: OpenFile | undefined;
+}
+
+const CONTAINERS: Record<NativeFormat, (stream: StreamState) => Container> = {
+  hls: tsContainer,
+  flv: flvContainer,
+  aac: adtsContainer,
+};
+
+/**
+ * The stream-copy path in process: FLV tags in, the work files of every format out, with no ffmpeg per slot. It
+ * writes what ffmpeg's segment muxer would (files cut at the first keyframe past each split, a `file,start,end`
+ * line per closed file), so the run, its salvage and crash recovery read its work as they read ffmpeg's.
+ */
+export class NativeMuxer {
+  readonly pid = undefined;
+  readonly exited: Promise<MuxerExit>;
+  readonly #o: NativeMuxerOptions;
+  readonly #log: Logger;
+  readonly #stream: StreamState;
+  readonly #writers: Writer[];
+  #resolveExit!: (exit: MuxerExit) => void;
+  #ended = false;
+  #timer: NodeJS.Timeout | undefined;
+  #pendingBytes = 0;
+  #firstDts: number | undefined;
+  #lastMs = 0;
+  /** The last frame's length, by the gap before it: the last file ends that long after its last frame. */
+  #lastGapMs = 0;
+
+  constructor(options: NativeMuxerOptions) {
+    this.#o = options;
+    this.#log = options.logger;
+    this.#stream = {
+      ...(options.video ? { videoCodec: options.video } : {}),
+      ...(options.audio ? { audioCodec: options.audio } : {}),
+    };
+    this.#writers = options.outputs.map((output) => ({
+      output,
+      container: CONTAINERS[output.format](this.#stream),
+      closed: 0,
+      file: undefined,
+    }));
+    this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
+  }
+
+  get running(): boolean {
+    return !this.#ended;
+  }
+
+  /** Bytes muxed and not yet written. */
+  get pendingInputBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  write(packet: MediaPacket): void {
+    if (this.#ended) return;
+    try {
+      this.#write(packet);
+    } catch (err) {
+      this.#die(err);
+    }
+  }
+
+  #write(packet: MediaPacket): void {
+    const body = packet.tag.subarray(11, packet.tag.length - 4);
+    if (packet.kind === 'script') {
+      this.#stream.metadataTag = packet.tag;
+      return;
+    }
+    if (packet.isSequenceHeader) this.#configure(packet, body);
+    else if (this.#unconfigured(packet)) return; // a decoder could not read it
+    const first = this.#firstDts === undefined;
+    this.#firstDts ??= packet.dts;
+    const runMs = packet.dts - this.#firstDts;
+    if (!first && runMs > this.#lastMs) this.#lastGapMs = runMs - this.#lastMs;
+    this.#lastMs = Math.max(this.#lastMs, runMs);
+    for (const writer of this.#writers) this.#feed(writer, packet, body, runMs);
+    if (this.#pendingBytes > 0 && !this.#timer)
+      this.#timer = setTimeout(() => this.#flushAll(), this.#o.writeBatchMs);
+  }
+
+  #configure(packet: MediaPacket, body: Buffer): void {
+    if (packet.kind === 'video') {
+      const config = readVideoBody(body);
+      if (config.kind === 'config') this.#stream.video = parseVideoConfig(config.codec, config.record);
+      this.#stream.videoHeaderTag = packet.tag;
+    } else {
+      const config = readAudioBody(body);
+      if (config.kind === 'config') this.#stream.aac = parseAacConfig(config.record);
+      this.#stream.audioHeaderTag = packet.tag;
+    }
+  }
+
+  #unconfigured(packet: MediaPacket): boolean {
+    if (packet.kind === 'video') return !this.#stream.video;
+    return this.#stream.audioCodec === 'aac' && !this.#stream.aac;
+  }
+
+  #feed(writer: Writer, packet: MediaPacket, body: Buffer, runMs: number): void {
+    const { container, output } = writer;
+    if (packet.isSequenceHeader && !writer.file) return; // it leads the file when the file begins
+    if (writer.file && container.cutsAt(packet, this.#stream)) {
+      const due = (writer.closed + 1) * output.segmentSeconds * 1000;
+      if (runMs >= due) this.#close(writer, runMs);
+    }
+    if (!writer.file) {
+      // A run's first file starts with its first frame (audio may lead the first keyframe); later ones at cuts.
+      if (writer.closed > 0 ? !container.cutsAt(packet, this.#stream) : !container.takes(packet)) return;
+      const number = output.startNumber + writer.closed;
+      writer.file = {
+        fd: openSync(output.filePath(number), 'w'),
+        number,
+        startMs: runMs,
+        pending: [],
+        pendingBytes: 0,
+      };
+      this.#queue(writer.file, container.begin(this.#stream));
+    }
+    this.#queue(writer.file, container.packet(packet, body, this.#stream, runMs, runMs - writer.file.startMs));
+  }
+
+  #queue(file: OpenFile, parts: Buffer[]): void {
+    for (const part of parts) {
+      file.pending.push(part);
+      file.pendingBytes += part.length;
+      this.#pendingBytes += part.length;
+    }
+  }
+
+  #flush(file: OpenFile): void {
+    if (file.pendingBytes === 0) return;
+    const parts = file.pending;
+    const total = file.pendingBytes;
+    this.#pendingBytes -= total;
+    file.pending = [];
+    file.pendingBytes = 0;
+    // Sync writes of a batch to the page cache cost microseconds; a thread-pool trip per file would cost more.
+    const written = writevSync(file.fd, parts);
+    // A short write (the disk filling up) is finished byte by byte: the next write then throws ENOSPC.
+    if (written < total) {
+      let rest = Buffer.concat(parts).subarray(written);
+      while (rest.length > 0) rest = rest.subarray(writeSync(file.fd, rest));
+    }
+  }
+
+  #flushAll(): void {
+    this.#timer = undefined;
+    try {
+      for (const writer of this.#writers) if (writer.file) this.#flush(writer.file);
+    } catch (err) {
+      this.#die(err);
+    }
+  }
+
+  /** Closes a writer's file and lists it: only then is it announced complete. */
+  #close(writer: Writer, endMs: number): void {
+    const file = writer.file!;
+    this.#flush(file);
+    closeSync(file.fd);
+    writer.file = undefined;
+    writer.closed++;
+    const line = `${writer.output.fileName(file.number)},${seconds(file.startMs)},${seconds(endMs)}\n`;
+    appendFileSync(writer.output.listPath, line);
+  }
+
+  /** Writes what is held, closes and lists every file, and ends as a clean exit. */
+  stop(_graceMs?: number): Promise<MuxerExit> {
+    if (this.#ended) return this.exited;
+    clearTimeout(this.#timer);
+    try {
+      for (const writer of this.#writers) if (writer.file) this.#close(writer, this.#lastMs + this.#lastGapMs);
+    } catch (err) {
+      this.#die(err);
+      return this.exited;
+    }
+    this.#end({ code: 0, signal: null, requested: true, stderrTail: [] });
+    return this.exited;
+  }
+
+  /** Ends as a killed ffmpeg would: what is held is lost, open files stay unlisted for the run to salvage. */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.#ended) return;
+    clearTimeout(this.#timer);
+    this.#closeQuietly();
+    this.#end({ code: null, signal, requested: true, stderrTail: [] });
+  }
+
+  #die(err: unknown): void {
+    if (this.#ended) return;
+    clearTimeout(this.#timer);
+    const message = errorMessage(err);
+    this.#log.error({ err: message }, 'native muxer failed');
+    this.#closeQuietly();
+    this.#end({ code: 1, signal: null, requested: false, stderrTail: [message] });
+  }
+
+  #closeQuietly(): void {
+    for (const writer of this.#writers) {
+      if (!writer.file) continue;
+      try {
+        closeSync(writer.file.fd);
+      } catch {
+        // Already failing: the file is salvaged as it is.
+      }
+      this.#pendingBytes -= writer.file.pendingBytes;
+      writer.file = undefined;
+    }
+  }
+
+  #end(exit: MuxerExit): void {
+    this.#ended = true;
+    this.#resolveExit(exit);
+  }
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(6);
+}
