@@ -8,6 +8,9 @@ export const DEFAULT_FILE_NAME_TEMPLATE =
 
 export const RECORD_FORMATS = ['hls', 'flv', 'mp4', 'aac'] as const;
 export type RecordFormat = (typeof RECORD_FORMATS)[number];
+/** What writes a recording's work files: one ffmpeg per run, or the native muxer in process (HLS TS, FLV, AAC). */
+export const RECORD_ENGINES = ['ffmpeg', 'native'] as const;
+export type RecordEngine = (typeof RECORD_ENGINES)[number];
 
 /** Placeholders a file name template may use. */
 export const NAME_PLACEHOLDERS = [
@@ -355,6 +358,11 @@ export const configSchema = z
           .min(1, { error: `must list at least one of ${RECORD_FORMATS.join(', ')}` })
           .refine((list) => new Set(list).size === list.length, { error: 'must not repeat a format' })
           .default(['hls']),
+        // native: runs whose formats are all hls, flv or aac and whose codecs are H.264/HEVC and AAC/MP3 are muxed in
+        // process, without an ffmpeg per stream; any other run falls back to ffmpeg. ffmpeg still finalizes and mixes.
+        engine: z
+          .enum(RECORD_ENGINES, { error: `must be one of ${RECORD_ENGINES.join(', ')}` })
+          .default('ffmpeg'),
         maxFileDurationSeconds: intIn(10, 7200).default(1800),
         hlsResumeTimeoutSeconds: intIn(0, 1800).default(0),
         hlsSegmentSeconds: intIn(1, 60).default(4),

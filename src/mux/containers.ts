@@ -61,6 +61,20 @@ export function tsContainer(stream: StreamState): Container {
     ...(stream.videoCodec ? { video: stream.videoCodec } : {}),
     ...(stream.audioCodec ? { audio: stream.audioCodec } : {}),
   });
+  // Audio that comes before a run's first video frame is written after it, as ffmpeg's muxer does: readers that
+  // mend a timestamp jump between runs (ffmpeg's) mend it once when video leads, twice when audio does.
+  let held: Buffer[] | undefined = stream.videoCodec ? [] : undefined;
+  const audio = (body: Buffer, state: StreamState, dts: number): Buffer[] => {
+    const frame = readAudioBody(body);
+    if (frame.kind !== 'frame') return [];
+    const parts =
+      frame.codec === 'mp3'
+        ? [frame.data]
+        : state.aac
+          ? [adtsHeader(state.aac, frame.data.length), frame.data]
+          : [];
+    return parts.length ? [ts.audio(parts, dts, dts - PCR_LEAD)] : [];
+  };
   return {
     begin: () => [ts.tables()],
     cutsAt: avCut,
@@ -71,15 +85,14 @@ export function tsContainer(stream: StreamState): Container {
         const frame = readVideoBody(body);
         if (frame.kind !== 'frame' || !state.video) return [];
         const parts = toAnnexB(state.video, frame.data, frame.key);
-        return [ts.video(parts, dts + frame.cts * 90, dts, frame.key, dts - PCR_LEAD)];
+        const out = [ts.video(parts, dts + frame.cts * 90, dts, frame.key, dts - PCR_LEAD)];
+        if (held) out.push(...held);
+        held = undefined;
+        return out;
       }
-      if (packet.kind === 'audio') {
-        const frame = readAudioBody(body);
-        if (frame.kind !== 'frame') return [];
-        if (frame.codec === 'mp3') return [ts.audio([frame.data], dts, dts - PCR_LEAD)];
-        if (!state.aac) return [];
-        return [ts.audio([adtsHeader(state.aac, frame.data.length), frame.data], dts, dts - PCR_LEAD)];
-      }
+      if (packet.kind !== 'audio') return [];
+      if (!held) return audio(body, state, dts);
+      held.push(...audio(body, state, dts));
       return [];
     },
   };

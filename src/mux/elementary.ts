@@ -26,7 +26,9 @@ export type AudioTagBody =
   | { kind: 'frame'; codec: 'aac' | 'mp3'; data: Buffer }
   | { kind: 'other' };
 
-const SAMPLE_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+const SAMPLE_RATES = [
+  96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
+];
 
 function si24(data: Buffer, at: number): number {
   const value = data.readUIntBE(at, 3);
@@ -117,7 +119,7 @@ export function toAnnexB(config: VideoConfig, data: Buffer, key: boolean): Buffe
   const out: Buffer[] = [AUD[codec]];
   const nalus: Buffer[] = [];
   let hasParameterSets = false;
-  for (let at = 0; at + lengthSize <= data.length; ) {
+  for (let at = 0; at + lengthSize <= data.length;) {
     const length = data.readUIntBE(at, lengthSize);
     at += lengthSize;
     if (length === 0 || at + length > data.length) break;

@@ -66,7 +66,9 @@ export class TsMuxer {
     const both = pts !== dts;
     const header = Buffer.alloc(both ? 19 : 14);
     header.writeUInt32BE(0x000001e0, 0);
-    // Length 0: a video PES may be longer than 65535 bytes.
+    // A bounded length lets a reader hand the frame on once it is read; 0 (unbounded) past 65535 bytes.
+    const length = header.length - 6 + parts.reduce((sum, part) => sum + part.length, 0);
+    header.writeUInt16BE(length > 0xffff ? 0 : length, 4);
     header[6] = 0x84;
     header[7] = both ? 0xc0 : 0x80;
     header[8] = both ? 10 : 5;
@@ -184,7 +186,7 @@ export class TsMuxer {
         }
       }
       let write = at + 4 + field;
-      for (let need = room; need > 0; ) {
+      for (let need = room; need > 0;) {
         const source = parts[part]!;
         const take = Math.min(need, source.length - partAt);
         source.copy(out, write, partAt, partAt + take);

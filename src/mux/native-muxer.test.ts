@@ -178,6 +178,43 @@ describe('the native muxer', () => {
     }
   });
 
+  it('two runs restart their TS timeline, and read back to back they play as long as both', async () => {
+    const segments: string[] = [];
+    for (const runNo of [1, 2]) {
+      const out = join(dir, `run-${runNo}`);
+      await import('node:fs/promises').then((fs) => fs.mkdir(out));
+      const muxer = new NativeMuxer({
+        outputs: outputs(out, 2, ['hls']),
+        video: 'h264',
+        audio: 'aac',
+        writeBatchMs: 20,
+        logger: log,
+      });
+      for (const packet of source.filter((p) => p.dts < 6000)) muxer.write(packet);
+      await muxer.stop();
+      segments.push(...(await listed(out, 'hls')).map((f) => join(out, f.file)));
+    }
+    const joined = join(dir, 'joined.ts');
+    await import('node:fs/promises').then(async (fs) =>
+      fs.writeFile(joined, Buffer.concat(await Promise.all(segments.map((f) => fs.readFile(f))))),
+    );
+    // ffmpeg mends the jump back between the runs once: the whole is 12 s, not 12 s plus the jump.
+    const { stderr } = await run(PUBLISHER_FFMPEG, [
+      '-v',
+      'error',
+      '-stats',
+      '-i',
+      joined,
+      '-f',
+      'null',
+      '-',
+    ]);
+    const times = [...stderr.matchAll(/time=(\d+):(\d+):([\d.]+)/g)].at(-1)!;
+    const seconds = Number(times[1]) * 3600 + Number(times[2]) * 60 + Number(times[3]);
+    expect(seconds).toBeGreaterThan(11);
+    expect(seconds).toBeLessThan(13);
+  });
+
   it('on kill leaves its open files unlisted, readable up to the last batch written', async () => {
     const out = join(dir, 'kill');
     await import('node:fs/promises').then((fs) => fs.mkdir(out));

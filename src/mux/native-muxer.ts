@@ -173,7 +173,10 @@ export class NativeMuxer {
       };
       this.#queue(writer.file, container.begin(this.#stream));
     }
-    this.#queue(writer.file, container.packet(packet, body, this.#stream, runMs, runMs - writer.file.startMs));
+    this.#queue(
+      writer.file,
+      container.packet(packet, body, this.#stream, runMs, runMs - writer.file.startMs),
+    );
   }
 
   #queue(file: OpenFile, parts: Buffer[]): void {
@@ -225,7 +228,8 @@ export class NativeMuxer {
     if (this.#ended) return this.exited;
     clearTimeout(this.#timer);
     try {
-      for (const writer of this.#writers) if (writer.file) this.#close(writer, this.#lastMs + this.#lastGapMs);
+      for (const writer of this.#writers)
+        if (writer.file) this.#close(writer, this.#lastMs + this.#lastGapMs);
     } catch (err) {
       this.#die(err);
       return this.exited;

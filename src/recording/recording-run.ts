@@ -1,15 +1,15 @@
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RecordFormat } from '../config/schema.js';
-import { FfmpegProcess, type FfmpegExit } from '../ffmpeg/process.js';
+import type { RecordEngine, RecordFormat } from '../config/schema.js';
+import type { FfmpegExit } from '../ffmpeg/process.js';
 import type { FfmpegCapabilities } from '../ffmpeg/capabilities.js';
-import { flvFileHeader, writeTagTimestamp, type MediaPacket } from '../ingest/index.js';
+import { writeTagTimestamp, type MediaPacket } from '../ingest/index.js';
 import { FfmpegExitError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import { isStalled } from './backpressure.js';
 import { OUTPUTS, listFileName, workFileNumber, workFileRegExp, type OutputSpec } from './outputs/index.js';
-import { buildRunArgs } from './run-args.js';
+import { startEngine, type RunEngine } from './run-engine.js';
 import { SegmentListReader } from './segment-list.js';
 import {
   decideTracks,
@@ -51,6 +51,8 @@ export interface RunOptions {
   index: number;
   dir: string;
   ffmpegPath: string;
+  /** What writes the run's files; ffmpeg where the native muxer does not cover the run. */
+  engine?: RecordEngine;
   /** What that ffmpeg can read (probed at start); H.264 only when absent. */
   ffmpegCapabilities?: FfmpegCapabilities;
   formats: readonly RecordFormat[];
@@ -85,7 +87,7 @@ export interface RunOptions {
 
 type RunState = 'probing' | 'running' | 'stopping' | 'ended';
 
-/** One ffmpeg process recording one stretch of a publish into every configured format. */
+/** One engine (an ffmpeg process, or the native muxer) recording one stretch of a publish into every format. */
 export class RecordingRun extends TypedEmitter<RunEvents> {
   readonly index: number;
   readonly #o: RunOptions;
@@ -94,7 +96,7 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
   #seen: TrackObservation = emptyObservation();
   #buffer: MediaPacket[] = [];
   #bufferBytes = 0;
-  #proc: FfmpegProcess | undefined;
+  #proc: RunEngine | undefined;
   #readers = new Map<RecordFormat, SegmentListReader>();
   #emitted = new Set<string>();
   #lastEnd = new Map<RecordFormat, number>();
@@ -161,7 +163,7 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
       this.#lastMediaDts = packet.dts;
     }
     if (this.#proc && this.#state === 'running') {
-      this.#proc.write(packet.tag);
+      this.#proc.write(packet);
       this.#checkBacklog();
       return;
     }
@@ -234,8 +236,14 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     this.#proc?.kill(signal);
   }
 
+  /** The pid of the run's ffmpeg; undefined before it starts, or when the native muxer writes every format. */
   get pid(): number | undefined {
     return this.#proc?.pid;
+  }
+
+  /** True from the start of its engine (ffmpeg or the native muxer) until it is told to stop. */
+  get writing(): boolean {
+    return this.#proc !== undefined && this.#state === 'running';
   }
 
   async #start(tracks: Tracks): Promise<void> {
@@ -267,16 +275,22 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
     }));
     for (const format of formats)
       this.#readers.set(format, new SegmentListReader(join(this.#o.dir, listFileName(format))));
-    const args = buildRunArgs(tracks, specs, videoLeadMs(this.#seen));
-    const proc = new FfmpegProcess(this.#o.ffmpegPath, args, {
-      logger: this.#log.child({ component: 'ffmpeg' }),
+    const { engine: proc, split } = startEngine({
+      engine: this.#o.engine ?? 'ffmpeg',
+      tracks,
+      specs,
+      ffmpegPath: this.#o.ffmpegPath,
+      videoLeadMs: videoLeadMs(this.#seen),
       writeBatchMs: this.#o.writeBatchMs,
+      logger: this.#log,
     });
     this.#proc = proc;
-    this.#log.info({ pid: proc.pid, formats, tracks }, 'recording started');
+    this.#log.info(
+      { native: split.native, ffmpeg: split.ffmpeg, reason: split.reason, pid: proc.pid, formats, tracks },
+      'recording started',
+    );
     this.emit('started', tracks, formats);
-    proc.write(flvFileHeader(Boolean(tracks.audio), Boolean(tracks.video)));
-    for (const packet of this.#buffer) proc.write(packet.tag);
+    for (const packet of this.#buffer) proc.write(packet);
     this.#buffer = [];
     this.#bufferBytes = 0;
     this.#schedulePoll();

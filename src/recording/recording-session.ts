@@ -303,6 +303,7 @@ export class RecordingSession extends TypedEmitter<SessionEvents> {
       index,
       dir: join(this.#o.workDir, `run-${index}`),
       ffmpegPath: this.#o.ffmpegPath,
+      engine: this.#o.record.engine,
       ...(this.#o.ffmpegCapabilities ? { ffmpegCapabilities: this.#o.ffmpegCapabilities } : {}),
       formats: this.#o.record.formats,
       hlsSegmentSeconds: this.#o.record.hlsSegmentSeconds,

@@ -29,7 +29,7 @@ function recordingSession(rec: TestRecorder, stream: string): Promise<RecordingS
   return eventually(
     () => {
       const session = rec.recorder.manager.sessionOf('live', stream);
-      return session?.state === 'recording' && session.currentRun?.pid !== undefined ? session : undefined;
+      return session?.state === 'recording' && session.currentRun?.writing ? session : undefined;
     },
     30_000,
     `${stream} recording`,

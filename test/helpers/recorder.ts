@@ -20,6 +20,14 @@ export interface TestRecorder {
   stop(): Promise<void>;
 }
 
+function engineOverride(): { engine?: 'ffmpeg' | 'native' } {
+  const engine = process.env.RECORDER_RECORD__ENGINE;
+  if (engine === undefined) return {};
+  if (engine !== 'ffmpeg' && engine !== 'native')
+    throw new Error(`RECORDER_RECORD__ENGINE=${engine}: not ffmpeg or native`);
+  return { engine };
+}
+
 /** Starts an in-process recorder on free loopback ports with a temp data dir (or the given one) and short timings. */
 export async function startRecorder(
   overrides: ConfigInput = {},
@@ -31,7 +39,8 @@ export async function startRecorder(
     rtmp: { host: '127.0.0.1', port: 0, ...overrides.rtmp },
     http: { host: '127.0.0.1', port: 0, ...overrides.http },
     dataDir,
-    record: { timeZone: 'Asia/Shanghai', ...overrides.record },
+    // RECORDER_RECORD__ENGINE=native runs a suite against the native muxer (the vitest project `native`).
+    record: { timeZone: 'Asia/Shanghai', ...engineOverride(), ...overrides.record },
     callback: { retryIntervalSeconds: 0.2, timeoutSeconds: 5, ...overrides.callback },
   });
   const recorder = await Recorder.start(config, {
