@@ -1,6 +1,11 @@
 import type { StepResult } from './report.js';
 
-const COLORS: Record<string, string> = { recorder: '#d62728', 'nginx-rtmp': '#1f77b4', mediamtx: '#2ca02c' };
+const COLORS: Record<string, string> = {
+  recorder: '#d62728',
+  'recorder-native': '#ff7f0e',
+  'nginx-rtmp': '#1f77b4',
+  mediamtx: '#2ca02c',
+};
 const PANEL = { width: 420, height: 300, left: 60, right: 20, top: 40, bottom: 45 };
 
 const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

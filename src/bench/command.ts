@@ -13,7 +13,11 @@ export function benchCommand(): Command {
     .option('--duration <seconds>', 'seconds each publisher pushes, per step', '60')
     .option('--bitrate <kbps>', 'video bitrate of the load fixture', '1000')
     .option('--formats <list>', "the recorder's formats: hls, flv, mp4, aac", 'hls,mp4')
-    .option('--target <name>', 'recorder, nginx-rtmp, mediamtx, a comma list, or all', 'recorder')
+    .option(
+      '--target <name>',
+      'recorder, recorder-native, nginx-rtmp, mediamtx, a comma list, or all',
+      'recorder',
+    )
     .option(
       '--ramp',
       'step N up (doubling from --ramp-from) and report the largest N with no loss and no lag',

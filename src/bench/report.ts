@@ -1,7 +1,7 @@
 import type { StreamLoadStats } from '../load/generator.js';
 import type { FrameCount } from './frames.js';
 import type { TreeSummary } from './proc-sampler.js';
-import type { TargetName } from './targets/target.js';
+import { isRecorder, type TargetName } from './targets/target.js';
 
 export interface Distribution {
   count: number;
@@ -215,29 +215,37 @@ export function overloaded(step: StepResult): boolean {
 
 /** Ours divided by theirs, at one N both ran. */
 export interface Ratio {
+  ours: TargetName;
   peer: TargetName;
   slots: number;
   cpuPerSlot: number | null;
   rssPerSlot: number | null;
 }
 
-/** Recorder ÷ each peer, per slot, at every N both ran. */
+/**
+ * The recorder ÷ each peer, per slot, at every N both ran, for either engine; and the native engine ÷ ffmpeg's.
+ */
 export function ratios(steps: readonly StepResult[]): Ratio[] {
-  const ours = new Map(steps.filter((s) => s.target === 'recorder').map((s) => [s.slots, s]));
   const out: Ratio[] = [];
-  for (const theirs of steps) {
-    if (theirs.target === 'recorder') continue;
-    const mine = ours.get(theirs.slots);
-    if (!mine) continue;
-    const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 100) / 100 : null);
-    out.push({
-      peer: theirs.target,
-      slots: theirs.slots,
-      cpuPerSlot: ratio(mine.cpuPercentPerSlot, theirs.cpuPercentPerSlot),
-      rssPerSlot: ratio(mine.rssMiBPerSlot, theirs.rssMiBPerSlot),
-    });
+  const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 100) / 100 : null);
+  for (const mine of steps) {
+    if (!isRecorder(mine.target)) continue;
+    for (const theirs of steps) {
+      if (theirs.slots !== mine.slots || theirs.target === mine.target) continue;
+      if (isRecorder(theirs.target) && !(mine.target === 'recorder-native' && theirs.target === 'recorder'))
+        continue;
+      out.push({
+        ours: mine.target,
+        peer: theirs.target,
+        slots: theirs.slots,
+        cpuPerSlot: ratio(mine.cpuPercentPerSlot, theirs.cpuPercentPerSlot),
+        rssPerSlot: ratio(mine.rssMiBPerSlot, theirs.rssMiBPerSlot),
+      });
+    }
   }
-  return out.sort((a, b) => a.peer.localeCompare(b.peer) || a.slots - b.slots);
+  return out.sort(
+    (a, b) => a.ours.localeCompare(b.ours) || a.peer.localeCompare(b.peer) || a.slots - b.slots,
+  );
 }
 
 /** The N of each step of a ramp up to `max`: doubling from `from`, and `max` itself last. */

@@ -26,7 +26,12 @@ import { FileWatcher, segmentLags } from './segments.js';
 import { startMediamtxTarget, MEDIAMTX_VERSION } from './targets/mediamtx.js';
 import { startNginxRtmpTarget } from './targets/nginx-rtmp.js';
 import { startRecorderTarget } from './targets/recorder.js';
-import type { TargetInstance, TargetName, TargetStartOptions } from './targets/target.js';
+import {
+  isRecorder,
+  type TargetInstance,
+  type TargetName,
+  type TargetStartOptions,
+} from './targets/target.js';
 
 /** Seconds of fixture the load loops over. */
 const FIXTURE_SECONDS = 30;
@@ -60,9 +65,11 @@ async function startTarget(
 ): Promise<TargetInstance> {
   switch (name) {
     case 'recorder':
+    case 'recorder-native':
       return startRecorderTarget({
         ...base,
         callbackUrl: receiver.url,
+        engine: name === 'recorder-native' ? 'native' : 'ffmpeg',
         extraConfig: o.recorderConfig,
         nodeArgs: o.recorderNodeArgs,
       });
@@ -142,7 +149,7 @@ async function runStep(
     }
     const errors = load.stderr().trim();
     if (errors) progress.note(`${label}: load worker said: ${errors.split('\n').slice(-3).join(' | ')}`);
-    if (name === 'recorder') {
+    if (isRecorder(name)) {
       progress.note(`${label}: waiting for the callbacks`);
       await receiver.waitFor(slots * o.formats.length, 20_000 + slots * 100);
     }
@@ -204,7 +211,7 @@ async function runStep(
     stats,
     outputs,
     segmentLagsMs: lags,
-    callbacks: name === 'recorder' ? callbackDelays(stats, receiver.events, o.formats) : undefined,
+    callbacks: isRecorder(name) ? callbackDelays(stats, receiver.events, o.formats) : undefined,
     loadAverage: [loadAverageBefore, os.loadavg()[0]!],
   });
   if (!o.keep) await rm(dir, { recursive: true, force: true });
@@ -290,7 +297,7 @@ export function renderSummary(report: BenchReport): string {
   }
   for (const r of report.ratios) {
     lines.push(
-      `recorder ÷ ${r.peer} at ${r.slots} slots: CPU/slot ${r.cpuPerSlot ?? '-'}, RSS/slot ${r.rssPerSlot ?? '-'}`,
+      `${r.ours} ÷ ${r.peer} at ${r.slots} slots: CPU/slot ${r.cpuPerSlot ?? '-'}, RSS/slot ${r.rssPerSlot ?? '-'}`,
     );
   }
   return lines.join('\n');

@@ -144,7 +144,25 @@ describe('bench: figures', () => {
       step('mediamtx', 10, 0, true, 4),
       step('mediamtx', 20, 0, true),
     ];
-    expect(ratios(steps)).toEqual([{ peer: 'mediamtx', slots: 10, cpuPerSlot: 0.5, rssPerSlot: 0.5 }]);
+    expect(ratios(steps)).toEqual([
+      { ours: 'recorder', peer: 'mediamtx', slots: 10, cpuPerSlot: 0.5, rssPerSlot: 0.5 },
+    ]);
+  });
+
+  it('ratios: each engine over each peer, and the native engine over ffmpeg, never a peer over a peer', () => {
+    const steps = [
+      step('recorder', 10, 0, true, 4),
+      step('recorder-native', 10, 0, true, 2),
+      step('nginx-rtmp', 10, 0, true, 1),
+      step('mediamtx', 10, 0, true, 8),
+    ];
+    expect(ratios(steps).map((r) => [r.ours, r.peer, r.cpuPerSlot])).toEqual([
+      ['recorder', 'mediamtx', 0.5],
+      ['recorder', 'nginx-rtmp', 4],
+      ['recorder-native', 'mediamtx', 0.25],
+      ['recorder-native', 'nginx-rtmp', 2],
+      ['recorder-native', 'recorder', 0.5],
+    ]);
   });
 
   it('chart: a round axis and one line per target', () => {
@@ -175,7 +193,7 @@ describe('bench: options and peer configs', () => {
       durationSeconds: 60,
       bitrateKbps: 1000,
       formats: ['hls', 'mp4'],
-      targets: ['recorder', 'nginx-rtmp', 'mediamtx'],
+      targets: ['recorder', 'recorder-native', 'nginx-rtmp', 'mediamtx'],
       rampFrom: 38,
       warmupSeconds: 10,
     });

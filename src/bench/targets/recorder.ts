@@ -36,6 +36,7 @@ export function recorderBenchConfig(o: {
   formats: readonly string[];
   segmentSeconds: number;
   callbackUrl: string;
+  engine: 'ffmpeg' | 'native';
   extra: Record<string, unknown>;
 }): Record<string, unknown> {
   return mergeConfig(
@@ -44,7 +45,12 @@ export function recorderBenchConfig(o: {
       http: { host: '127.0.0.1', port: o.httpPort },
       dataDir: join(o.dir, 'data'),
       // hlsResumeTimeoutSeconds 0: a playlist closes at unpublish, as nginx-rtmp's and MediaMTX's files do.
-      record: { formats: o.formats, hlsSegmentSeconds: o.segmentSeconds, hlsResumeTimeoutSeconds: 0 },
+      record: {
+        formats: o.formats,
+        hlsSegmentSeconds: o.segmentSeconds,
+        hlsResumeTimeoutSeconds: 0,
+        engine: o.engine,
+      },
       storage: { type: 'local' },
       callback: { url: o.callbackUrl, key: 'bench', retryIntervalSeconds: 1 },
     },
@@ -56,6 +62,7 @@ export function recorderBenchConfig(o: {
 export async function startRecorderTarget(
   o: TargetStartOptions & {
     callbackUrl: string;
+    engine: 'ffmpeg' | 'native';
     extraConfig: Record<string, unknown>;
     nodeArgs?: readonly string[];
   },
@@ -74,7 +81,7 @@ export async function startRecorderTarget(
   });
   const filesDir = join(String(config.dataDir), APP);
   return {
-    name: 'recorder',
+    name: o.engine === 'native' ? 'recorder-native' : 'recorder',
     pid: service.pid,
     publishUrl: `rtmp://127.0.0.1:${rtmpPort}/${APP}`,
     segmentDirs: [filesDir],

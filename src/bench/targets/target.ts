@@ -1,8 +1,14 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export const TARGET_NAMES = ['recorder', 'nginx-rtmp', 'mediamtx'] as const;
+/** `recorder-native`: the recorder with `record.engine: native` (HLS, FLV and AAC muxed in process). */
+export const TARGET_NAMES = ['recorder', 'recorder-native', 'nginx-rtmp', 'mediamtx'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
+
+/** The recorder under either engine; the others are its peers. */
+export function isRecorder(name: TargetName): name is 'recorder' | 'recorder-native' {
+  return name === 'recorder' || name === 'recorder-native';
+}
 
 /** Recorded files of one stream in one output, to count frames in. */
 export interface OutputFiles {
