@@ -1,10 +1,11 @@
 import type { MediaPacket } from '../ingest/index.js';
 import { flvHeader } from '../shared/flv.js';
+import type { ByteSink } from './byte-sink.js';
 import {
-  adtsHeader,
   readAudioBody,
   readVideoBody,
   toAnnexB,
+  writeAdtsHeader,
   type AacConfig,
   type VideoConfig,
 } from './elementary.js';
@@ -29,11 +30,18 @@ export interface StreamState {
   audioHeaderTag?: Buffer;
 }
 
-/** One format's bytes: what a file starts with, and what one packet adds (times relative to the file's start). */
+/** One format's bytes: what a file starts with, and what one packet adds, written into the file's sink. */
 export interface Container {
-  begin(stream: StreamState): Buffer[];
+  begin(sink: ByteSink, stream: StreamState): void;
   /** `runMs`: the packet's time since the run's first media; `fileMs`: since its file's first. */
-  packet(packet: MediaPacket, body: Buffer, stream: StreamState, runMs: number, fileMs: number): Buffer[];
+  packet(
+    sink: ByteSink,
+    packet: MediaPacket,
+    body: Buffer,
+    stream: StreamState,
+    runMs: number,
+    fileMs: number,
+  ): void;
   /** Whether a file of this format may start at this packet. */
   cutsAt(packet: MediaPacket, stream: StreamState): boolean;
   /** Whether this format holds the packet's frames at all. */
@@ -51,7 +59,7 @@ const PCR_LEAD = 63_000;
 
 /** A video keyframe, or any audio frame when the stream has no video. */
 function avCut(packet: MediaPacket, stream: StreamState): boolean {
-  if (packet.isSequenceHeader || packet.kind === 'script') return false;
+  if (!isFrame(packet)) return false;
   return stream.videoCodec ? packet.kind === 'video' && packet.isKeyFrame : packet.kind === 'audio';
 }
 
@@ -61,51 +69,48 @@ export function tsContainer(stream: StreamState): Container {
     ...(stream.videoCodec ? { video: stream.videoCodec } : {}),
     ...(stream.audioCodec ? { audio: stream.audioCodec } : {}),
   });
+  const adts = Buffer.alloc(7);
   // Audio that comes before a run's first video frame is written after it, as ffmpeg's muxer does: readers that
   // mend a timestamp jump between runs (ffmpeg's) mend it once when video leads, twice when audio does.
-  let held: Buffer[] | undefined = stream.videoCodec ? [] : undefined;
-  const audio = (body: Buffer, state: StreamState, dts: number): Buffer[] => {
+  let held: { body: Buffer; dts: number }[] | undefined = stream.videoCodec ? [] : undefined;
+  const audio = (sink: ByteSink, body: Buffer, state: StreamState, dts: number): void => {
     const frame = readAudioBody(body);
-    if (frame.kind !== 'frame') return [];
-    const parts =
-      frame.codec === 'mp3'
-        ? [frame.data]
-        : state.aac
-          ? [adtsHeader(state.aac, frame.data.length), frame.data]
-          : [];
-    return parts.length ? [ts.audio(parts, dts, dts - PCR_LEAD)] : [];
+    if (frame.kind !== 'frame') return;
+    if (frame.codec === 'mp3') return ts.audio(sink, [frame.data], dts, dts - PCR_LEAD);
+    if (!state.aac) return;
+    writeAdtsHeader(adts, 0, state.aac, frame.data.length);
+    ts.audio(sink, [adts, frame.data], dts, dts - PCR_LEAD);
   };
   return {
-    begin: () => [ts.tables()],
+    begin: (sink) => ts.tables(sink),
     cutsAt: avCut,
     takes: isFrame,
-    packet(packet, body, state, runMs) {
+    packet(sink, packet, body, state, runMs) {
       const dts = Math.round(runMs * 90) + TS_OFFSET;
       if (packet.kind === 'video') {
         const frame = readVideoBody(body);
-        if (frame.kind !== 'frame' || !state.video) return [];
+        if (frame.kind !== 'frame' || !state.video) return;
         const parts = toAnnexB(state.video, frame.data, frame.key);
-        const out = [ts.video(parts, dts + frame.cts * 90, dts, frame.key, dts - PCR_LEAD)];
-        if (held) out.push(...held);
+        ts.video(sink, parts, dts + frame.cts * 90, dts, frame.key, dts - PCR_LEAD);
+        for (const early of held ?? []) audio(sink, early.body, state, early.dts);
         held = undefined;
-        return out;
+        return;
       }
-      if (packet.kind !== 'audio') return [];
-      if (!held) return audio(body, state, dts);
-      held.push(...audio(body, state, dts));
-      return [];
+      if (packet.kind !== 'audio') return;
+      if (held) held.push({ body, dts });
+      else audio(sink, body, state, dts);
     },
   };
 }
 
-/** An FLV tag with its timestamp moved to `ms`. */
-function restamped(tag: Buffer, ms: number): Buffer {
-  const out = Buffer.from(tag);
-  out[4] = (ms >> 16) & 0xff;
-  out[5] = (ms >> 8) & 0xff;
-  out[6] = ms & 0xff;
-  out[7] = (ms >>> 24) & 0xff;
-  return out;
+/** Copies an FLV tag into the sink with its timestamp moved to `ms`. */
+function appendRestamped(sink: ByteSink, tag: Buffer, ms: number): void {
+  const at = sink.append(tag);
+  const out = sink.buffer;
+  out[at + 4] = (ms >> 16) & 0xff;
+  out[at + 5] = (ms >> 8) & 0xff;
+  out[at + 6] = ms & 0xff;
+  out[at + 7] = (ms >>> 24) & 0xff;
 }
 
 /**
@@ -114,34 +119,35 @@ function restamped(tag: Buffer, ms: number): Buffer {
  */
 export function flvContainer(): Container {
   return {
-    begin(stream) {
-      const lead = [stream.metadataTag, stream.videoHeaderTag, stream.audioHeaderTag];
-      return [
-        flvHeader(Boolean(stream.audioCodec), Boolean(stream.videoCodec)),
-        ...lead.filter((tag): tag is Buffer => tag !== undefined).map((tag) => restamped(tag, 0)),
-      ];
+    begin(sink, stream) {
+      sink.append(flvHeader(Boolean(stream.audioCodec), Boolean(stream.videoCodec)));
+      for (const tag of [stream.metadataTag, stream.videoHeaderTag, stream.audioHeaderTag])
+        if (tag) appendRestamped(sink, tag, 0);
     },
     cutsAt: avCut,
     takes: isFrame,
-    packet(packet, _body, _stream, _runMs, fileMs) {
+    packet(sink, packet, _body, _stream, _runMs, fileMs) {
       // Metadata leads each file; a sequence header mid-file (a new configuration) goes through.
-      if (packet.kind === 'script') return [];
-      return [restamped(packet.tag, Math.max(0, Math.round(fileMs)))];
+      if (packet.kind === 'script') return;
+      appendRestamped(sink, packet.tag, Math.max(0, Math.round(fileMs)));
     },
   };
 }
 
 /** AAC: the audio track alone, as ADTS frames. */
 export function adtsContainer(): Container {
+  const audioFrame = (packet: MediaPacket) => packet.kind === 'audio' && !packet.isSequenceHeader;
   return {
-    begin: () => [],
-    cutsAt: (packet) => packet.kind === 'audio' && !packet.isSequenceHeader,
-    takes: (packet) => packet.kind === 'audio' && !packet.isSequenceHeader,
-    packet(packet, body, stream) {
-      if (packet.kind !== 'audio' || !stream.aac) return [];
+    begin: () => {},
+    cutsAt: audioFrame,
+    takes: audioFrame,
+    packet(sink, packet, body, stream) {
+      if (packet.kind !== 'audio' || !stream.aac) return;
       const frame = readAudioBody(body);
-      if (frame.kind !== 'frame' || frame.codec !== 'aac') return [];
-      return [adtsHeader(stream.aac, frame.data.length), frame.data];
+      if (frame.kind !== 'frame' || frame.codec !== 'aac') return;
+      const at = sink.reserve(7 + frame.data.length);
+      writeAdtsHeader(sink.buffer, at, stream.aac, frame.data.length);
+      sink.buffer.set(frame.data, at + 7);
     },
   };
 }

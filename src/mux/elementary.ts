@@ -147,19 +147,17 @@ export function parseAacConfig(record: Buffer): AacConfig {
 }
 
 /**
- * The 7-byte ADTS header of one raw AAC frame. ADTS names profiles 1–4 only: HE-AAC (SBR, PS) signalled
- * explicitly is written as its AAC-LC core, which decoders extend implicitly.
+ * Writes the 7-byte ADTS header of one raw AAC frame at `at`. ADTS names profiles 1–4 only: HE-AAC (SBR, PS)
+ * signalled explicitly is written as its AAC-LC core, which decoders extend implicitly.
  */
-export function adtsHeader(config: AacConfig, payloadLength: number): Buffer {
+export function writeAdtsHeader(out: Buffer, at: number, config: AacConfig, payloadLength: number): void {
   const profile = (config.objectType >= 1 && config.objectType <= 4 ? config.objectType : 2) - 1;
   const length = payloadLength + 7;
-  return Buffer.from([
-    0xff,
-    0xf1,
-    (profile << 6) | (config.samplingIndex << 2) | ((config.channels >> 2) & 0x01),
-    ((config.channels & 0x03) << 6) | ((length >> 11) & 0x03),
-    (length >> 3) & 0xff,
-    ((length & 0x07) << 5) | 0x1f,
-    0xfc,
-  ]);
+  out[at] = 0xff;
+  out[at + 1] = 0xf1;
+  out[at + 2] = (profile << 6) | (config.samplingIndex << 2) | ((config.channels >> 2) & 0x01);
+  out[at + 3] = ((config.channels & 0x03) << 6) | ((length >> 11) & 0x03);
+  out[at + 4] = (length >> 3) & 0xff;
+  out[at + 5] = ((length & 0x07) << 5) | 0x1f;
+  out[at + 6] = 0xfc;
 }

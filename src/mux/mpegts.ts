@@ -1,4 +1,5 @@
 // MPEG-TS (ISO/IEC 13818-1) for HLS segments: one program, a video and an audio PID, PES per frame.
+import type { ByteSink } from './byte-sink.js';
 
 const PACKET = 188;
 const PMT_PID = 0x1000;
@@ -49,6 +50,8 @@ export class TsMuxer {
   readonly #pcrPid: number;
   readonly #cc = new Map<number, number>();
   readonly #psi: Buffer[];
+  /** A PES header is built here, then copied into the packets. */
+  readonly #header = Buffer.alloc(19);
 
   constructor(program: TsProgram) {
     this.#program = program;
@@ -57,37 +60,37 @@ export class TsMuxer {
   }
 
   /** The program tables a segment starts with, so a player can begin reading at any segment. */
-  tables(): Buffer {
-    return Buffer.concat(this.#psi.map((packet) => this.#stamp(Buffer.from(packet), 0, true)));
+  tables(sink: ByteSink): void {
+    for (const packet of this.#psi) this.#stamp(sink.buffer, sink.append(packet));
   }
 
   /** One video access unit (Annex B parts); timestamps and the clock reference in 90 kHz units. */
-  video(parts: readonly Buffer[], pts: number, dts: number, key: boolean, pcr: number): Buffer {
+  video(sink: ByteSink, parts: readonly Buffer[], pts: number, dts: number, key: boolean, pcr: number): void {
     const both = pts !== dts;
-    const header = Buffer.alloc(both ? 19 : 14);
+    const header = this.#header.subarray(0, both ? 19 : 14);
     header.writeUInt32BE(0x000001e0, 0);
     // A bounded length lets a reader hand the frame on once it is read; 0 (unbounded) past 65535 bytes.
-    const length = header.length - 6 + parts.reduce((sum, part) => sum + part.length, 0);
+    const length = header.length - 6 + byteLength(parts);
     header.writeUInt16BE(length > 0xffff ? 0 : length, 4);
     header[6] = 0x84;
     header[7] = both ? 0xc0 : 0x80;
     header[8] = both ? 10 : 5;
     writeTimestamp(header, 9, both ? 3 : 2, pts);
     if (both) writeTimestamp(header, 14, 1, dts);
-    return this.#packetize(VIDEO_PID, [header, ...parts], key, pcr);
+    this.#packetize(sink, VIDEO_PID, header, parts, key, pcr);
   }
 
   /** One audio frame (an ADTS frame or an MP3 frame); its pts and the clock reference in 90 kHz units. */
-  audio(parts: readonly Buffer[], pts: number, pcr: number): Buffer {
-    const payload = parts.reduce((sum, part) => sum + part.length, 0);
-    const header = Buffer.alloc(14);
+  audio(sink: ByteSink, parts: readonly Buffer[], pts: number, pcr: number): void {
+    const payload = byteLength(parts);
+    const header = this.#header.subarray(0, 14);
     header.writeUInt32BE(0x000001c0, 0);
     header.writeUInt16BE(payload + 8 > 0xffff ? 0 : payload + 8, 4);
     header[6] = 0x80;
     header[7] = 0x80;
     header[8] = 5;
     writeTimestamp(header, 9, 2, pts);
-    return this.#packetize(AUDIO_PID, [header, ...parts], !this.#program.video, pcr);
+    this.#packetize(sink, AUDIO_PID, header, parts, !this.#program.video, pcr);
   }
 
   #pat(): Buffer {
@@ -137,28 +140,37 @@ export class TsMuxer {
     return packet;
   }
 
-  /** Sets a payload-only packet's start flag and next continuity counter. */
-  #stamp(packet: Buffer, at: number, start: boolean): Buffer {
+  /** Sets a PSI packet's start flag and next continuity counter, where it was copied to. */
+  #stamp(packet: Buffer, at: number): void {
     const pid = ((packet[at + 1]! & 0x1f) << 8) | packet[at + 2]!;
     const cc = ((this.#cc.get(pid) ?? -1) + 1) & 0x0f;
     this.#cc.set(pid, cc);
-    packet[at + 1] = (start ? 0x40 : 0) | (packet[at + 1]! & 0x1f);
+    packet[at + 1] = 0x40 | (packet[at + 1]! & 0x1f);
     packet[at + 3] = 0x10 | cc;
-    return packet;
   }
 
   /** Splits a PES into packets; its first carries the random-access flag and, on the PCR PID, the clock. */
-  #packetize(pid: number, parts: readonly Buffer[], randomAccess: boolean, clock: number): Buffer {
-    const total = parts.reduce((sum, part) => sum + part.length, 0);
+  #packetize(
+    sink: ByteSink,
+    pid: number,
+    header: Buffer,
+    body: readonly Buffer[],
+    randomAccess: boolean,
+    clock: number,
+  ): void {
+    const parts = [header, ...body];
+    const total = header.length + byteLength(body);
     const pcr = pid === this.#pcrPid ? clock : undefined;
     const firstField = pcr !== undefined ? 8 : randomAccess ? 2 : 0;
     const packets = Math.max(1, Math.ceil((total + firstField) / (PACKET - 4)));
-    const out = Buffer.alloc(packets * PACKET);
+    // Every byte of the reserved packets is written below: headers, adaptation fields, stuffing, payload.
+    const start = sink.reserve(packets * PACKET);
+    const out = sink.buffer;
     let part = 0;
     let partAt = 0;
     let left = total;
     for (let n = 0; n < packets; n++) {
-      const at = n * PACKET;
+      const at = start + n * PACKET;
       const first = n === 0;
       let field = first ? firstField : 0;
       let room = PACKET - 4 - field;
@@ -200,8 +212,13 @@ export class TsMuxer {
       }
       left -= room;
     }
-    return out;
   }
+}
+
+function byteLength(parts: readonly Buffer[]): number {
+  let total = 0;
+  for (const part of parts) total += part.length;
+  return total;
 }
 
 /** A program clock reference: a 33-bit 90 kHz base, 6 reserved bits, a 9-bit extension of 0. */

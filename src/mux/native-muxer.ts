@@ -1,7 +1,8 @@
-import { appendFileSync, closeSync, openSync, writeSync, writevSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, writeSync } from 'node:fs';
 import type { MediaPacket } from '../ingest/index.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { ByteSink } from './byte-sink.js';
 import {
   adtsContainer,
   flvContainer,
@@ -45,13 +46,13 @@ interface OpenFile {
   fd: number;
   number: number;
   startMs: number;
-  pending: Buffer[];
-  pendingBytes: number;
 }
 
 interface Writer {
   output: NativeOutput;
   container: Container;
+  /** What the open file has not written yet; one buffer, reused from batch to batch and file to file. */
+  sink: ByteSink;
   /** Files closed in this run: the next cut is at (closed + 1) × segmentSeconds, as ffmpeg's segment muxer. */
   closed: number;
   file: OpenFile | undefined;
@@ -78,7 +79,6 @@ export class NativeMuxer {
   #resolveExit!: (exit: MuxerExit) => void;
   #ended = false;
   #timer: NodeJS.Timeout | undefined;
-  #pendingBytes = 0;
   #firstDts: number | undefined;
   #lastMs = 0;
   /** The last frame's length, by the gap before it: the last file ends that long after its last frame. */
@@ -94,6 +94,7 @@ export class NativeMuxer {
     this.#writers = options.outputs.map((output) => ({
       output,
       container: CONTAINERS[output.format](this.#stream),
+      sink: new ByteSink(),
       closed: 0,
       file: undefined,
     }));
@@ -106,7 +107,9 @@ export class NativeMuxer {
 
   /** Bytes muxed and not yet written. */
   get pendingInputBytes(): number {
-    return this.#pendingBytes;
+    let bytes = 0;
+    for (const writer of this.#writers) bytes += writer.sink.length;
+    return bytes;
   }
 
   write(packet: MediaPacket): void {
@@ -132,8 +135,7 @@ export class NativeMuxer {
     if (!first && runMs > this.#lastMs) this.#lastGapMs = runMs - this.#lastMs;
     this.#lastMs = Math.max(this.#lastMs, runMs);
     for (const writer of this.#writers) this.#feed(writer, packet, body, runMs);
-    if (this.#pendingBytes > 0 && !this.#timer)
-      this.#timer = setTimeout(() => this.#flushAll(), this.#o.writeBatchMs);
+    this.#timer ??= setTimeout(() => this.#flushAll(), this.#o.writeBatchMs);
   }
 
   #configure(packet: MediaPacket, body: Buffer): void {
@@ -164,49 +166,23 @@ export class NativeMuxer {
       // A run's first file starts with its first frame (audio may lead the first keyframe); later ones at cuts.
       if (writer.closed > 0 ? !container.cutsAt(packet, this.#stream) : !container.takes(packet)) return;
       const number = output.startNumber + writer.closed;
-      writer.file = {
-        fd: openSync(output.filePath(number), 'w'),
-        number,
-        startMs: runMs,
-        pending: [],
-        pendingBytes: 0,
-      };
-      this.#queue(writer.file, container.begin(this.#stream));
+      writer.file = { fd: openSync(output.filePath(number), 'w'), number, startMs: runMs };
+      container.begin(writer.sink, this.#stream);
     }
-    this.#queue(
-      writer.file,
-      container.packet(packet, body, this.#stream, runMs, runMs - writer.file.startMs),
-    );
+    container.packet(writer.sink, packet, body, this.#stream, runMs, runMs - writer.file.startMs);
   }
 
-  #queue(file: OpenFile, parts: Buffer[]): void {
-    for (const part of parts) {
-      file.pending.push(part);
-      file.pendingBytes += part.length;
-      this.#pendingBytes += part.length;
-    }
-  }
-
-  #flush(file: OpenFile): void {
-    if (file.pendingBytes === 0) return;
-    const parts = file.pending;
-    const total = file.pendingBytes;
-    this.#pendingBytes -= total;
-    file.pending = [];
-    file.pendingBytes = 0;
-    // Sync writes of a batch to the page cache cost microseconds; a thread-pool trip per file would cost more.
-    const written = writevSync(file.fd, parts);
-    // A short write (the disk filling up) is finished byte by byte: the next write then throws ENOSPC.
-    if (written < total) {
-      let rest = Buffer.concat(parts).subarray(written);
-      while (rest.length > 0) rest = rest.subarray(writeSync(file.fd, rest));
-    }
+  #flush(writer: Writer): void {
+    if (!writer.file || writer.sink.length === 0) return;
+    // A sync write of a batch to the page cache costs microseconds, and lets the sink's buffer be reused at once.
+    let rest = writer.sink.take();
+    while (rest.length > 0) rest = rest.subarray(writeSync(writer.file.fd, rest));
   }
 
   #flushAll(): void {
     this.#timer = undefined;
     try {
-      for (const writer of this.#writers) if (writer.file) this.#flush(writer.file);
+      for (const writer of this.#writers) this.#flush(writer);
     } catch (err) {
       this.#die(err);
     }
@@ -215,7 +191,7 @@ export class NativeMuxer {
   /** Closes a writer's file and lists it: only then is it announced complete. */
   #close(writer: Writer, endMs: number): void {
     const file = writer.file!;
-    this.#flush(file);
+    this.#flush(writer);
     closeSync(file.fd);
     writer.file = undefined;
     writer.closed++;
@@ -263,7 +239,7 @@ export class NativeMuxer {
       } catch {
         // Already failing: the file is salvaged as it is.
       }
-      this.#pendingBytes -= writer.file.pendingBytes;
+      writer.sink.take();
       writer.file = undefined;
     }
   }
