@@ -358,8 +358,8 @@ export const configSchema = z
           .min(1, { error: `must list at least one of ${RECORD_FORMATS.join(', ')}` })
           .refine((list) => new Set(list).size === list.length, { error: 'must not repeat a format' })
           .default(['hls']),
-        // native: runs whose formats are all hls, flv or aac and whose codecs are H.264/HEVC and AAC/MP3 are muxed in
-        // process, without an ffmpeg per stream; any other run falls back to ffmpeg. ffmpeg still finalizes and mixes.
+        // native: hls, flv and aac of H.264/HEVC with AAC/MP3 are muxed in process, without an ffmpeg per stream;
+        // ffmpeg writes the run's other formats (MP4), or all of a run with other codecs. It still finalizes and mixes.
         engine: z
           .enum(RECORD_ENGINES, { error: `must be one of ${RECORD_ENGINES.join(', ')}` })
           .default('ffmpeg'),

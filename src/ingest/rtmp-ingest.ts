@@ -255,12 +255,12 @@ function toMediaPacket(packet: AVPacket): MediaPacket | null {
   }
 }
 
-/** Writes an FLV tag's 32-bit timestamp: 24 low bits, then the extended high byte. */
-export function writeTagTimestamp(tag: Buffer, dts: number): void {
-  tag[4] = (dts >> 16) & 0xff;
-  tag[5] = (dts >> 8) & 0xff;
-  tag[6] = dts & 0xff;
-  tag[7] = (dts >>> 24) & 0xff;
+/** Writes the 32-bit timestamp of the FLV tag at `at`: 24 low bits, then the extended high byte. */
+export function writeTagTimestamp(tag: Buffer, dts: number, at = 0): void {
+  tag[at + 4] = (dts >> 16) & 0xff;
+  tag[at + 5] = (dts >> 8) & 0xff;
+  tag[at + 6] = dts & 0xff;
+  tag[at + 7] = (dts >>> 24) & 0xff;
 }
 
 /** One TCP connection speaking RTMP. At most one publish per connection is recorded. */

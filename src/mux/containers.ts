@@ -1,4 +1,4 @@
-import type { MediaPacket } from '../ingest/index.js';
+import { writeTagTimestamp, type MediaPacket } from '../ingest/index.js';
 import { flvHeader } from '../shared/flv.js';
 import type { ByteSink } from './byte-sink.js';
 import {
@@ -105,12 +105,8 @@ export function tsContainer(stream: StreamState): Container {
 
 /** Copies an FLV tag into the sink with its timestamp moved to `ms`. */
 function appendRestamped(sink: ByteSink, tag: Buffer, ms: number): void {
-  const at = sink.append(tag);
-  const out = sink.buffer;
-  out[at + 4] = (ms >> 16) & 0xff;
-  out[at + 5] = (ms >> 8) & 0xff;
-  out[at + 6] = ms & 0xff;
-  out[at + 7] = (ms >>> 24) & 0xff;
+  const at = sink.append(tag); // may grow the buffer: read it after
+  writeTagTimestamp(sink.buffer, ms, at);
 }
 
 /**

@@ -1,15 +1,16 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FFPROBE, PUBLISHER_FFMPEG, ensureFixtures, fixturePath } from '../../test/helpers/fixtures.js';
+import { decode } from '../../test/helpers/media.js';
 import { SCRIPT_FLAGS, audioFlags, videoFlags, type MediaPacket } from '../ingest/index.js';
 import { encodeTag, parseFlvTags } from '../shared/flv.js';
 import { createLogger } from '../shared/logger.js';
 import type { NativeFormat } from './containers.js';
-import { NativeMuxer, type NativeOutput } from './native-muxer.js';
+import { NativeMuxer, type NativeMuxerOptions, type NativeOutput } from './native-muxer.js';
 
 const run = promisify(execFile);
 
@@ -87,10 +88,23 @@ async function listed(dir: string, format: NativeFormat) {
     });
 }
 
+const log = createLogger({ level: 'silent' });
+
+/** A muxer of H.264 + AAC into `formats` under `out`, split every `seconds`. */
+function avMuxer(out: string, seconds: number, formats: NativeFormat[], writeBatchMs = 20): NativeMuxer {
+  const options: NativeMuxerOptions = {
+    outputs: outputs(out, seconds, formats),
+    video: 'h264',
+    audio: 'aac',
+    writeBatchMs,
+    logger: log,
+  };
+  return new NativeMuxer(options);
+}
+
 describe('the native muxer', () => {
   let dir: string;
   let source: MediaPacket[];
-  const log = createLogger({ level: 'silent' });
 
   beforeAll(async () => {
     ensureFixtures();
@@ -101,14 +115,8 @@ describe('the native muxer', () => {
 
   it('splits 40 s of H.264 + AAC at the first keyframe past each 10 s into TS, FLV and ADTS holding every frame', async () => {
     const out = join(dir, 'av');
-    await import('node:fs/promises').then((fs) => fs.mkdir(out));
-    const muxer = new NativeMuxer({
-      outputs: outputs(out, 10, ['hls', 'flv', 'aac']),
-      video: 'h264',
-      audio: 'aac',
-      writeBatchMs: 20,
-      logger: log,
-    });
+    await mkdir(out);
+    const muxer = avMuxer(out, 10, ['hls', 'flv', 'aac']);
     for (const packet of source) muxer.write(packet);
     expect(await muxer.stop()).toMatchObject({ code: 0, requested: true });
     const whole = await frames(fixturePath('av.flv'));
@@ -150,7 +158,7 @@ describe('the native muxer', () => {
   it('muxes audio alone and video alone', async () => {
     for (const fixture of ['audio.flv', 'video.flv'] as const) {
       const out = join(dir, fixture);
-      await import('node:fs/promises').then((fs) => fs.mkdir(out));
+      await mkdir(out);
       const hasVideo = fixture === 'video.flv';
       const muxer = new NativeMuxer({
         outputs: outputs(out, 4, hasVideo ? ['hls', 'flv'] : ['hls', 'flv', 'aac']),
@@ -182,49 +190,24 @@ describe('the native muxer', () => {
     const segments: string[] = [];
     for (const runNo of [1, 2]) {
       const out = join(dir, `run-${runNo}`);
-      await import('node:fs/promises').then((fs) => fs.mkdir(out));
-      const muxer = new NativeMuxer({
-        outputs: outputs(out, 2, ['hls']),
-        video: 'h264',
-        audio: 'aac',
-        writeBatchMs: 20,
-        logger: log,
-      });
+      await mkdir(out);
+      const muxer = avMuxer(out, 2, ['hls']);
       for (const packet of source.filter((p) => p.dts < 6000)) muxer.write(packet);
       await muxer.stop();
       segments.push(...(await listed(out, 'hls')).map((f) => join(out, f.file)));
     }
     const joined = join(dir, 'joined.ts');
-    await import('node:fs/promises').then(async (fs) =>
-      fs.writeFile(joined, Buffer.concat(await Promise.all(segments.map((f) => fs.readFile(f))))),
-    );
+    await writeFile(joined, Buffer.concat(await Promise.all(segments.map((f) => readFile(f)))));
     // ffmpeg mends the jump back between the runs once: the whole is 12 s, not 12 s plus the jump.
-    const { stderr } = await run(PUBLISHER_FFMPEG, [
-      '-v',
-      'error',
-      '-stats',
-      '-i',
-      joined,
-      '-f',
-      'null',
-      '-',
-    ]);
-    const times = [...stderr.matchAll(/time=(\d+):(\d+):([\d.]+)/g)].at(-1)!;
-    const seconds = Number(times[1]) * 3600 + Number(times[2]) * 60 + Number(times[3]);
+    const { seconds } = await decode(joined);
     expect(seconds).toBeGreaterThan(11);
     expect(seconds).toBeLessThan(13);
   });
 
   it('on kill leaves its open files unlisted, readable up to the last batch written', async () => {
     const out = join(dir, 'kill');
-    await import('node:fs/promises').then((fs) => fs.mkdir(out));
-    const muxer = new NativeMuxer({
-      outputs: outputs(out, 60, ['hls']),
-      video: 'h264',
-      audio: 'aac',
-      writeBatchMs: 10,
-      logger: log,
-    });
+    await mkdir(out);
+    const muxer = avMuxer(out, 60, ['hls'], 10);
     const half = source.filter((p) => p.dts < 20_000);
     for (const packet of half) muxer.write(packet);
     await new Promise((r) => setTimeout(r, 50));

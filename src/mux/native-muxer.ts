@@ -70,7 +70,6 @@ const CONTAINERS: Record<NativeFormat, (stream: StreamState) => Container> = {
  * line per closed file), so the run, its salvage and crash recovery read its work as they read ffmpeg's.
  */
 export class NativeMuxer {
-  readonly pid = undefined;
   readonly exited: Promise<MuxerExit>;
   readonly #o: NativeMuxerOptions;
   readonly #log: Logger;
@@ -99,10 +98,6 @@ export class NativeMuxer {
       file: undefined,
     }));
     this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
-  }
-
-  get running(): boolean {
-    return !this.#ended;
   }
 
   /** Bytes muxed and not yet written. */
