@@ -11,13 +11,22 @@ import {
 } from './elementary.js';
 import { TsMuxer } from './mpegts.js';
 
-/** The formats the native engine writes; the rest (MP4, fMP4 HLS) need ffmpeg. */
-export const NATIVE_FORMATS = ['hls', 'flv', 'aac'] as const;
+/** The formats the native engine writes (HLS as MPEG-TS); fMP4 HLS (AV1) needs ffmpeg. */
+export const NATIVE_FORMATS = ['hls', 'flv', 'aac', 'mp4'] as const;
 export type NativeFormat = (typeof NATIVE_FORMATS)[number];
 
 /** The codecs it carries. */
 export const NATIVE_VIDEO = ['h264', 'h265'] as const;
 export const NATIVE_AUDIO = ['aac', 'mp3'] as const;
+export type NativeAudio = (typeof NATIVE_AUDIO)[number];
+
+/** The audio each format carries natively: MP4 with MP3 is left to ffmpeg. */
+export const NATIVE_AUDIO_IN: Record<NativeFormat, readonly NativeAudio[]> = {
+  hls: NATIVE_AUDIO,
+  flv: NATIVE_AUDIO,
+  aac: ['aac'],
+  mp4: ['aac'],
+};
 
 /** What a publish has told the muxer so far: its codec configurations and the tags to lead each FLV file with. */
 export interface StreamState {
@@ -46,6 +55,8 @@ export interface Container {
   cutsAt(packet: MediaPacket, stream: StreamState): boolean;
   /** Whether this format holds the packet's frames at all. */
   takes(packet: MediaPacket): boolean;
+  /** Writes what the format holds back for the file, before it is closed (not on a kill). */
+  end?(sink: ByteSink): void;
 }
 
 /** Any frame (not a sequence header or metadata). */

@@ -6,6 +6,8 @@ export interface VideoConfig {
   lengthSize: number;
   /** VPS (HEVC), SPS and PPS, in the order a decoder needs them. */
   parameterSets: Buffer[];
+  /** The record itself, as an MP4 sample entry carries it. */
+  record: Buffer;
 }
 
 /** An AAC AudioSpecificConfig, as much of it as an ADTS header carries. */
@@ -14,6 +16,8 @@ export interface AacConfig {
   samplingIndex: number;
   channels: number;
   sampleRate: number;
+  /** The AudioSpecificConfig itself, as an MP4 sample entry carries it. */
+  record: Buffer;
 }
 
 export type VideoTagBody =
@@ -82,7 +86,7 @@ export function parseVideoConfig(codec: 'h264' | 'h265', record: Buffer): VideoC
     let at = 6;
     for (let n = record[5]! & 0x1f; n > 0; n--) at = take(at);
     for (let n = record[at++]!; n > 0; n--) at = take(at);
-    return { codec, lengthSize: (record[4]! & 0x03) + 1, parameterSets };
+    return { codec, lengthSize: (record[4]! & 0x03) + 1, parameterSets, record };
   }
   if (record.length < 23) throw new RangeError('hvcC shorter than its header');
   let at = 23;
@@ -91,7 +95,7 @@ export function parseVideoConfig(codec: 'h264' | 'h265', record: Buffer): VideoC
     at += 3;
     for (let n = count; n > 0; n--) at = take(at);
   }
-  return { codec, lengthSize: (record[21]! & 0x03) + 1, parameterSets };
+  return { codec, lengthSize: (record[21]! & 0x03) + 1, parameterSets, record };
 }
 
 /** The type of a NAL unit from its first header byte. */
@@ -143,7 +147,7 @@ export function parseAacConfig(record: Buffer): AacConfig {
   const channels = (record[1]! >> 3) & 0x0f;
   const sampleRate = SAMPLE_RATES[samplingIndex];
   if (sampleRate === undefined) throw new RangeError(`sampling frequency index ${samplingIndex} has no rate`);
-  return { objectType, samplingIndex, channels, sampleRate };
+  return { objectType, samplingIndex, channels, sampleRate, record };
 }
 
 /**

@@ -1,2 +1,9 @@
-export { NATIVE_AUDIO, NATIVE_FORMATS, NATIVE_VIDEO, type NativeFormat } from './containers.js';
+export {
+  NATIVE_AUDIO,
+  NATIVE_AUDIO_IN,
+  NATIVE_FORMATS,
+  NATIVE_VIDEO,
+  type NativeAudio,
+  type NativeFormat,
+} from './containers.js';
 export { NativeMuxer, type MuxerExit, type NativeMuxerOptions, type NativeOutput } from './native-muxer.js';

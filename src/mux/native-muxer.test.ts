@@ -10,6 +10,7 @@ import { SCRIPT_FLAGS, audioFlags, videoFlags, type MediaPacket } from '../inges
 import { encodeTag, parseFlvTags } from '../shared/flv.js';
 import { createLogger } from '../shared/logger.js';
 import type { NativeFormat } from './containers.js';
+import { remuxArgs } from '../recording/outputs/format.js';
 import { NativeMuxer, type NativeMuxerOptions, type NativeOutput } from './native-muxer.js';
 
 const run = promisify(execFile);
@@ -63,7 +64,7 @@ function expectedStarts(packets: readonly MediaPacket[], seconds: number, video:
 }
 
 function outputs(dir: string, seconds: number, formats: NativeFormat[]): NativeOutput[] {
-  const ext: Record<NativeFormat, string> = { hls: 'seg', flv: 'flv', aac: 'aac' };
+  const ext: Record<NativeFormat, string> = { hls: 'seg', flv: 'flv', aac: 'aac', mp4: 'mp4' };
   return formats.map((format) => {
     const name = (n: number) => `${format}_${String(n).padStart(5, '0')}.${ext[format]}`;
     return {
@@ -113,15 +114,15 @@ describe('the native muxer', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('splits 40 s of H.264 + AAC at the first keyframe past each 10 s into TS, FLV and ADTS holding every frame', async () => {
+  it('splits 40 s of H.264 + AAC at the first keyframe past each 10 s into TS, FLV, ADTS and fMP4 holding every frame', async () => {
     const out = join(dir, 'av');
     await mkdir(out);
-    const muxer = avMuxer(out, 10, ['hls', 'flv', 'aac']);
+    const muxer = avMuxer(out, 10, ['hls', 'flv', 'aac', 'mp4']);
     for (const packet of source) muxer.write(packet);
     expect(await muxer.stop()).toMatchObject({ code: 0, requested: true });
     const whole = await frames(fixturePath('av.flv'));
 
-    for (const format of ['hls', 'flv', 'aac'] as const) {
+    for (const format of ['hls', 'flv', 'aac', 'mp4'] as const) {
       const files = await listed(out, format);
       // Keyframes every 2 s: cuts just past 10, 20 and 30 s, each file ending where the next starts.
       const starts = expectedStarts(source, 10, format !== 'aac');
@@ -144,7 +145,7 @@ describe('the native muxer', () => {
           expect(counted.video!.start).toBeGreaterThan(lastStart);
           expect(Math.abs(counted.video!.start - (1.4 + file.start))).toBeLessThan(0.1);
           lastStart = counted.video!.start;
-        } else if (format === 'flv') {
+        } else if (format === 'flv' || format === 'mp4') {
           // Each file's timestamps start again at 0.
           expect(Math.min(counted.video!.start, counted.audio!.start)).toBe(0);
         }
@@ -161,7 +162,7 @@ describe('the native muxer', () => {
       await mkdir(out);
       const hasVideo = fixture === 'video.flv';
       const muxer = new NativeMuxer({
-        outputs: outputs(out, 4, hasVideo ? ['hls', 'flv'] : ['hls', 'flv', 'aac']),
+        outputs: outputs(out, 4, hasVideo ? ['hls', 'flv', 'mp4'] : ['hls', 'flv', 'aac', 'mp4']),
         ...(hasVideo ? { video: 'h264' as const } : { audio: 'aac' as const }),
         writeBatchMs: 20,
         logger: log,
@@ -171,7 +172,9 @@ describe('the native muxer', () => {
       await muxer.stop();
       const whole = await frames(fixturePath(fixture));
       const kind = hasVideo ? 'video' : 'audio';
-      for (const format of hasVideo ? (['hls', 'flv'] as const) : (['hls', 'flv', 'aac'] as const)) {
+      for (const format of hasVideo
+        ? (['hls', 'flv', 'mp4'] as const)
+        : (['hls', 'flv', 'aac', 'mp4'] as const)) {
         const files = await listed(out, format);
         expect(files.map((f) => f.start)).toEqual(expectedStarts(packets, 4, hasVideo));
         expect(files.length).toBeGreaterThanOrEqual(5);
@@ -216,5 +219,52 @@ describe('the native muxer', () => {
     await expect(readFile(join(out, 'hls.csv'), 'utf8')).rejects.toThrow(/ENOENT/);
     const counted = await frames(join(out, 'hls_00007.seg'));
     expect(counted.video!.frames).toBe(half.filter((p) => p.kind === 'video' && !p.isSequenceHeader).length);
+  });
+
+  it('writes fMP4 that the finalize remux makes faststart with every frame, its sample entry sized by the SPS', async () => {
+    const out = join(dir, 'mp4');
+    await mkdir(out);
+    const muxer = avMuxer(out, 60, ['mp4']);
+    for (const packet of source) muxer.write(packet);
+    await muxer.stop();
+    const [file] = await listed(out, 'mp4');
+    const work = await readFile(join(out, file!.file));
+    // The avc1 sample entry (in stsd, past ftyp's brands) has its width and height 24 bytes into its payload.
+    const avc1 = work.indexOf('avc1', work.indexOf('stsd', 0, 'latin1'), 'latin1');
+    expect([work.readUInt16BE(avc1 + 4 + 24), work.readUInt16BE(avc1 + 4 + 26)]).toEqual([320, 240]);
+    // One fragment a keyframe (every 2 s), none past 1 s: about 40 moofs for 40 s.
+    const moofs = work.toString('latin1').split('moof').length - 1;
+    expect(moofs).toBeGreaterThanOrEqual(40);
+    expect(moofs).toBeLessThanOrEqual(42);
+    const final = join(out, 'final.mp4');
+    await run(PUBLISHER_FFMPEG, [
+      '-v',
+      'error',
+      ...remuxArgs(join(out, file!.file), final, 'mp4', ['-movflags', '+faststart']),
+    ]);
+    const whole = await frames(fixturePath('av.flv'));
+    const counted = await frames(final);
+    expect(counted.video!.frames).toBe(whole.video!.frames);
+    expect(counted.audio!.frames).toBe(whole.audio!.frames);
+    expect(await decodeErrors(final)).toBe('');
+    const { seconds } = await decode(final);
+    expect(Math.abs(seconds - 40)).toBeLessThan(0.2);
+  });
+
+  it('on kill leaves an fMP4 file that plays up to its last whole fragment', async () => {
+    const out = join(dir, 'kill-mp4');
+    await mkdir(out);
+    const muxer = avMuxer(out, 60, ['mp4'], 10);
+    const half = source.filter((p) => p.dts < 20_000);
+    for (const packet of half) muxer.write(packet);
+    await new Promise((r) => setTimeout(r, 50));
+    muxer.kill('SIGKILL');
+    await muxer.exited;
+    const path = join(out, 'mp4_00000.mp4');
+    expect(await decodeErrors(path)).toBe('');
+    const counted = await frames(path);
+    const pushed = half.filter((p) => p.kind === 'video' && !p.isSequenceHeader).length;
+    // The fragment in progress (from 19 s, 1 s past the last keyframe) is lost, and no more.
+    expect(counted.video!.frames).toBe(pushed - 25);
   });
 });

@@ -11,6 +11,7 @@ import {
   type NativeFormat,
   type StreamState,
 } from './containers.js';
+import { fmp4Container } from './fmp4.js';
 import { parseAacConfig, parseVideoConfig, readAudioBody, readVideoBody } from './elementary.js';
 
 /** Where one format's files go: the same work files and segment list as ffmpeg's segment muxer writes. */
@@ -62,6 +63,7 @@ const CONTAINERS: Record<NativeFormat, (stream: StreamState) => Container> = {
   hls: tsContainer,
   flv: flvContainer,
   aac: adtsContainer,
+  mp4: fmp4Container,
 };
 
 /**
@@ -186,6 +188,7 @@ export class NativeMuxer {
   /** Closes a writer's file and lists it: only then is it announced complete. */
   #close(writer: Writer, endMs: number): void {
     const file = writer.file!;
+    writer.container.end?.(writer.sink);
     this.#flush(writer);
     closeSync(file.fd);
     writer.file = undefined;

@@ -8,18 +8,14 @@ describe('splitFormats', () => {
   it.each([
     ['ffmpeg', ['hls', 'flv', 'mp4', 'aac'], AV, { native: [], ffmpeg: ['hls', 'flv', 'mp4', 'aac'] }],
     ['native', ['hls', 'flv', 'aac'], AV, { native: ['hls', 'flv', 'aac'], ffmpeg: [] }],
+    ['native', ['hls', 'mp4'], AV, { native: ['hls', 'mp4'], ffmpeg: [] }],
     [
       'native',
       ['hls', 'mp4'],
-      AV,
-      { native: ['hls'], ffmpeg: ['mp4'], reason: 'the native engine does not write mp4' },
-    ],
-    [
-      'native',
-      ['hls'],
       { video: { codec: 'h265' }, audio: { codec: 'mp3' } },
-      { native: ['hls'], ffmpeg: [] },
+      { native: ['hls'], ffmpeg: ['mp4'], reason: 'the native engine does not write mp4 with mp3 audio' },
     ],
+    ['native', ['mp4', 'flv'], { video: { codec: 'h265' } }, { native: ['mp4', 'flv'], ffmpeg: [] }],
     ['native', ['hls', 'aac'], { audio: { codec: 'aac' } }, { native: ['hls', 'aac'], ffmpeg: [] }],
     [
       'native',

@@ -2,7 +2,14 @@ import { join } from 'node:path';
 import type { RecordEngine, RecordFormat } from '../config/schema.js';
 import { FfmpegProcess, type FfmpegExit } from '../ffmpeg/process.js';
 import { flvFileHeader, type MediaPacket } from '../ingest/index.js';
-import { NATIVE_AUDIO, NATIVE_FORMATS, NATIVE_VIDEO, NativeMuxer, type NativeFormat } from '../mux/index.js';
+import {
+  NATIVE_AUDIO,
+  NATIVE_AUDIO_IN,
+  NATIVE_FORMATS,
+  NATIVE_VIDEO,
+  NativeMuxer,
+  type NativeFormat,
+} from '../mux/index.js';
 import type { Logger } from '../shared/logger.js';
 import { OUTPUTS, listFileName, workFileName, type OutputSpec } from './outputs/index.js';
 import { buildRunArgs } from './run-args.js';
@@ -28,8 +35,8 @@ export interface EngineSplit {
 }
 
 /**
- * With the native engine, it writes the formats it knows when it carries the run's codecs; ffmpeg writes the
- * others (MP4; HLS as fMP4 for AV1) in the same run (pure).
+ * With the native engine, it writes the formats it knows when it carries the run's codecs in them; ffmpeg writes
+ * the others (HLS as fMP4 for AV1, MP4 with MP3 audio) in the same run (pure).
  */
 export function splitFormats(
   engine: RecordEngine,
@@ -44,13 +51,16 @@ export function splitFormats(
         ? `${tracks.audio.codec} audio`
         : undefined;
   if (codec) return { native: [], ffmpeg: [...formats], reason: `the native engine does not carry ${codec}` };
-  const native = formats.filter((format) => (NATIVE_FORMATS as readonly string[]).includes(format));
+  const carries = (format: RecordFormat) =>
+    (NATIVE_FORMATS as readonly string[]).includes(format) &&
+    (!tracks.audio ||
+      (NATIVE_AUDIO_IN[format as NativeFormat] as readonly string[]).includes(tracks.audio.codec));
+  const native = formats.filter(carries);
   const ffmpeg = formats.filter((format) => !native.includes(format));
-  return {
-    native,
-    ffmpeg,
-    ...(ffmpeg.length ? { reason: `the native engine does not write ${ffmpeg.join(', ')}` } : {}),
-  };
+  const reason = ffmpeg.length
+    ? `the native engine does not write ${ffmpeg.join(', ')} with ${tracks.audio?.codec ?? 'this'} audio`
+    : undefined;
+  return { native, ffmpeg, ...(reason ? { reason } : {}) };
 }
 
 export interface EngineStart {

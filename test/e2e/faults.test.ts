@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RecordingSession } from '../../src/recording/recording-session.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { decode, probe } from '../helpers/media.js';
-import { eventually, publish, startRecorder, type TestRecorder } from '../helpers/recorder.js';
+import { eventually, killEngine, publish, startRecorder, type TestRecorder } from '../helpers/recorder.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 
@@ -24,7 +24,7 @@ async function receiver(): Promise<CallbackReceiver> {
   return r;
 }
 
-/** The session of a stream once it records, and its current run's ffmpeg pid. */
+/** The session of a stream once its current run writes. */
 function recordingSession(rec: TestRecorder, stream: string): Promise<RecordingSession> {
   return eventually(
     () => {
@@ -55,7 +55,7 @@ async function playlist(path: string): Promise<{ seconds: number; discontinuity:
 const byFormat = (stream: string, format: string) => (b: Record<string, unknown>) =>
   b.stream_id === stream && b.file_format === format;
 
-/** Records a push, SIGKILLs the run's ffmpeg after 5 s, and returns the MP4 files and their callbacks. */
+/** Records a push, SIGKILLs the run's engine after 5 s, and returns the MP4 files and their callbacks. */
 async function recordThroughKill(pushSeconds: number) {
   const callbacks = await receiver();
   const rec = await recorderWith({ record: { formats: ['mp4'] }, callback: { url: callbacks.url } });
@@ -69,8 +69,8 @@ async function recordThroughKill(pushSeconds: number) {
     '5 s of recording',
   );
   const killedAt = Date.now();
-  process.kill(run.pid!, 'SIGKILL');
-  await eventually(() => session.currentRun !== run, 30_000, 'ffmpeg restarted');
+  killEngine(run);
+  await eventually(() => session.currentRun !== run, 30_000, 'engine restarted');
   const publisherCode = await publisher.exited;
   const final = await session.done;
   const mp4s = (await rec.files()).filter((f) => f.endsWith('.mp4')).map((f) => join(rec.dataDir, 'live', f));
@@ -82,7 +82,7 @@ const startOf = (body: Record<string, unknown>) =>
   Number(body.start_time) + Number(body.start_time_usec) / 1e6;
 
 describe('faults', () => {
-  it('an ffmpeg killed with SIGKILL mid-recording still leaves a readable MP4', async () => {
+  it('an engine killed with SIGKILL mid-recording still leaves a readable MP4', async () => {
     const { rec, killedAt, publisherCode, final, mp4s, bodies } = await recordThroughKill(12);
     // The publisher stays connected through the restart and finishes its push.
     expect(publisherCode).toBe(0);
@@ -107,7 +107,7 @@ describe('faults', () => {
     }
   });
 
-  it('the callback of an MP4 left by a killed ffmpeg states the duration the file holds', async () => {
+  it('the callback of an MP4 left by a killed engine states the duration the file holds', async () => {
     const { rec, bodies } = await recordThroughKill(8);
     expect(bodies.length).toBeGreaterThanOrEqual(1);
     const restarts = await rec.recorder.metrics.registry

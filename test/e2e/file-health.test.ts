@@ -7,7 +7,7 @@ import { LoadGenerator } from '../../src/load/generator.js';
 import { parsePlaylist } from '../../src/recording/hls-playlist.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { FIXTURES_DIR, PUBLISHER_FFMPEG } from '../helpers/fixtures.js';
-import { eventually, publish, startRecorder, type TestRecorder } from '../helpers/recorder.js';
+import { eventually, killEngine, publish, startRecorder, type TestRecorder } from '../helpers/recorder.js';
 
 type Body = Record<string, unknown>;
 
@@ -60,12 +60,12 @@ describe('file_health in event 100', () => {
     await reset.start();
     const session = await eventually(() => {
       const s = rec.recorder.manager.sessionOf('live', 'killed');
-      return s?.currentRun?.pid !== undefined && s.currentRun.firstMediaWallMs !== undefined ? s : undefined;
+      return s?.currentRun?.writing && s.currentRun.firstMediaWallMs !== undefined ? s : undefined;
     });
     const first = session.currentRun!;
     // Two GOPs in, so the killed ffmpeg leaves fragments of its MP4 behind.
     await eventually(() => Date.now() - first.firstMediaWallMs! >= 4500);
-    process.kill(first.pid!, 'SIGKILL');
+    killEngine(first);
     expect(await healthy.exited).toBe(0);
     expect(await killed.exited).toBe(0);
     const [sent] = await reset.done;
@@ -108,7 +108,7 @@ describe('file_health in event 100', () => {
     expect(Math.abs(healthOf(hls!).duration! - extinf)).toBeLessThan(0.01);
   });
 
-  it('the MP4 whose ffmpeg was killed is cut, and its hash is that of the stored file', async () => {
+  it('the MP4 whose engine was killed is cut, and its hash is that of the stored file', async () => {
     const parts = eventsOf('killed', 'mp4').toSorted((a, b) => Number(a.start_time) - Number(b.start_time));
     expect(parts).toHaveLength(2);
     expect(parts.map((b) => healthOf(b).cut)).toEqual([true, false]);

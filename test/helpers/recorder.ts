@@ -1,3 +1,4 @@
+import type { RecordingRun } from '../../src/recording/recording-run.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -127,4 +128,13 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Kills a run's engine as a crash would: its ffmpeg by SIGKILL, or, when the native muxer writes every format and
+ * there is no process, the muxer through the run (it ends as killed: its held bytes lost, its open files unlisted).
+ */
+export function killEngine(run: RecordingRun): void {
+  if (run.pid !== undefined) process.kill(run.pid, 'SIGKILL');
+  else run.kill('SIGKILL');
 }
