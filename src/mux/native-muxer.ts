@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import type { MediaPacket } from '../ingest/index.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -24,6 +24,8 @@ export interface NativeOutput {
   listPath: string;
   segmentSeconds: number;
   startNumber: number;
+  /** Told of each file once it is closed and listed, with its span as the list line gives it. */
+  onListed?: (file: { file: string; startSeconds: number; endSeconds: number }) => void;
 }
 
 export interface NativeMuxerOptions {
@@ -57,6 +59,8 @@ interface Writer {
   /** Files closed in this run: the next cut is at (closed + 1) × segmentSeconds, as ffmpeg's segment muxer. */
   closed: number;
   file: OpenFile | undefined;
+  /** The segment list, open for the run. */
+  listFd: number | undefined;
 }
 
 const CONTAINERS: Record<NativeFormat, (stream: StreamState) => Container> = {
@@ -98,8 +102,16 @@ export class NativeMuxer {
       sink: new ByteSink(),
       closed: 0,
       file: undefined,
+      listFd: undefined,
     }));
     this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
+    // Each list exists from the start, empty, as ffmpeg's segment muxer makes it: the run watches it from then on,
+    // where a missing list would be polled every few hundred milliseconds until its first file closed.
+    try {
+      for (const writer of this.#writers) writer.listFd = openSync(writer.output.listPath, 'w');
+    } catch (err) {
+      this.#die(err);
+    }
   }
 
   /** Bytes muxed and not yet written. */
@@ -193,8 +205,10 @@ export class NativeMuxer {
     closeSync(file.fd);
     writer.file = undefined;
     writer.closed++;
-    const line = `${writer.output.fileName(file.number)},${seconds(file.startMs)},${seconds(endMs)}\n`;
-    appendFileSync(writer.output.listPath, line);
+    const name = writer.output.fileName(file.number);
+    const [start, end] = [seconds(file.startMs), seconds(endMs)];
+    writeSync(writer.listFd!, `${name},${start},${end}\n`);
+    writer.output.onListed?.({ file: name, startSeconds: Number(start), endSeconds: Number(end) });
   }
 
   /** Writes what is held, closes and lists every file, and ends as a clean exit. */
@@ -243,6 +257,15 @@ export class NativeMuxer {
   }
 
   #end(exit: MuxerExit): void {
+    for (const writer of this.#writers) {
+      if (writer.listFd === undefined) continue;
+      try {
+        closeSync(writer.listFd);
+      } catch {
+        // Its lines are written already; a failing close loses none of them.
+      }
+      writer.listFd = undefined;
+    }
     this.#ended = true;
     this.#resolveExit(exit);
   }

@@ -10,7 +10,7 @@ import { TypedEmitter } from '../shared/typed-emitter.js';
 import { isStalled } from './backpressure.js';
 import { OUTPUTS, listFileName, workFileNumber, workFileRegExp, type OutputSpec } from './outputs/index.js';
 import { startEngine, type RunEngine } from './run-engine.js';
-import { SegmentListReader } from './segment-list.js';
+import { SegmentListReader, type ClosedFileSource } from './segment-list.js';
 import {
   decideTracks,
   emptyObservation,
@@ -97,7 +97,7 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
   #buffer: MediaPacket[] = [];
   #bufferBytes = 0;
   #proc: RunEngine | undefined;
-  #readers = new Map<RecordFormat, SegmentListReader>();
+  #readers = new Map<RecordFormat, ClosedFileSource>();
   #emitted = new Set<string>();
   #lastEnd = new Map<RecordFormat, number>();
   #poller: NodeJS.Timeout | undefined;
@@ -273,8 +273,6 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
       segmentSeconds: format === 'hls' ? this.#o.hlsSegmentSeconds : this.#o.maxFileSeconds[format],
       startNumber: format === 'hls' ? this.#o.hlsStartNumber() : 0,
     }));
-    for (const format of formats)
-      this.#readers.set(format, new SegmentListReader(join(this.#o.dir, listFileName(format))));
     const { engine: proc, split } = startEngine({
       engine: this.#o.engine ?? 'ffmpeg',
       tracks,
@@ -285,6 +283,11 @@ export class RecordingRun extends TypedEmitter<RunEvents> {
       logger: this.#log,
     });
     this.#proc = proc;
+    for (const format of formats)
+      this.#readers.set(
+        format,
+        proc.reported.get(format) ?? new SegmentListReader(join(this.#o.dir, listFileName(format))),
+      );
     this.#log.info(
       { native: split.native, ffmpeg: split.ffmpeg, reason: split.reason, pid: proc.pid, formats, tracks },
       'recording started',

@@ -13,6 +13,7 @@ import {
 import type { Logger } from '../shared/logger.js';
 import { OUTPUTS, listFileName, workFileName, type OutputSpec } from './outputs/index.js';
 import { buildRunArgs } from './run-args.js';
+import { ReportedFiles, type ClosedFileSource } from './segment-list.js';
 import type { Tracks } from './tracks.js';
 
 /** What writes one run's work files: an ffmpeg process, or the native muxer in this process. */
@@ -24,6 +25,8 @@ export interface RunEngine {
   write(packet: MediaPacket): void;
   stop(graceMs: number): Promise<unknown>;
   kill(signal?: NodeJS.Signals): void;
+  /** The formats whose closed files the engine reports itself (the native muxer's); the rest are read from lists. */
+  readonly reported: ReadonlyMap<RecordFormat, ClosedFileSource>;
 }
 
 /** Which of a run's formats the native muxer writes, and which ffmpeg does, with why (pure). */
@@ -124,6 +127,7 @@ function bothEngines(native: RunEngine, ffmpeg: RunEngine): RunEngine {
       native.kill(signal);
       ffmpeg.kill(signal);
     },
+    reported: native.reported,
   };
 }
 
@@ -145,14 +149,17 @@ function ffmpegEngine(start: EngineStart, specs: readonly OutputSpec[]): RunEngi
     write: (packet) => void proc.write(packet.tag),
     stop: (graceMs) => proc.stop(graceMs),
     kill: (signal) => proc.kill(signal),
+    reported: new Map(),
   };
 }
 
 function nativeEngine(start: EngineStart, specs: readonly OutputSpec[]): RunEngine {
   const { tracks } = start;
+  const reported = new Map(specs.map((spec) => [spec.format, new ReportedFiles()]));
   const muxer = new NativeMuxer({
     outputs: specs.map((spec) => {
       const { pattern } = OUTPUTS[spec.format];
+      const files = reported.get(spec.format)!;
       return {
         format: spec.format as NativeFormat,
         filePath: (n: number) => join(spec.dir, workFileName(pattern, n)),
@@ -160,6 +167,7 @@ function nativeEngine(start: EngineStart, specs: readonly OutputSpec[]): RunEngi
         listPath: join(spec.dir, listFileName(spec.format)),
         segmentSeconds: spec.segmentSeconds,
         startNumber: spec.startNumber,
+        onListed: (file) => files.report(file),
       };
     }),
     ...(tracks.video ? { video: tracks.video.codec as NativeMuxerVideo } : {}),
@@ -176,6 +184,7 @@ function nativeEngine(start: EngineStart, specs: readonly OutputSpec[]): RunEngi
     write: (packet) => muxer.write(packet),
     stop: () => muxer.stop(),
     kill: (signal) => muxer.kill(signal),
+    reported,
   };
 }
 

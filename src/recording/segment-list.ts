@@ -18,8 +18,46 @@ export function parseSegmentListLine(line: string): ClosedFile | null {
   return { file: match[1]!, startSeconds, endSeconds };
 }
 
+/** Where a run learns which of a format's files are closed: ffmpeg's segment list, or the native muxer itself. */
+export interface ClosedFileSource {
+  /** Calls `onChange` when files are closed; false when it cannot (yet), so the run polls `readNew`. */
+  watch(onChange: () => void): boolean;
+  unwatch(): void;
+  /** The files closed since the last call. */
+  readNew(): Promise<ClosedFile[]>;
+}
+
+/**
+ * Files the native muxer reports as it closes them. It still writes the segment list, for crash recovery; the run
+ * is told directly, with no watch, stat or read of that file.
+ */
+export class ReportedFiles implements ClosedFileSource {
+  #pending: ClosedFile[] = [];
+  #onChange: (() => void) | undefined;
+
+  report(file: ClosedFile): void {
+    this.#pending.push(file);
+    this.#onChange?.();
+  }
+
+  watch(onChange: () => void): boolean {
+    this.#onChange = onChange;
+    return true;
+  }
+
+  unwatch(): void {
+    this.#onChange = undefined;
+  }
+
+  readNew(): Promise<ClosedFile[]> {
+    const files = this.#pending;
+    this.#pending = [];
+    return Promise.resolve(files);
+  }
+}
+
 /** Reads a growing segment list, returning only lines that are complete (ffmpeg may be mid-write). */
-export class SegmentListReader {
+export class SegmentListReader implements ClosedFileSource {
   readonly #path: string;
   #offset = 0;
   #partial = '';
