@@ -198,8 +198,8 @@ function fileHeader(tracks: Track[], stream: StreamState): Buffer {
 
 /**
  * MP4 work files, fragmented: each file's timestamps start at 0 (as `-reset_timestamps 1`), video at 90 kHz and
- * AAC at its sample rate. Samples are held until their fragment ends, then written as one moof+mdat; a kill loses
- * at most the fragment in progress, as with ffmpeg. The finalize remux (ffmpeg) makes it faststart.
+ * AAC at its sample rate. Samples are held until their fragment ends, then written as one moof+mdat (the samples
+ * by reference, not copied); a kill loses at most the fragment in progress, as with ffmpeg. The finalize remux (ffmpeg) makes it faststart.
  */
 export function fmp4Container(): Container & { end(sink: ByteSink): void } {
   let tracks: Track[] = [];
@@ -278,7 +278,7 @@ export function fmp4Container(): Container & { end(sink: ByteSink): void } {
     put32(8 + dataSize);
     buf.write('mdat', at, 'latin1');
     for (const track of held) {
-      for (const sample of track.samples) sink.append(sample.data);
+      for (const sample of track.samples) sink.appendReference(sample.data);
       track.samples = [];
     }
     fragmentStartMs = undefined;

@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
 import type { MediaPacket } from '../ingest/index.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -184,8 +184,7 @@ export class NativeMuxer {
   #flush(writer: Writer): void {
     if (!writer.file || writer.sink.length === 0) return;
     // A sync write of a batch to the page cache costs microseconds, and lets the sink's buffer be reused at once.
-    let rest = writer.sink.take();
-    while (rest.length > 0) rest = rest.subarray(writeSync(writer.file.fd, rest));
+    writeAll(writer.file.fd, writer.sink.take());
   }
 
   #flushAll(): void {
@@ -268,6 +267,18 @@ export class NativeMuxer {
     }
     this.#ended = true;
     this.#resolveExit(exit);
+  }
+}
+
+/** Writes the chunks in order, one `writev` for them all unless the kernel takes less. */
+function writeAll(fd: number, chunks: Buffer[]): void {
+  let rest = chunks;
+  while (rest.length > 0) {
+    let written = rest.length === 1 ? writeSync(fd, rest[0]!) : writevSync(fd, rest);
+    let i = 0;
+    while (i < rest.length && written >= rest[i]!.length) written -= rest[i++]!.length;
+    rest = rest.slice(i);
+    if (written > 0) rest[0] = rest[0]!.subarray(written);
   }
 }
 
