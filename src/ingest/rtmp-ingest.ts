@@ -219,13 +219,13 @@ function toMediaPacket(packet: AVPacket): MediaPacket | null {
       return {
         ...audioFlags(packet.data.subarray(0, packet.size)),
         dts: packet.dts,
-        tag: Flv.createMessage(packet),
+        tag: flvTag(packet.codec_type, packet.dts, packet.data, packet.size),
       };
     case 9:
       return {
         ...videoFlags(packet.data.subarray(0, packet.size)),
         dts: packet.dts,
-        tag: Flv.createMessage(packet),
+        tag: flvTag(packet.codec_type, packet.dts, packet.data, packet.size),
       };
     case 18: {
       let bare = packet;
@@ -246,13 +246,28 @@ function toMediaPacket(packet: AVPacket): MediaPacket | null {
       return {
         ...SCRIPT_FLAGS,
         dts: packet.dts,
-        tag: Flv.createMessage(bare),
+        tag: flvTag(18, bare.dts, bare.data, bare.size),
         ...(metadata ? { metadata } : {}),
       };
     }
     default:
       return null;
   }
+}
+
+/**
+ * One FLV tag of `size` bytes of `data`, copied out of the parser's reused buffer. Every byte is written, so the
+ * buffer need not be zeroed first (node-media-server's `createMessage` zeroes each one, a cost per packet).
+ */
+export function flvTag(type: number, dts: number, data: Buffer, size: number): Buffer {
+  const tag = Buffer.allocUnsafe(11 + size + 4);
+  tag[0] = type;
+  tag.writeUIntBE(size, 1, 3);
+  writeTagTimestamp(tag, dts);
+  tag.writeUIntBE(0, 8, 3); // stream id
+  data.copy(tag, 11, 0, size);
+  tag.writeUInt32BE(11 + size, 11 + size);
+  return tag;
 }
 
 /** Writes the 32-bit timestamp of the FLV tag at `at`: 24 low bits, then the extended high byte. */
