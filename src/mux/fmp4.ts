@@ -199,7 +199,8 @@ function fileHeader(tracks: Track[], stream: StreamState): Buffer {
 /**
  * MP4 work files, fragmented: each file's timestamps start at 0 (as `-reset_timestamps 1`), video at 90 kHz and
  * AAC at its sample rate. Samples are held until their fragment ends, then written as one moof+mdat (the samples
- * by reference, not copied); a kill loses at most the fragment in progress, as with ffmpeg. The finalize remux (ffmpeg) makes it faststart.
+ * by reference, not copied); a kill loses at most the fragment in progress, as with ffmpeg. The finalize remux
+ * (ffmpeg) makes the file faststart.
  */
 export function fmp4Container(): Container & { end(sink: ByteSink): void } {
   let tracks: Track[] = [];
@@ -314,12 +315,22 @@ export function fmp4Container(): Container & { end(sink: ByteSink): void } {
         const frame = readVideoBody(body);
         if (frame.kind !== 'frame') return;
         track = video;
-        sample = { data: frame.data, dts: Math.round(fileMs * 90), cts: frame.cts * 90, key: frame.key };
+        sample = {
+          data: frame.data,
+          dts: Math.max(0, Math.round(fileMs * 90)),
+          cts: frame.cts * 90,
+          key: frame.key,
+        };
       } else if (packet.kind === 'audio' && audio) {
         const frame = readAudioBody(body);
         if (frame.kind !== 'frame' || frame.codec !== 'aac') return;
         track = audio;
-        sample = { data: frame.data, dts: Math.round((fileMs * audio.timescale) / 1000), cts: 0, key: true };
+        sample = {
+          data: frame.data,
+          dts: Math.max(0, Math.round((fileMs * audio.timescale) / 1000)),
+          cts: 0,
+          key: true,
+        };
       }
       if (!track || !sample) return;
       const cut =
