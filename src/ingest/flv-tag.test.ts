@@ -1,15 +1,15 @@
 import AVPacket from 'node-media-server/src/core/avpacket.js';
 import Flv from 'node-media-server/src/protocol/flv.js';
 import { describe, expect, it } from 'vitest';
-import { flvTag } from './rtmp-ingest.js';
+import { encodeTag } from '../shared/flv.js';
 
-describe('flvTag', () => {
+describe("encodeTag, as the ingest builds each packet's tag", () => {
   it.each([
     [9, 0, 5000],
     [8, 1_234, 200],
     [18, 0x01_23_45_67, 64], // a timestamp past 24 bits: the extended byte
     [9, 40, 0],
-  ])(
+  ] as const)(
     'builds the tag node-media-server would (type %i, dts %i, %i bytes), from a larger reused buffer',
     (type, dts, size) => {
       // The parser's buffer is larger than the packet and dirty past it; the pool under allocUnsafe is dirty too.
@@ -18,7 +18,9 @@ describe('flvTag', () => {
       Buffer.allocUnsafe(size + 15).fill(0xee);
       const packet = new AVPacket();
       Object.assign(packet, { codec_type: type, dts, pts: dts, size, data });
-      expect(flvTag(type, dts, data, size)).toEqual(Flv.createMessage(packet));
+      expect(encodeTag({ type, timestamp: dts, data: data.subarray(0, size) })).toEqual(
+        Flv.createMessage(packet),
+      );
     },
   );
 });

@@ -6,6 +6,7 @@ import nmsLogger from 'node-media-server/src/core/logger.js';
 import { decodeAmf0Data } from 'node-media-server/src/protocol/amf.js';
 import type AVPacket from 'node-media-server/src/core/avpacket.js';
 import { ListenError, errorMessage } from '../shared/errors.js';
+import { encodeTag } from '../shared/flv.js';
 import { isWellFormedAmf0 } from './amf0-check.js';
 import {
   DEFAULT_TIMESTAMP_POLICY,
@@ -216,17 +217,16 @@ export const SCRIPT_FLAGS = Object.freeze({
 function toMediaPacket(packet: AVPacket): MediaPacket | null {
   switch (packet.codec_type) {
     case 8:
+    case 9: {
+      const type = packet.codec_type === 8 ? 8 : 9;
+      const data = packet.data.subarray(0, packet.size);
       return {
-        ...audioFlags(packet.data.subarray(0, packet.size)),
+        ...(type === 8 ? audioFlags(data) : videoFlags(data)),
         dts: packet.dts,
-        tag: flvTag(packet.codec_type, packet.dts, packet.data, packet.size),
+        // Not node-media-server's createMessage: it zeroes each tag before writing every byte of it.
+        tag: encodeTag({ type, timestamp: packet.dts, data }),
       };
-    case 9:
-      return {
-        ...videoFlags(packet.data.subarray(0, packet.size)),
-        dts: packet.dts,
-        tag: flvTag(packet.codec_type, packet.dts, packet.data, packet.size),
-      };
+    }
     case 18: {
       let bare = packet;
       const data = packet.data.subarray(0, packet.size);
@@ -246,28 +246,13 @@ function toMediaPacket(packet: AVPacket): MediaPacket | null {
       return {
         ...SCRIPT_FLAGS,
         dts: packet.dts,
-        tag: flvTag(18, bare.dts, bare.data, bare.size),
+        tag: encodeTag({ type: 18, timestamp: bare.dts, data: bare.data.subarray(0, bare.size) }),
         ...(metadata ? { metadata } : {}),
       };
     }
     default:
       return null;
   }
-}
-
-/**
- * One FLV tag of `size` bytes of `data`, copied out of the parser's reused buffer. Every byte is written, so the
- * buffer need not be zeroed first (node-media-server's `createMessage` zeroes each one, a cost per packet).
- */
-export function flvTag(type: number, dts: number, data: Buffer, size: number): Buffer {
-  const tag = Buffer.allocUnsafe(11 + size + 4);
-  tag[0] = type;
-  tag.writeUIntBE(size, 1, 3);
-  writeTagTimestamp(tag, dts);
-  tag.writeUIntBE(0, 8, 3); // stream id
-  data.copy(tag, 11, 0, size);
-  tag.writeUInt32BE(11 + size, 11 + size);
-  return tag;
 }
 
 /** Writes the 32-bit timestamp of the FLV tag at `at`: 24 low bits, then the extended high byte. */

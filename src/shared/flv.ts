@@ -38,13 +38,17 @@ export function isSequenceHeader(tag: FlvTag): boolean {
   return false;
 }
 
-/** The bytes of one tag as it sits in a file: 11-byte header, payload, 4-byte previous-tag size. */
+/**
+ * The bytes of one tag as it sits in a file: 11-byte header, payload, 4-byte previous-tag size. Every byte is
+ * written, so the buffer is not zeroed first (the ingest builds one per packet).
+ */
 export function encodeTag(tag: FlvTag): Buffer {
-  const out = Buffer.alloc(11 + tag.data.length + 4);
+  const out = Buffer.allocUnsafe(11 + tag.data.length + 4);
   out[0] = tag.type;
   out.writeUIntBE(tag.data.length, 1, 3);
   out.writeUIntBE(tag.timestamp & 0xffffff, 4, 3);
   out[7] = (tag.timestamp >>> 24) & 0xff;
+  out.writeUIntBE(0, 8, 3); // stream id
   tag.data.copy(out, 11);
   out.writeUInt32BE(11 + tag.data.length, 11 + tag.data.length);
   return out;
