@@ -60,7 +60,7 @@ export interface Container {
 }
 
 /** Any frame (not a sequence header or metadata). */
-function isFrame(packet: MediaPacket): boolean {
+export function isFrame(packet: MediaPacket): boolean {
   return packet.kind !== 'script' && !packet.isSequenceHeader;
 }
 
@@ -69,7 +69,7 @@ const TS_OFFSET = 126_000;
 const PCR_LEAD = 63_000;
 
 /** A video keyframe, or any audio frame when the stream has no video. */
-function avCut(packet: MediaPacket, stream: StreamState): boolean {
+export function avCut(packet: MediaPacket, stream: StreamState): boolean {
   if (!isFrame(packet)) return false;
   return stream.videoCodec ? packet.kind === 'video' && packet.isKeyFrame : packet.kind === 'audio';
 }

@@ -1,11 +1,10 @@
 // Fragmented MP4, as ffmpeg's mov muxer writes it with `frag_keyframe+empty_moov+default_base_moof` and a 1 s
 // fragment cap: a moov with no samples, then moof+mdat pairs, so a file cut short plays up to its last fragment.
 
-import type { MediaPacket } from '../ingest/index.js';
 import type { ByteSink } from './byte-sink.js';
-import type { Container, StreamState } from './containers.js';
+import { avCut, isFrame, type Container, type StreamState } from './containers.js';
 import { readAudioBody, readVideoBody, type AacConfig, type VideoConfig } from './elementary.js';
-import { pictureSize } from './sps.js';
+import { pictureSize, type PictureSize } from './sps.js';
 
 /** ffmpeg's `frag_duration=1000000`: a fragment ends at a keyframe, or at any frame once it holds 1 s. */
 const FRAGMENT_MS = 1000;
@@ -75,8 +74,7 @@ function descriptor(tag: number, ...parts: Uint8Array[]): Buffer {
   return Buffer.concat([Buffer.from([tag, ...lengthBytes]), payload]);
 }
 
-function videoEntry(config: VideoConfig): Buffer {
-  const size = pictureSize(config) ?? { width: 0, height: 0 };
+function videoEntry(config: VideoConfig, size: PictureSize): Buffer {
   return box(
     config.codec === 'h264' ? 'avc1' : 'hvc1',
     zeros(6),
@@ -190,7 +188,7 @@ function fileHeader(tracks: Track[], stream: StreamState): Buffer {
   const traks = tracks.map((track) => {
     if (track.kind === 'audio') return trak(track, audioEntry(stream.aac!, track.id), 0, 0);
     const size = pictureSize(stream.video!) ?? { width: 0, height: 0 };
-    return trak(track, videoEntry(stream.video!), size.width, size.height);
+    return trak(track, videoEntry(stream.video!, size), size.width, size.height);
   });
   const trex = tracks.map((track) => fullBox('trex', 0, 0, u32(track.id), u32(1), u32(0), u32(0), u32(0)));
   return Buffer.concat([ftyp, box('moov', mvhd, ...traks, box('mvex', ...trex))]);
@@ -303,11 +301,8 @@ export function fmp4Container(): Container & { end(sink: ByteSink): void } {
       fragmentStartMs = undefined;
       sink.append(fileHeader(tracks, stream));
     },
-    cutsAt(packet, stream) {
-      if (packet.kind === 'script' || packet.isSequenceHeader) return false;
-      return stream.videoCodec ? packet.kind === 'video' && packet.isKeyFrame : packet.kind === 'audio';
-    },
-    takes: (packet: MediaPacket) => packet.kind !== 'script' && !packet.isSequenceHeader,
+    cutsAt: avCut,
+    takes: isFrame,
     packet(sink, packet, body, _stream, _runMs, fileMs) {
       let track: Track | undefined;
       let sample: Sample | undefined;

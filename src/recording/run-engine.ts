@@ -60,9 +60,11 @@ export function splitFormats(
       (NATIVE_AUDIO_IN[format as NativeFormat] as readonly string[]).includes(tracks.audio.codec));
   const native = formats.filter(carries);
   const ffmpeg = formats.filter((format) => !native.includes(format));
-  const reason = ffmpeg.length
-    ? `the native engine does not write ${ffmpeg.join(', ')} with ${tracks.audio?.codec ?? 'this'} audio`
-    : undefined;
+  // Only an audio codec a format does not carry leaves a format to ffmpeg here.
+  const reason =
+    ffmpeg.length && tracks.audio
+      ? `the native engine does not write ${ffmpeg.join(', ')} with ${tracks.audio.codec} audio`
+      : undefined;
   return { native, ffmpeg, ...(reason ? { reason } : {}) };
 }
 
