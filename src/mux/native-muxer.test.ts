@@ -129,6 +129,18 @@ describe('the native muxer', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
+  /** Muxes the first 20 s of the source into `format` under `name`, lets a batch be written, and kills it. */
+  async function killedHalfway(name: string, format: NativeFormat) {
+    const out = join(dir, name);
+    await mkdir(out);
+    const muxer = avMuxer(out, 60, [format], 10);
+    const half = source.filter((p) => p.dts < 20_000);
+    for (const packet of half) muxer.write(packet);
+    await new Promise((r) => setTimeout(r, 50));
+    muxer.kill('SIGKILL');
+    return { out, half, exit: await muxer.exited };
+  }
+
   it('splits 40 s of H.264 + AAC at the first keyframe past each 10 s into TS, FLV, ADTS and fMP4 holding every frame', async () => {
     const out = join(dir, 'av');
     await mkdir(out);
@@ -226,14 +238,8 @@ describe('the native muxer', () => {
   });
 
   it('on kill leaves its open files unlisted (its list made at the start, empty), readable up to the last batch written', async () => {
-    const out = join(dir, 'kill');
-    await mkdir(out);
-    const muxer = avMuxer(out, 60, ['hls'], 10);
-    const half = source.filter((p) => p.dts < 20_000);
-    for (const packet of half) muxer.write(packet);
-    await new Promise((r) => setTimeout(r, 50));
-    muxer.kill('SIGKILL');
-    expect(await muxer.exited).toMatchObject({ code: null, signal: 'SIGKILL' });
+    const { out, half, exit } = await killedHalfway('kill', 'hls');
+    expect(exit).toMatchObject({ code: null, signal: 'SIGKILL' });
     expect(await readFile(join(out, 'hls.csv'), 'utf8')).toBe('');
     const counted = await frames(join(out, 'hls_00007.seg'));
     expect(counted.video!.frames).toBe(half.filter((p) => p.kind === 'video' && !p.isSequenceHeader).length);
@@ -270,14 +276,7 @@ describe('the native muxer', () => {
   });
 
   it('on kill leaves an fMP4 file that plays up to its last whole fragment', async () => {
-    const out = join(dir, 'kill-mp4');
-    await mkdir(out);
-    const muxer = avMuxer(out, 60, ['mp4'], 10);
-    const half = source.filter((p) => p.dts < 20_000);
-    for (const packet of half) muxer.write(packet);
-    await new Promise((r) => setTimeout(r, 50));
-    muxer.kill('SIGKILL');
-    await muxer.exited;
+    const { out, half } = await killedHalfway('kill-mp4', 'mp4');
     const path = join(out, 'mp4_00000.mp4');
     expect(await decodeErrors(path)).toBe('');
     const counted = await frames(path);
