@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { beat } from '../shared/beat.js';
 import { FfmpegExitError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
@@ -25,7 +27,7 @@ export interface FfmpegStartOptions {
   stderrLines?: number;
   /** Extra input pipes, read by ffmpeg as `pipe:3`, `pipe:4`, ... (a mix's inputs). */
   inputPipes?: number;
-  /** Keep stdout as a stream (`output`), for an ffmpeg that writes its result to `pipe:1`. */
+  /** Keep stdout as a stream (`output`), read on the process's beat, for an ffmpeg that writes to `pipe:1`. */
   readOutput?: boolean;
   /** How long writes are gathered before they leave as one writev (DEFAULT_WRITE_BATCH_MS). */
   writeBatchMs?: number;
@@ -39,20 +41,25 @@ export function isCleanExit(exit: FfmpegExit): boolean {
 /**
  * Stdin (and input pipe) writes are gathered for a while and leave as one writev: a syscall and an ffmpeg wake-up
  * per batch instead of per packet (about 70 a second for 25 fps video with AAC). The cost is that much more latency
- * into ffmpeg, and that much more media in flight if the recorder dies.
+ * into ffmpeg, and that much more media in flight if the recorder dies. By default a batch is the process's beat,
+ * flushed on it just after the beat's reads.
  */
-export const DEFAULT_WRITE_BATCH_MS = 40;
+export const DEFAULT_WRITE_BATCH_MS = beat.ms;
 
-/** The pipes corked since their interval's last flush; one timer per interval uncorks them all. */
+/** The pipes corked since their interval's last flush; one timer (or the beat) per interval uncorks them all. */
 interface WriteBatch {
   corked: Set<Writable>;
   timer: NodeJS.Timeout | undefined;
+  flush: () => void;
 }
 const batches = new Map<number, WriteBatch>();
 
 function batchOf(ms: number): WriteBatch {
   let batch = batches.get(ms);
-  if (!batch) batches.set(ms, (batch = { corked: new Set(), timer: undefined }));
+  if (!batch) {
+    const made: WriteBatch = { corked: new Set(), timer: undefined, flush: () => flushCorked(made) };
+    batches.set(ms, (batch = made));
+  }
   return batch;
 }
 
@@ -85,6 +92,8 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
       stdio: ['pipe', options.readOutput ? 'pipe' : 'ignore', 'pipe', ...extra],
     });
     for (const pipe of this.#child.stdio.slice(3)) (pipe as Writable | null)?.on('error', () => {});
+    // A live output (a mix's FLV, a packet at a time) is read once a beat, not at each of ffmpeg's writes.
+    if (this.#child.stdout instanceof Socket) beat.gate(this.#child.stdout);
     let spawnError: string | undefined;
     this.exited = new Promise((resolve) => {
       this.#child.once('error', (err) => {
@@ -159,7 +168,8 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     if (!batch.corked.has(pipe)) {
       pipe.cork();
       batch.corked.add(pipe);
-      batch.timer ??= setTimeout(flushCorked, this.#batchMs, batch).unref();
+      if (this.#batchMs === beat.ms) beat.afterReads(batch.flush);
+      else batch.timer ??= setTimeout(flushCorked, this.#batchMs, batch).unref();
     }
     // Corked bytes count in writableLength, so a false here still means ffmpeg is behind.
     return pipe.write(data);

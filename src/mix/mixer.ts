@@ -2,6 +2,7 @@ import { FfmpegProcess, type FfmpegExit } from '../ffmpeg/process.js';
 import type { FfmpegCapabilities } from '../ffmpeg/capabilities.js';
 import { renderStillClip, type StillClipCodec, type StillClipSpec } from '../ffmpeg/still-clip.js';
 import type { AdmitDecision, PublishRequest, PublishSink } from '../ingest/index.js';
+import { beat } from '../shared/beat.js';
 import { errorMessage } from '../shared/errors.js';
 import { FlvTagReader, parseFlvTags, type FlvTag } from '../shared/flv.js';
 import type { Logger } from '../shared/logger.js';
@@ -38,11 +39,6 @@ export interface MixerEvents {
   refused: [reason: string];
 }
 
-/**
- * How often placeholder frames are written. The background's are written this far ahead, so it is never the input
- * the graph waits for; an absent input's are not, since its live publish may take over at any moment.
- */
-const TICK_MS = 40;
 const PLACEHOLDER_SECONDS = 2;
 /** The longest a new ffmpeg waits for its live inputs' keyframes before it takes over the output anyway. */
 const TAKEOVER_MS = 3000;
@@ -53,7 +49,7 @@ const PLACEHOLDER_SIZE = 64;
 class MixRun {
   readonly feeds: InputFeed[] = [];
   readonly unlisten: (() => void)[] = [];
-  timer: NodeJS.Timeout | undefined;
+  stopTicks: (() => void) | undefined;
   /** Shift from this ffmpeg's output timestamps to the output publish's; set at its first tag. */
   shift: number | undefined;
   /** When it first wrote (wall ms). */
@@ -65,7 +61,7 @@ class MixRun {
 
   /** Detaches its feeds; `kill` also ends its ffmpeg at once. */
   end(kill: boolean): Promise<unknown> {
-    clearInterval(this.timer);
+    this.stopTicks?.();
     for (const unlisten of this.unlisten) unlisten();
     this.unlisten.length = 0;
     if (kill) this.proc.kill('SIGKILL');
@@ -216,7 +212,9 @@ export class Mixer extends TypedEmitter<MixerEvents> {
       new InputFeed({
         ...(name
           ? { onForeignCodec: (codec: string) => this.#foreignCodec(name, codec) }
-          : { leadMs: TICK_MS }),
+          : // Written a beat ahead, so the background is never the input the graph waits for; an absent
+            // input's placeholder is not, since its live publish may take over at any moment.
+            { leadMs: beat.ms }),
         write: (bytes) => void proc.writeInput(pipe, bytes),
         placeholder: clip,
         clock: this.#clock,
@@ -236,9 +234,9 @@ export class Mixer extends TypedEmitter<MixerEvents> {
         }),
       );
     }
-    run.timer = setInterval(() => {
+    run.stopTicks = beat.every(() => {
       for (const feed of run.feeds) feed.tick();
-    }, TICK_MS);
+    });
 
     const reader = new FlvTagReader();
     proc.output?.on('data', (chunk: Buffer) => {
