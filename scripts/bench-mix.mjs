@@ -26,7 +26,7 @@ import { recorderBenchConfig } from '../src/bench/targets/recorder.ts';
 import { resolveFfmpegPath } from '../src/ffmpeg/locate.ts';
 import { videoPacketTimes } from '../src/ffmpeg/probe.ts';
 import { ensureLoadFixture } from '../src/load/fixture.ts';
-import { buildMixGraph, mixEncodeArgs } from '../src/mix/filter-graph.ts';
+import { backgroundInput, buildMixGraph, mixEncodeArgs } from '../src/mix/filter-graph.ts';
 import { isRefusal, layoutMix } from '../src/mix/layout.ts';
 import { roomMixRequest } from '../src/mix/room-mix.ts';
 import { startCallbackReceiver } from '../test/helpers/callback-receiver.ts';
@@ -274,12 +274,7 @@ async function bareCase(n, [width, height], c) {
       ffmpeg,
       [
         ...['-hide_banner', '-nostdin', '-loglevel', 'error', '-stats'],
-        ...[
-          '-f',
-          'lavfi',
-          '-i',
-          `color=c=black:s=${width}x${height}:r=${fps}[out0];anullsrc=r=48000:cl=stereo[out1]`,
-        ],
+        ...backgroundInput(layout),
         ...ports
           .slice(k * n, (k + 1) * n)
           .flatMap((port) => [

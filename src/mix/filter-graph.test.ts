@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveFfmpegPath } from '../ffmpeg/locate.js';
-import { buildMixGraph } from './filter-graph.js';
+import { backgroundInput, buildMixGraph } from './filter-graph.js';
 import { isRefusal, layoutMix, type MixLayout } from './layout.js';
 
 const run = promisify(execFile);
@@ -89,6 +89,24 @@ describe('buildMixGraph', () => {
     );
   });
 
+  it('the background is the canvas colour at the output size and rate, with silence, made by lavfi', () => {
+    expect(backgroundInput(mixOf())).toEqual([
+      ...['-f', 'lavfi', '-i'],
+      'color=c=0x0000FF:s=640x360:r=25[out0];anullsrc=r=44100:cl=stereo[out1]',
+    ]);
+    const audioOnly = layoutMix({
+      MixStreamSessionId: 'a',
+      InputStreamList: [{ InputStreamName: 'x', LayoutParams: { ImageLayer: 1, InputType: 4 } }],
+      OutputParams: { OutputStreamName: 'y', OutputStreamType: 1 },
+    });
+    expect(backgroundInput(audioOnly as MixLayout)).toEqual([
+      '-f',
+      'lavfi',
+      '-i',
+      'anullsrc=r=48000:cl=stereo',
+    ]);
+  });
+
   describe('run by the bundled ffmpeg', () => {
     let dir: string;
     let rgb: Buffer;
@@ -96,8 +114,6 @@ describe('buildMixGraph', () => {
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'recorder-mix-graph-'));
       const sources = [
-        // The background the mixer feeds as input 0: the canvas colour, with silence.
-        'color=c=0x0000FF:s=640x360:r=25:d=3[out0];aevalsrc=0|0:s=48000:d=3[out1]',
         'color=c=red:s=320x240:r=25:d=3[out0];sine=frequency=440:sample_rate=48000:d=3[out1]',
         'color=c=lime:s=320x240:r=25:d=3[out0];sine=frequency=1000:sample_rate=48000:d=3[out1]',
         'color=c=white:s=320x240:r=25:d=3[out0];sine=frequency=2500:sample_rate=48000:d=3[out1]',
@@ -108,6 +124,8 @@ describe('buildMixGraph', () => {
       const out = join(dir, 'mix.mp4');
       await run(FFMPEG, [
         ...['-hide_banner', '-loglevel', 'error', '-y'],
+        // Input 0 as the mixer gives it: the canvas colour, with silence.
+        ...backgroundInput(mixOf()),
         ...sources.flatMap((s) => ['-f', 'lavfi', '-i', s]),
         ...['-filter_complex', graph.filter, '-map', `[${graph.video}]`, '-map', `[${graph.audio}]`],
         ...['-t', '2', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '10', '-c:a', 'aac', out],

@@ -10,12 +10,25 @@ export interface MixGraph {
 }
 
 /**
- * The ffmpeg filter graph of a laid-out mix. Pure: input 0 is the background (a picture of the canvas colour at
- * the output's size, with silence), and `indexOf` gives the ffmpeg input index (1 and up) of each input name.
- * The background sets the pace at the output's rate; each seen input is cropped, scaled to its region and
- * overlaid in layer order; every heard input is mixed by `amix` at the output's rate and channels (with none,
- * the background's silence is the sound). The background is an input, not a `color` source, so a graph that
- * ffmpeg rebuilds when an input changes size carries on with the same timestamps.
+ * The background of a mix as ffmpeg's input 0 (pure): the canvas colour at the output's size and rate, with
+ * silence, made by lavfi's `color` and `anullsrc`. It is an input, not a source inside the graph, so a graph that
+ * ffmpeg rebuilds when an input changes size carries on with the same timestamps; and made in ffmpeg, not piped,
+ * so nothing is encoded to be decoded again.
+ */
+export function backgroundInput(layout: MixLayout): string[] {
+  const { output } = layout;
+  const silence = `anullsrc=r=${output.sampleRate}:cl=${output.channels === 1 ? 'mono' : 'stereo'}`;
+  const source = layout.video
+    ? `color=c=${layout.color}:s=${output.width}x${output.height}:r=${output.fps}[out0];${silence}[out1]`
+    : silence;
+  return ['-f', 'lavfi', '-i', source];
+}
+
+/**
+ * The ffmpeg filter graph of a laid-out mix. Pure: input 0 is the background (`backgroundInput`), and `indexOf`
+ * gives the ffmpeg input index (1 and up) of each input name. The background sets the pace at the output's rate;
+ * each seen input is cropped, scaled to its region and overlaid in layer order; every heard input is mixed by
+ * `amix` at the output's rate and channels (with none, the background's silence is the sound).
  */
 export function buildMixGraph(layout: MixLayout, indexOf: (name: string) => number): MixGraph {
   const { output } = layout;

@@ -36,12 +36,11 @@ function packet(
   };
 }
 
-function harness(leadMs?: number) {
+function harness() {
   let now = 1000;
   const reader = new FlvTagReader();
   const out: FlvTag[] = [];
   const feed = new InputFeed({
-    ...(leadMs === undefined ? {} : { leadMs }),
     write: (bytes) => out.push(...reader.push(bytes)),
     placeholder: CLIP,
     clock: () => now,
@@ -76,18 +75,6 @@ describe('InputFeed', () => {
     expect(video.map((t) => t.timestamp).slice(0, 4)).toEqual([1000, 1040, 1080, 1120]);
     expect(video.length).toBeGreaterThanOrEqual(5);
     expect(video.at(-1)!.timestamp).toBeLessThanOrEqual(h.now);
-  });
-
-  it('with a lead, writes the placeholder that far ahead of its time, at the same timestamps', () => {
-    const plain = harness();
-    const ahead = harness(40);
-    plain.advance(200);
-    ahead.advance(200);
-    const video = (h: typeof plain) =>
-      h.out.filter((t) => t.type === 9 && t.data[1] === 1).map((t) => t.timestamp);
-    expect(video(ahead).at(-1)!).toBeGreaterThan(ahead.now);
-    expect(video(ahead).at(-1)!).toBeLessThanOrEqual(ahead.now + 40);
-    expect(video(ahead).slice(0, video(plain).length)).toEqual(video(plain));
   });
 
   it('takes the live video at a keyframe once released, placed by arrival; audio follows the video', () => {

@@ -62,8 +62,6 @@ export interface InputFeedOptions {
   stallMs: number;
   /** How far a live track's timestamps may drift from its arrival before it is placed again by arrival. */
   maxSkewMs: number;
-  /** Placeholder frames are written this far ahead of their time (only for a feed that never goes live). */
-  leadMs?: number;
   /** The live video is in another codec than the placeholder's: it stays out, and the mix is told (once). */
   onForeignCodec?: (codec: string) => void;
 }
@@ -184,7 +182,7 @@ export class InputFeed {
         }
         const frame = frames[track.next]!;
         const at = track.loopBase + frame.timestamp;
-        if (at > now + (this.#o.leadMs ?? 0)) break;
+        if (at > now) break;
         this.#emit(frame, at);
         track.next++;
       }

@@ -7,7 +7,7 @@ import { errorMessage } from '../shared/errors.js';
 import { FlvTagReader, parseFlvTags, type FlvTag } from '../shared/flv.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
-import { buildMixGraph, mixEncodeArgs, type MixGraph } from './filter-graph.js';
+import { backgroundInput, buildMixGraph, mixEncodeArgs, type MixGraph } from './filter-graph.js';
 import { InputFeed, placeholderClip, type PlaceholderClip } from './input-feed.js';
 import type { MixLayout } from './layout.js';
 import { packetOfTag } from './output-packets.js';
@@ -180,10 +180,8 @@ export class Mixer extends TypedEmitter<MixerEvents> {
       fps: output.fps,
       gopSeconds: 1,
     });
-    let background: PlaceholderClip;
     const holes = new Map<string, PlaceholderClip>();
     try {
-      background = await this.#clip({ ...audio, video: video(output.width, output.height) });
       for (const input of layout.inputs) {
         const codec = this.#inputCodecs.get(input.name) ?? 'h264';
         const spec = { ...audio, video: { ...video(PLACEHOLDER_SIZE, PLACEHOLDER_SIZE), codec } };
@@ -197,9 +195,9 @@ export class Mixer extends TypedEmitter<MixerEvents> {
 
     const index = new Map(layout.inputs.map((input, i) => [input.name, i + 1]));
     const graph = buildMixGraph(layout, (name) => index.get(name)!);
-    const proc = new FfmpegProcess(this.#o.ffmpegPath, this.#args(layout, graph, index.size + 1), {
+    const proc = new FfmpegProcess(this.#o.ffmpegPath, this.#args(layout, graph, index.size), {
       logger: this.#log,
-      inputPipes: index.size + 1,
+      inputPipes: index.size,
       readOutput: true,
     });
     const run = new MixRun(proc, layout);
@@ -208,22 +206,17 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     this.#next = run;
     this.#log.info({ pid: proc.pid, inputs: layout.inputs.length, filter: graph.filter }, 'mix started');
 
-    const feedOf = (pipe: number, clip: PlaceholderClip, name?: string) =>
-      new InputFeed({
-        ...(name
-          ? { onForeignCodec: (codec: string) => this.#foreignCodec(name, codec) }
-          : // Written a beat ahead, so the background is never the input the graph waits for; an absent
-            // input's placeholder is not, since its live publish may take over at any moment.
-            { leadMs: beat.ms }),
+    for (const input of layout.inputs) {
+      // ffmpeg's input i (1 and up) is pipe i - 1: input 0 is the background.
+      const pipe = index.get(input.name)! - 1;
+      const feed = new InputFeed({
+        onForeignCodec: (codec: string) => this.#foreignCodec(input.name, codec),
         write: (bytes) => void proc.writeInput(pipe, bytes),
-        placeholder: clip,
+        placeholder: holes.get(input.name)!,
         clock: this.#clock,
         stallMs: this.#o.stallMs ?? 500,
         maxSkewMs: 1000,
       });
-    run.feeds.push(feedOf(0, background));
-    for (const input of layout.inputs) {
-      const feed = feedOf(index.get(input.name)!, holes.get(input.name)!, input.name);
       run.feeds.push(feed);
       const { app, stream } = this.#o.resolve(input.name);
       run.unlisten.push(
@@ -253,11 +246,14 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     void proc.exited.then((exit) => this.#onExit(run, exit));
   }
 
-  #args(layout: MixLayout, graph: MixGraph, inputs: number): string[] {
+  #args(layout: MixLayout, graph: MixGraph, pipes: number): string[] {
     return [
       ...['-hide_banner', '-nostats', '-loglevel', 'warning'],
+      // Read at its own rate: with no input heard, the background's silence would else run ahead of the picture.
+      '-re',
+      ...backgroundInput(layout),
       // The feeds write both headers and the first frames at once: a short probe is enough.
-      ...Array.from({ length: inputs }, (_, i) => [
+      ...Array.from({ length: pipes }, (_, i) => [
         ...['-thread_queue_size', '512', '-analyzeduration', '200000', '-f', 'flv', '-i', `pipe:${3 + i}`],
       ]).flat(),
       ...mixEncodeArgs(layout, graph, this.#o.x264Preset),
