@@ -14,7 +14,6 @@ import {
   type TimestampPolicy,
   type TimestampRepair,
 } from './timestamps.js';
-import { beat } from '../shared/beat.js';
 import type { Logger } from '../shared/logger.js';
 import type { IngestEndReason, MediaPacket, PublishRequest, PublishSink } from './types.js';
 
@@ -391,8 +390,6 @@ class RtmpConnection {
     this.#sink = decision.accept;
     this.#timestamps = new TimestampRepairer(this.#ingest.timestampPolicy);
     this.#rtmp.admitted = true;
-    // Media is read on the process's beat: one wake-up for all publishes, not one per packet.
-    beat.gate(this.#socket);
     this.#log.info({ app: request.app, stream: request.stream }, 'publish accepted');
     // The connection went while the decision was pending: the publish ends as soon as it began.
     if (this.#ended) {

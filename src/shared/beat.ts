@@ -17,9 +17,8 @@ function handleOf(socket: Socket): StreamHandle | undefined {
 
 /**
  * One clock for the process's streaming I/O. Each wake-up of the event loop costs about 0.1 ms on a small
- * virtual machine, far more than parsing what one packet brings, and a publisher sends every packet on its own: a
- * few pushes woke the process hundreds of times a second. On a beat:
- * - every gated socket reads what its kernel buffer holds, then stops until the next beat;
+ * virtual machine, far more than parsing what one packet brings. On a beat:
+ * - every gated socket (a mix ffmpeg's output) reads what its kernel buffer holds, then stops until the next beat;
  * - what those reads wrote into corked pipes is flushed (`afterReads`), in the same turn of the loop.
  * So the loop wakes once a beat however many streams there are, and a byte waits at most one beat more.
  */
@@ -85,5 +84,9 @@ export class Beat {
   }
 }
 
-/** The process's beat: a mix's write batch (40 ms) and the ingest's reads share it. */
+/**
+ * The process's beat: a mix's write batches, its placeholder ticks and its output share it. A publish's RTMP socket
+ * is not gated: the timestamp repairer judges A/V drift from each packet's arrival, which a beat would blur by up
+ * to 40 ms (docs/bench/beat.md).
+ */
 export const beat = new Beat(40);
