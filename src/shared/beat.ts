@@ -20,7 +20,8 @@ function handleOf(socket: Socket): StreamHandle | undefined {
  * virtual machine, far more than parsing what one packet brings. On a beat:
  * - every gated socket (a mix ffmpeg's output) reads what its kernel buffer holds, then stops until the next beat;
  * - what those reads wrote into corked pipes is flushed (`afterReads`), in the same turn of the loop.
- * So the loop wakes once a beat however many streams there are, and a byte waits at most one beat more.
+ * So gated streams and batched writes wake the loop once a beat, not at every write, and a byte waits at most one
+ * beat more.
  */
 export class Beat {
   readonly ms: number;
