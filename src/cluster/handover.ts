@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import type { RedisLink } from './redis-link.js';
+import type { RedisLink, RedisSubscription } from './redis-link.js';
 
 /**
  * Interrupted recordings passed between nodes: the node that holds one offers it for its resume window; a
@@ -60,7 +59,7 @@ export class RedisHandover implements RecordingHandover {
   readonly #link: RedisLink;
   readonly #o: RedisHandoverOptions;
   readonly #log: Logger;
-  readonly #subscriber: Redis;
+  #subscription: RedisSubscription | undefined;
   #handler: ((key: string) => Promise<string | undefined>) | undefined;
   #unclaimed: ((seed: string) => void) | undefined;
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -69,13 +68,13 @@ export class RedisHandover implements RecordingHandover {
     this.#link = link;
     this.#o = options;
     this.#log = options.logger.child({ component: 'handover' });
-    this.#subscriber = link.duplicate();
-    this.#subscriber.on('error', () => undefined);
-    this.#subscriber.on('message', (_channel: string, message: string) => void this.#onRequest(message));
   }
 
   async start(): Promise<void> {
-    await this.#subscriber.subscribe(this.#channel(this.#o.node));
+    this.#subscription = await this.#link.subscribe(
+      this.#channel(this.#o.node),
+      (message) => void this.#onRequest(message),
+    );
   }
 
   #channel(node: string): string {
@@ -188,6 +187,6 @@ export class RedisHandover implements RecordingHandover {
 
   async close(): Promise<void> {
     for (const timer of this.#timers) clearTimeout(timer);
-    await this.#subscriber.quit().catch(() => this.#subscriber.disconnect());
+    await this.#subscription?.close();
   }
 }

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { DocumentStore } from '../shared/document-store.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import type { RedisLink } from './redis-link.js';
+import type { RedisLink, RedisSubscription } from './redis-link.js';
 
 /**
  * Compare-and-set of a document kept as a hash {v, doc}: stores ARGV[2] only if the version is still ARGV[1]
@@ -25,7 +25,7 @@ const MAX_RACES = 50;
  */
 export class RedisChangeFeed {
   readonly channel: string;
-  readonly #subscriber: Redis;
+  #subscription: RedisSubscription | undefined;
   readonly #watchers = new Map<string, Set<() => void>>();
   readonly #log: Logger;
 
@@ -37,16 +37,13 @@ export class RedisChangeFeed {
   ) {
     this.channel = `${keyPrefix}changes`;
     this.#log = logger.child({ component: 'redis-feed' });
-    this.#subscriber = link.duplicate();
-    this.#subscriber.on('error', () => undefined);
-    this.#subscriber.on('message', (_channel: string, message: string) => this.#onMessage(message));
     link.on('up', () => {
       for (const name of this.#watchers.keys()) this.#notify(name);
     });
   }
 
   async start(): Promise<void> {
-    await this.#subscriber.subscribe(this.channel);
+    this.#subscription = await this.link.subscribe(this.channel, (message) => this.#onMessage(message));
   }
 
   /** The message an update publishes: which document, and which node changed it. */
@@ -82,7 +79,7 @@ export class RedisChangeFeed {
 
   async close(): Promise<void> {
     this.#watchers.clear();
-    await this.#subscriber.quit().catch(() => this.#subscriber.disconnect());
+    await this.#subscription?.close();
   }
 }
 

@@ -100,13 +100,61 @@ export class RedisLink extends TypedEmitter<RedisLinkEvents> {
     return this.#state === 'ready' ? undefined : (this.#error ?? this.#state);
   }
 
-  /** A second connection on the same server (a subscriber cannot send commands). */
+  /** A second connection on the same server, that waits through an outage (BullMQ's blocking reads). */
   duplicate(): Redis {
     return this.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+  }
+
+  /** Hears one channel on a connection of its own (a subscriber cannot send commands). */
+  async subscribe(channel: string, onMessage: (message: string) => void): Promise<RedisSubscription> {
+    const subscription = new RedisSubscription(this, channel, onMessage, this.#log);
+    await subscription.start();
+    return subscription;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
+
+/**
+ * One channel heard on a connection of its own. It subscribes again itself after an outage, its failure caught:
+ * ioredis's own resubscription is a promise nobody holds, rejected (and unhandled) when the connection is closed
+ * while it reconnects.
+ */
+export class RedisSubscription {
+  readonly #connection: Redis;
+  #subscribed = false;
+
+  constructor(
+    link: RedisLink,
+    readonly channel: string,
+    onMessage: (message: string) => void,
+    log: Logger,
+  ) {
+    this.#connection = link.client.duplicate({
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      autoResubscribe: false,
+    });
+    this.#connection.on('error', () => undefined);
+    this.#connection.on('message', (_channel: string, message: string) => onMessage(message));
+    this.#connection.on('ready', () => {
+      if (!this.#subscribed) return;
+      this.#connection
+        .subscribe(channel)
+        .catch((err: unknown) => log.warn({ channel, err: errorMessage(err) }, 'not subscribed again'));
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.#connection.subscribe(this.channel);
+    this.#subscribed = true;
+  }
+
+  async close(): Promise<void> {
+    this.#subscribed = false;
+    await this.#connection.quit().catch(() => this.#connection.disconnect());
   }
 }
