@@ -7,3 +7,4 @@ export {
   type NativeFormat,
 } from './containers.js';
 export { NativeMuxer, type MuxerExit, type NativeMuxerOptions, type NativeOutput } from './native-muxer.js';
+export { faststartMp4 } from './faststart.js';

@@ -11,6 +11,7 @@ import {
 import type { CallbackConfig, RecordFormat } from '../config/schema.js';
 import { countPackets, probeMedia, probeMpegTs, type MediaProbe } from '../ffmpeg/probe.js';
 import { measureDuration, runFfmpeg } from '../ffmpeg/process.js';
+import { faststartMp4 } from '../mux/index.js';
 import type { MediaEntry, MediaIndexSink, MediaTimeline } from '../media/media-index.js';
 import {
   extensionOf,
@@ -159,6 +160,8 @@ export class FileFinisher {
   readonly #o: FileFinisherOptions;
   readonly #log: Logger;
   readonly #remuxes: PQueue;
+  /** In-process MP4 faststarts: file copies, a few at once so a burst of ends does not hold every file open. */
+  readonly #faststarts = new PQueue({ concurrency: 4 });
   /** Keys handed out but maybe not stored yet, so two recordings never pick the same name. */
   readonly #reserved = new Set<string>();
   /**
@@ -295,14 +298,16 @@ export class FileFinisher {
       const finalArgs = options.finalized ? null : OUTPUTS[format].finalizeArgs(workPath, finalPath);
       let source = workPath;
       if (finalArgs) {
-        try {
-          await this.#remuxes.add(() => {
+        const remux = () =>
+          this.#remuxes.add(() => {
             phases.lap('remuxWait');
             return runFfmpeg(this.#o.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', ...finalArgs], {
               logger: this.#log,
               timeoutMs: this.#o.remuxTimeoutMs ?? 120_000,
             });
           });
+        try {
+          await (format === 'mp4' ? this.#faststart(workPath, finalPath, remux) : remux());
           source = finalPath;
         } catch (err) {
           // The work file is itself playable (fragmented MP4, plain FLV): keep it rather than lose it.
@@ -448,6 +453,19 @@ export class FileFinisher {
 
   #retentionDays(identity: RecordingIdentity, format: RecordFormat): number {
     return identity.retentionDays?.[format] ?? this.#o.retentionDays;
+  }
+
+  /**
+   * An MP4's faststart, in process: its fragments' tables become one moov and its data is copied behind it, with
+   * no ffmpeg to wait for. A work file it cannot read (one cut short by a crash) is remuxed by ffmpeg instead.
+   */
+  async #faststart(workPath: string, finalPath: string, remux: () => Promise<unknown>): Promise<void> {
+    try {
+      await this.#faststarts.add(() => faststartMp4(workPath, finalPath));
+    } catch (err) {
+      this.#log.info({ file: workPath, reason: errorMessage(err) }, 'MP4 remuxed by ffmpeg');
+      await remux();
+    }
   }
 
   /** MetaData of a local file; undefined (logged) when ffprobe cannot read it: the file is stored all the same. */

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { AudioStreamInfo, MediaProbe, VideoStreamInfo } from '../ffmpeg/probe.js';
-import { boxHeader } from './mp4-box.js';
+import { boxHeader } from '../mux/mp4-box.js';
 
 /** ffprobe's format name for MP4 (its mov demuxer's), which the media index keeps as MetaData's container. */
 const MP4_FORMAT_NAME = 'mov,mp4,m4a,3gp,3g2,mj2';

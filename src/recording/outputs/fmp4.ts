@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { boxHeader } from '../mp4-box.js';
+import { boxHeader } from '../../mux/mp4-box.js';
 
 /** How far into a segment its init section (ftyp + moov) may reach; a moov of a few tracks is a few hundred bytes. */
 const HEAD_BYTES = 64 * 1024;
