@@ -153,6 +153,10 @@ describe('faststartMp4', () => {
     const final = join(dir, 'copy.mp4');
     await faststartMp4(work, final);
     await expectSameMedia(work, final);
+    // Read through a window smaller than a fragment, and than the moov: the same file, byte for byte.
+    const small = join(dir, 'copy.small-window.mp4');
+    await faststartMp4(work, small, { windowBytes: 512 });
+    expect((await readFile(small)).equals(await readFile(final))).toBe(true);
   });
 
   it('of the native muxer’s work file keeps every packet, time and picture', async () => {

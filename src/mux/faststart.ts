@@ -463,35 +463,88 @@ function trakDuration(trakBox: Buffer): number {
   return v1 ? Number(trakBox.readBigUInt64BE(tkhd.start + 28)) : trakBox.readUInt32BE(tkhd.start + 20);
 }
 
-const COPY_BYTES = 1 << 20;
+/**
+ * Reads and copies go through one window of the work file this large: a few reads a file, not a few per
+ * fragment. On a busy event loop each read waits its turn, so their number, not their size, is what costs.
+ */
+const WINDOW_BYTES = 2 << 20;
 
-async function readAt(file: FileHandle, length: number, position: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
-  let got = 0;
-  while (got < length) {
-    const { bytesRead } = await file.read(buf, got, length - got, position + got);
-    if (bytesRead === 0) throw new Error(`the file ends at ${position + got}, inside a box`);
-    got += bytesRead;
+/** A window onto a file: what was read last, from `start`. */
+class Window {
+  readonly #file: FileHandle;
+  readonly #size: number;
+  readonly #buf: Buffer;
+  #start = 0;
+  #length = 0;
+
+  constructor(file: FileHandle, size: number, bytes: number) {
+    this.#file = file;
+    this.#size = size;
+    this.#buf = Buffer.allocUnsafe(bytes);
   }
-  return buf;
+
+  holds(position: number, length: number): boolean {
+    return position >= this.#start && position + length <= this.#start + this.#length;
+  }
+
+  /** Reads the window from `position` (to the file's end, or as far as it reaches). */
+  async fill(position: number): Promise<void> {
+    const want = Math.min(this.#buf.length, this.#size - position);
+    let got = 0;
+    while (got < want) {
+      const { bytesRead } = await this.#file.read(this.#buf, got, want - got, position + got);
+      if (bytesRead === 0) throw new Error('the work file shrank while it was read');
+      got += bytesRead;
+    }
+    this.#start = position;
+    this.#length = got;
+  }
+
+  /** The bytes at [position, position + length), read when the window does not hold them; valid until the next fill. */
+  async view(position: number, length: number): Promise<Buffer> {
+    if (length > this.#buf.length) {
+      const own = Buffer.allocUnsafe(length);
+      const { bytesRead } = await this.#file.read(own, 0, length, position);
+      if (bytesRead !== length) throw new Error('the work file shrank while it was read');
+      return own;
+    }
+    if (!this.holds(position, length)) await this.fill(position);
+    return this.#buf.subarray(position - this.#start, position - this.#start + length);
+  }
+
+  /** The bytes at [position, position + length) the window holds now. */
+  held(position: number, length: number): Buffer {
+    return this.#buf.subarray(position - this.#start, position - this.#start + length);
+  }
+
+  get end(): number {
+    return this.#start + this.#length;
+  }
 }
 
 /** Writes the faststart file of the fragmented MP4 `input` to `output`; throws, writing nothing useful, when it cannot. */
-export async function faststartMp4(input: string, output: string): Promise<void> {
+export async function faststartMp4(
+  input: string,
+  output: string,
+  options: { windowBytes?: number } = {},
+): Promise<void> {
   const source = await open(input, 'r');
   try {
     const { size } = await source.stat();
+    const window = new Window(source, size, options.windowBytes ?? WINDOW_BYTES);
     let moov: Buffer | undefined;
     const fragments: { at: number; moof: Buffer }[] = [];
     for (let at = 0; at + 8 <= size;) {
-      const peek = await readAt(source, Math.min(16, size - at), at);
+      const peek = await window.view(at, Math.min(16, size - at));
       const header = boxHeader(peek, 0, peek.length);
       if (!header) throw new Error(`an unreadable box at ${at}`);
       const boxSize = header.size === 0 ? size - at : header.size;
       if (boxSize < header.headerBytes || at + boxSize > size)
         throw new Error(`box ${header.type} at ${at} is cut`);
-      if (header.type === 'moov') moov = await readAt(source, boxSize, at);
-      else if (header.type === 'moof') fragments.push({ at, moof: await readAt(source, boxSize, at) });
+      // Copied out: the window is read over.
+      if (header.type === 'moov') moov = Buffer.from(await window.view(at, boxSize));
+      else if (header.type === 'moof')
+        fragments.push({ at, moof: Buffer.from(await window.view(at, boxSize)) });
       at += boxSize;
     }
     if (!moov) throw new Error('no moov');
@@ -502,17 +555,27 @@ export async function faststartMp4(input: string, output: string): Promise<void>
     }
     const target = await open(output, 'w');
     try {
-      await target.write(plan.head);
-      const buf = Buffer.allocUnsafe(COPY_BYTES);
+      // What the window holds is gathered and written at once before the window moves on.
+      let pending: Buffer[] = [plan.head];
+      const flush = async () => {
+        const bytes = pending.reduce((sum, b) => sum + b.length, 0);
+        const { bytesWritten } = await target.writev(pending);
+        if (bytesWritten !== bytes) throw new Error(`wrote ${bytesWritten} of ${bytes} bytes`);
+        pending = [];
+      };
       for (const range of plan.ranges) {
         for (let done = 0; done < range.length;) {
-          const want = Math.min(COPY_BYTES, range.length - done);
-          const { bytesRead } = await source.read(buf, 0, want, range.offset + done);
-          if (bytesRead === 0) throw new Error('the work file shrank while it was copied');
-          await target.write(buf, 0, bytesRead);
-          done += bytesRead;
+          const position = range.offset + done;
+          if (!window.holds(position, 1)) {
+            await flush();
+            await window.fill(position);
+          }
+          const length = Math.min(range.length - done, window.end - position);
+          pending.push(window.held(position, length));
+          done += length;
         }
       }
+      await flush();
     } finally {
       await target.close();
     }
