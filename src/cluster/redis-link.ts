@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
@@ -101,8 +101,8 @@ export class RedisLink extends TypedEmitter<RedisLinkEvents> {
   }
 
   /** A second connection on the same server, that waits through an outage (BullMQ's blocking reads). */
-  duplicate(): Redis {
-    return this.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+  duplicate(options: RedisOptions = {}): Redis {
+    return this.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, ...options });
   }
 
   /** Hears one channel on a connection of its own (a subscriber cannot send commands). */
@@ -133,11 +133,7 @@ export class RedisSubscription {
     onMessage: (message: string) => void,
     log: Logger,
   ) {
-    this.#connection = link.client.duplicate({
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-      autoResubscribe: false,
-    });
+    this.#connection = link.duplicate({ autoResubscribe: false });
     this.#connection.on('error', () => undefined);
     this.#connection.on('message', (_channel: string, message: string) => onMessage(message));
     this.#connection.on('ready', () => {
