@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { boxHeader } from './mp4-box.js';
+import { boxHeader, mp4Boxes, mp4Timing, type Mp4Box } from './mp4-box.js';
 
 /**
  * Faststart of a fragmented MP4 (the work file either engine writes), in process: the samples of every moof
@@ -8,38 +8,26 @@ import { boxHeader } from './mp4-box.js';
  * the work file held.
  */
 
-interface Box {
-  type: string;
-  /** Offset of the box in its buffer (or file), and of its body. */
-  at: number;
-  start: number;
-  end: number;
-}
-
-function children(buf: Buffer, from: number, to: number): Box[] {
-  const out: Box[] = [];
-  let at = from;
-  for (let header = boxHeader(buf, at, to); header; header = boxHeader(buf, at, to)) {
-    const size = header.size === 0 ? to - at : header.size;
-    if (size < header.headerBytes || at + size > to)
-      throw new Error(`box ${header.type} overruns its parent`);
-    out.push({ type: header.type, at, start: at + header.headerBytes, end: at + size });
-    at += size;
-  }
+/** The boxes in buf[from, to); one that overruns them is refused. */
+function children(buf: Buffer, from: number, to: number): Mp4Box[] {
+  const out = mp4Boxes(buf, from, to);
+  const end = out.at(-1)?.end ?? from;
+  const next = boxHeader(buf, end, to);
+  if (next) throw new Error(`box ${next.type} overruns its parent`);
   return out;
 }
 
-function find(buf: Buffer, parent: Box, type: string): Box | undefined {
+function find(buf: Buffer, parent: Mp4Box, type: string): Mp4Box | undefined {
   return children(buf, parent.start, parent.end).find((b) => b.type === type);
 }
 
-function need(buf: Buffer, parent: Box, type: string): Box {
+function need(buf: Buffer, parent: Mp4Box, type: string): Mp4Box {
   const found = find(buf, parent, type);
   if (!found) throw new Error(`${parent.type} has no ${type}`);
   return found;
 }
 
-const raw = (buf: Buffer, box: Box) => buf.subarray(box.at, box.end);
+const raw = (buf: Buffer, box: Mp4Box) => buf.subarray(box.at, box.end);
 
 function box(type: string, ...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);
@@ -77,7 +65,7 @@ interface Defaults {
 
 interface Track {
   id: number;
-  trak: Box;
+  trak: Mp4Box;
   timescale: number;
   /** Where the input's edits begin the presentation, in media time (undefined: no edits). */
   shift: number | undefined;
@@ -87,7 +75,7 @@ interface Track {
   sizes: number[];
   offsets: number[];
   sync: boolean[];
-  chunks: { sample: number; count: number; run: number }[];
+  chunks: { count: number; run: number }[];
   nextDts: number | undefined;
 }
 
@@ -109,7 +97,7 @@ const NON_SYNC = 0x0001_0000;
  * Where an edit list begins the presentation in media time: one media edit, after at most one empty edit (whose
  * duration, in the movie's timescale, comes before it). A media time shown at presentation 0.
  */
-function readShift(buf: Buffer, elst: Box, timescale: number, movieScale: number, id: number): number {
+function readShift(buf: Buffer, elst: Mp4Box, timescale: number, movieScale: number, id: number): number {
   const v1 = buf[elst.start] === 1;
   const count = buf.readUInt32BE(elst.start + 4);
   const entry = (i: number) => {
@@ -126,9 +114,7 @@ function readShift(buf: Buffer, elst: Box, timescale: number, movieScale: number
   return media - Math.round(((empty ?? 0) * timescale) / movieScale);
 }
 
-function readTracks(buf: Buffer, moov: Box): Track[] {
-  const mvhd = need(buf, moov, 'mvhd');
-  const movieScale = buf.readUInt32BE(mvhd.start + (buf[mvhd.start] === 1 ? 20 : 12));
+function readTracks(buf: Buffer, moov: Mp4Box, movieScale: number): Track[] {
   const mvex = find(buf, moov, 'mvex');
   const defaults = new Map<number, Defaults>();
   for (const trex of mvex ? children(buf, mvex.start, mvex.end).filter((b) => b.type === 'trex') : []) {
@@ -145,7 +131,7 @@ function readTracks(buf: Buffer, moov: Box): Track[] {
       const tkhd = need(buf, trak, 'tkhd');
       const id = buf.readUInt32BE(tkhd.start + (buf[tkhd.start] === 1 ? 20 : 12));
       const mdhd = need(buf, need(buf, trak, 'mdia'), 'mdhd');
-      const timescale = buf.readUInt32BE(mdhd.start + (buf[mdhd.start] === 1 ? 20 : 12));
+      const { timescale } = mp4Timing(buf, mdhd);
       const edts = find(buf, trak, 'edts');
       const elst = edts && find(buf, edts, 'elst');
       let shift: number | undefined;
@@ -191,7 +177,13 @@ class Cursor {
 }
 
 /** Reads one moof (its body in buf, the box at `fileAt` in the file) into the tracks' sample lists. */
-function readFragment(buf: Buffer, moof: Box, fileAt: number, tracks: Map<number, Track>, runs: CopyRange[]) {
+function readFragment(
+  buf: Buffer,
+  moof: Mp4Box,
+  fileAt: number,
+  tracks: Map<number, Track>,
+  runs: CopyRange[],
+) {
   let dataEnd = fileAt;
   for (const traf of children(buf, moof.start, moof.end).filter((b) => b.type === 'traf')) {
     const tfhd = new Cursor(buf, need(buf, traf, 'tfhd').start);
@@ -226,7 +218,6 @@ function readFragment(buf: Buffer, moof: Box, fileAt: number, tracks: Map<number
       if (count * fields * 4 > trun.end - at.at)
         throw new Error(`track ${track.id}: a trun longer than its box`);
       const runStart = next;
-      const chunkFirst = track.sizes.length;
       for (let i = 0; i < count; i++) {
         const d = trunFlags & 0x100 ? at.u32() : duration;
         const s = trunFlags & 0x200 ? at.u32() : size;
@@ -243,7 +234,7 @@ function readFragment(buf: Buffer, moof: Box, fileAt: number, tracks: Map<number
         next += s;
       }
       if (count > 0) {
-        track.chunks.push({ sample: chunkFirst, count, run: runs.length });
+        track.chunks.push({ count, run: runs.length });
         runs.push({ offset: runStart, length: next - runStart });
       }
     }
@@ -264,7 +255,7 @@ function runLengths(values: number[]): number[] {
 /** A tkhd, mdhd or mvhd with its duration replaced (version 1 when it does not fit 32 bits). */
 function withDuration(
   buf: Buffer,
-  header: Box,
+  header: Mp4Box,
   duration: number,
   durationAt: (v1: boolean) => number,
 ): Buffer {
@@ -344,7 +335,14 @@ function elst(entries: [number, number][], toMovie: (t: number) => number): Buff
   return box('edts', fullBox('elst', 1, 0, words([entries.length]), ...body));
 }
 
-function trak(buf: Buffer, track: Track, movieScale: number, chunkOffsets: number[], wide: boolean): Buffer {
+/** A track's trak, and its duration in the movie's timescale (what its tkhd declares). */
+function trak(
+  buf: Buffer,
+  track: Track,
+  movieScale: number,
+  chunkOffsets: number[],
+  wide: boolean,
+): { box: Buffer; duration: number } {
   const mediaDuration = track.durations.reduce((sum, d) => sum + d, 0);
   const toMovie = (t: number) => Math.round((t * movieScale) / track.timescale);
   const first = track.dts[0] ?? 0;
@@ -369,13 +367,14 @@ function trak(buf: Buffer, track: Track, movieScale: number, chunkOffsets: numbe
   const rest = children(buf, track.trak.start, track.trak.end)
     .filter((b) => !['tkhd', 'edts', 'mdia'].includes(b.type))
     .map((b) => raw(buf, b));
-  return box(
+  const trakBox = box(
     'trak',
     withDuration(buf, tkhd, trackDuration, (v1) => (v1 ? 28 : 20)),
     ...(entries.length ? [elst(entries, toMovie)] : []),
     box('mdia', ...mdiaParts),
     ...rest,
   );
+  return { box: trakBox, duration: trackDuration };
 }
 
 /** mdat data past this size gets 64-bit chunk offsets and an mdat of a 64-bit size (room left for the moov). */
@@ -396,7 +395,9 @@ export function planFaststart(moov: Buffer, fragments: { at: number; moof: Buffe
   const top = children(moov, 0, moov.length)[0];
   if (top?.type !== 'moov') throw new Error('no moov');
   if (!find(moov, top, 'mvex')) throw new Error('not fragmented');
-  const tracks = readTracks(moov, top);
+  const mvhd = need(moov, top, 'mvhd');
+  const movieScale = mp4Timing(moov, mvhd).timescale;
+  const tracks = readTracks(moov, top, movieScale);
   const byId = new Map(tracks.map((t) => [t.id, t]));
   const runs: CopyRange[] = [];
   for (const { at, moof } of fragments) {
@@ -406,8 +407,6 @@ export function planFaststart(moov: Buffer, fragments: { at: number; moof: Buffe
   }
   const dataSize = runs.reduce((sum, r) => sum + r.length, 0);
   const wide = dataSize > WIDE_DATA;
-  const mvhd = need(moov, top, 'mvhd');
-  const movieScale = moov.readUInt32BE(mvhd.start + (moov[mvhd.start] === 1 ? 20 : 12));
   const brands = ['isom', 'iso2', ...(tracks.some((t) => isAvc(moov, t)) ? ['avc1'] : []), 'mp41'];
   const ftyp = box(
     'ftyp',
@@ -434,14 +433,14 @@ export function planFaststart(moov: Buffer, fragments: { at: number; moof: Buffe
         wide,
       ),
     );
-    const longest = Math.max(0, ...traks.map((t) => trakDuration(t)));
+    const longest = Math.max(0, ...traks.map((t) => t.duration));
     const rest = children(moov, top.start, top.end)
       .filter((b) => !['mvhd', 'trak', 'mvex'].includes(b.type))
       .map((b) => raw(moov, b));
     return box(
       'moov',
       withDuration(moov, mvhd, longest, (v1) => (v1 ? 24 : 16)),
-      ...traks,
+      ...traks.map((t) => t.box),
       ...rest,
     );
   };
@@ -456,18 +455,20 @@ export function planFaststart(moov: Buffer, fragments: { at: number; moof: Buffe
   return { head, ranges };
 }
 
-/** The duration a built trak's tkhd declares. */
-function trakDuration(trakBox: Buffer): number {
-  const tkhd = children(trakBox, 8, trakBox.length).find((b) => b.type === 'tkhd')!;
-  const v1 = trakBox[tkhd.start] === 1;
-  return v1 ? Number(trakBox.readBigUInt64BE(tkhd.start + 28)) : trakBox.readUInt32BE(tkhd.start + 20);
-}
-
 /**
  * Reads and copies go through one window of the work file this large: a few reads a file, not a few per
  * fragment. On a busy event loop each read waits its turn, so their number, not their size, is what costs.
  */
 const WINDOW_BYTES = 2 << 20;
+
+/** Fills `buf` from the file at `position`. */
+async function readFully(file: FileHandle, buf: Buffer, position: number): Promise<void> {
+  for (let got = 0; got < buf.length;) {
+    const { bytesRead } = await file.read(buf, got, buf.length - got, position + got);
+    if (bytesRead === 0) throw new Error('the work file shrank while it was read');
+    got += bytesRead;
+  }
+}
 
 /** A window onto a file: what was read last, from `start`. */
 class Window {
@@ -489,27 +490,21 @@ class Window {
 
   /** Reads the window from `position` (to the file's end, or as far as it reaches). */
   async fill(position: number): Promise<void> {
-    const want = Math.min(this.#buf.length, this.#size - position);
-    let got = 0;
-    while (got < want) {
-      const { bytesRead } = await this.#file.read(this.#buf, got, want - got, position + got);
-      if (bytesRead === 0) throw new Error('the work file shrank while it was read');
-      got += bytesRead;
-    }
+    const length = Math.min(this.#buf.length, this.#size - position);
+    await readFully(this.#file, this.#buf.subarray(0, length), position);
     this.#start = position;
-    this.#length = got;
+    this.#length = length;
   }
 
   /** The bytes at [position, position + length), read when the window does not hold them; valid until the next fill. */
   async view(position: number, length: number): Promise<Buffer> {
     if (length > this.#buf.length) {
       const own = Buffer.allocUnsafe(length);
-      const { bytesRead } = await this.#file.read(own, 0, length, position);
-      if (bytesRead !== length) throw new Error('the work file shrank while it was read');
+      await readFully(this.#file, own, position);
       return own;
     }
     if (!this.holds(position, length)) await this.fill(position);
-    return this.#buf.subarray(position - this.#start, position - this.#start + length);
+    return this.held(position, length);
   }
 
   /** The bytes at [position, position + length) the window holds now. */

@@ -18,3 +18,33 @@ export function boxHeader(buf: Uint8Array, at: number, end = buf.length): BoxHea
   if (at + 16 > end) return undefined;
   return { type, size: Number(view.getBigUint64(at + 8)), headerBytes: 16 };
 }
+
+/** A box found in a buffer: its type, where it begins (`at`), and its body [start, end). */
+export interface Mp4Box {
+  type: string;
+  at: number;
+  start: number;
+  end: number;
+}
+
+/** The boxes in buf[from, to), in order (pure); stops at the first that does not fit. */
+export function mp4Boxes(buf: Buffer, from: number, to: number): Mp4Box[] {
+  const out: Mp4Box[] = [];
+  let at = from;
+  for (let header = boxHeader(buf, at, to); header; header = boxHeader(buf, at, to)) {
+    const size = header.size === 0 ? to - at : header.size;
+    if (size < header.headerBytes || at + size > to) break;
+    out.push({ type: header.type, at, start: at + header.headerBytes, end: at + size });
+    at += size;
+  }
+  return out;
+}
+
+/** Timescale and duration of an mvhd or mdhd (full boxes: version 1 has 64-bit times). */
+export function mp4Timing(buf: Buffer, box: Mp4Box): { timescale: number; duration: number } {
+  const v1 = buf[box.start] === 1;
+  const at = box.start + 4 + (v1 ? 16 : 8);
+  const timescale = buf.readUInt32BE(at);
+  const duration = v1 ? Number(buf.readBigUInt64BE(at + 4)) : buf.readUInt32BE(at + 4);
+  return { timescale, duration };
+}

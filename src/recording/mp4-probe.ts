@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { AudioStreamInfo, MediaProbe, VideoStreamInfo } from '../ffmpeg/probe.js';
-import { boxHeader } from '../mux/mp4-box.js';
+import { boxHeader, mp4Boxes, mp4Timing, type Mp4Box } from '../mux/mp4-box.js';
 
 /** ffprobe's format name for MP4 (its mov demuxer's), which the media index keeps as MetaData's container. */
 const MP4_FORMAT_NAME = 'mov,mp4,m4a,3gp,3g2,mj2';
@@ -18,41 +18,12 @@ const VIDEO_CODECS: Record<string, string> = {
   vp09: 'vp9',
 };
 
-interface Box {
-  type: string;
-  /** Body, after the header. */
-  start: number;
-  end: number;
-}
-
-/** The boxes in buf[from, to), in order; stops at the first that does not fit. */
-function boxes(buf: Buffer, from: number, to: number): Box[] {
-  const out: Box[] = [];
-  let at = from;
-  for (let box = boxHeader(buf, at, to); box; box = boxHeader(buf, at, to)) {
-    const size = box.size === 0 ? to - at : box.size;
-    if (size < box.headerBytes || at + size > to) break;
-    out.push({ type: box.type, start: at + box.headerBytes, end: at + size });
-    at += size;
-  }
-  return out;
-}
-
-function child(buf: Buffer, box: Box | undefined, type: string, skip = 0): Box | undefined {
-  return box && boxes(buf, box.start + skip, box.end).find((b) => b.type === type);
-}
-
-/** Timescale and duration of an mvhd or mdhd (full boxes: version 1 has 64-bit times). */
-function timing(buf: Buffer, box: Box): { timescale: number; duration: number } {
-  const v1 = buf[box.start] === 1;
-  const at = box.start + 4 + (v1 ? 16 : 8);
-  const timescale = buf.readUInt32BE(at);
-  const duration = v1 ? Number(buf.readBigUInt64BE(at + 4)) : buf.readUInt32BE(at + 4);
-  return { timescale, duration };
+function child(buf: Buffer, box: Mp4Box | undefined, type: string, skip = 0): Mp4Box | undefined {
+  return box && mp4Boxes(buf, box.start + skip, box.end).find((b) => b.type === type);
 }
 
 /** The object type of an mp4a entry's esds (0x40 AAC, 0x69 and 0x6B MP3), walking its descriptors. */
-function objectType(buf: Buffer, esds: Box | undefined): number | undefined {
+function objectType(buf: Buffer, esds: Mp4Box | undefined): number | undefined {
   if (!esds) return undefined;
   let at = esds.start + 4;
   const descriptor = () => {
@@ -72,7 +43,7 @@ function objectType(buf: Buffer, esds: Box | undefined): number | undefined {
   return buf[at];
 }
 
-function audioCodec(buf: Buffer, entry: Box): string {
+function audioCodec(buf: Buffer, entry: Mp4Box): string {
   if (entry.type === 'Opus') return 'opus';
   if (entry.type === '.mp3') return 'mp3';
   if (entry.type !== 'mp4a') return entry.type;
@@ -82,7 +53,7 @@ function audioCodec(buf: Buffer, entry: Box): string {
 }
 
 /** The rate of the most common sample delta (ffprobe's r_frame_rate for a constant-rate track). */
-function frameRate(buf: Buffer, stts: Box | undefined, timescale: number): number {
+function frameRate(buf: Buffer, stts: Mp4Box | undefined, timescale: number): number {
   if (!stts || !timescale) return 0;
   const count = buf.readUInt32BE(stts.start + 4);
   let best = { samples: 0, delta: 0 };
@@ -94,7 +65,7 @@ function frameRate(buf: Buffer, stts: Box | undefined, timescale: number): numbe
 }
 
 /** Bytes of all samples in a track, from its stsz. */
-function sampleBytes(buf: Buffer, stsz: Box | undefined): number {
+function sampleBytes(buf: Buffer, stsz: Mp4Box | undefined): number {
   if (!stsz) return 0;
   const size = buf.readUInt32BE(stsz.start + 4);
   const count = buf.readUInt32BE(stsz.start + 8);
@@ -112,26 +83,26 @@ function sampleBytes(buf: Buffer, stsz: Box | undefined): number {
  * is not a whole, plain one (a fragmented file's moov holds no samples).
  */
 export function parseMp4Moov(moov: Buffer, fileSize: number): MediaProbe | undefined {
-  const root: Box = { type: 'moov', start: 0, end: moov.length };
+  const root: Mp4Box = { type: 'moov', at: 0, start: 0, end: moov.length };
   if (child(moov, root, 'mvex')) return undefined;
   const mvhd = child(moov, root, 'mvhd');
   if (!mvhd) return undefined;
-  const movie = timing(moov, mvhd);
+  const movie = mp4Timing(moov, mvhd);
   const videoStreams: VideoStreamInfo[] = [];
   const audioStreams: AudioStreamInfo[] = [];
-  for (const trak of boxes(moov, root.start, root.end).filter((b) => b.type === 'trak')) {
+  for (const trak of mp4Boxes(moov, root.start, root.end).filter((b) => b.type === 'trak')) {
     const mdia = child(moov, trak, 'mdia');
     const mdhd = child(moov, mdia, 'mdhd');
     const hdlr = child(moov, mdia, 'hdlr');
     const stbl = child(moov, child(moov, mdia, 'minf'), 'stbl');
     const stsd = child(moov, stbl, 'stsd');
     if (!mdhd || !hdlr || !stsd) return undefined;
-    const { timescale, duration } = timing(moov, mdhd);
+    const { timescale, duration } = mp4Timing(moov, mdhd);
     const seconds = timescale ? duration / timescale : 0;
     const bitrate =
       seconds > 0 ? Math.round((sampleBytes(moov, child(moov, stbl, 'stsz')) * 8) / seconds) : 0;
     // stsd: a full box and an entry count, then the sample entries.
-    const entry = boxes(moov, stsd.start + 8, stsd.end)[0];
+    const entry = mp4Boxes(moov, stsd.start + 8, stsd.end)[0];
     if (!entry) return undefined;
     const handler = moov.toString('latin1', hdlr.start + 8, hdlr.start + 12);
     if (handler === 'vide') {
